@@ -1,0 +1,1 @@
+//! GlusterFS modules.

@@ -1,0 +1,1 @@
+//! Ansible binary-module protocol runtime.

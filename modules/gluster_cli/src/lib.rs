@@ -1,0 +1,1 @@
+//! gluster CLI parsers.

@@ -1,0 +1,152 @@
+//! Running programs on the target: argv only (never a shell), found with `which`, output
+//! captured, a timeout enforced, and every command recorded for the result.
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use wait_timeout::ChildExt;
+
+use crate::error::ModuleError;
+
+/// What one command did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Output {
+    /// The command as an operator would type it (quoted for display only; never executed).
+    pub cmd: String,
+    pub rc: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// Wall-clock time in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.rc == 0
+    }
+}
+
+/// Runs commands and remembers them, so the result can show what the module did.
+#[derive(Debug, Default)]
+pub struct Runner {
+    pub history: Vec<String>,
+}
+
+impl Runner {
+    /// Runs `argv` with a C locale, no stdin and `timeout`; a non-zero exit is not an error here
+    /// (callers decide), a missing program or a timeout is.
+    pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
+        let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
+        let path = which::which(program).map_err(|_| ModuleError::NotFound {
+            program: program.to_string(),
+            path: std::env::var("PATH").unwrap_or_default(),
+            hint: String::new(),
+        })?;
+        let cmd = display(argv);
+        self.history.push(cmd.clone());
+        let started = Instant::now();
+        let mut child = Command::new(&path)
+            .args(args)
+            .env("LC_ALL", "C")
+            .env("LANG", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Own process group, so a timeout kills the command and anything it started.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| ModuleError::failed(format!("could not start '{cmd}': {e}")))?;
+        // Read both pipes while waiting, or a chatty command blocks on a full pipe.
+        let stdout = reader(child.stdout.take());
+        let stderr = reader(child.stderr.take());
+        let status = match child.wait_timeout(timeout) {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                kill_group(&mut child);
+                return Err(ModuleError::Timeout { cmd, seconds: timeout.as_secs() });
+            }
+            Err(e) => {
+                kill_group(&mut child);
+                return Err(ModuleError::failed(format!("waiting for '{cmd}' failed: {e}")));
+            }
+        };
+        let rc = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        Ok(Output {
+            cmd,
+            rc,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+}
+
+fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+fn kill_group(child: &mut Child) {
+    use nix::sys::signal::{killpg, Signal};
+    use nix::unistd::Pid;
+    let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Quotes argv for display the way a POSIX shell would read it back.
+pub fn display(argv: &[&str]) -> String {
+    argv.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain { a.to_string() } else { format!("'{}'", a.replace('\'', r"'\''")) }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_output_and_exit_code_without_a_shell() {
+        let mut r = Runner::default();
+        let out = r.run(&["sh", "-c", "echo out; echo err >&2; exit 3"], Duration::from_secs(10)).unwrap();
+        assert_eq!((out.rc, out.stdout.as_str(), out.stderr.as_str()), (3, "out\n", "err\n"));
+        // A metacharacter in an argument is data, not shell syntax.
+        let out = r.run(&["echo", "a;b", "$(id)"], Duration::from_secs(10)).unwrap();
+        assert_eq!(out.stdout, "a;b $(id)\n");
+        assert_eq!(r.history[1], "echo 'a;b' '$(id)'");
+    }
+
+    #[test]
+    fn missing_program_is_not_found() {
+        let err = Runner::default().run(&["keel-no-such-program"], Duration::from_secs(1)).unwrap_err();
+        assert!(matches!(err, ModuleError::NotFound { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn timeout_kills_the_command_and_its_children() {
+        let started = Instant::now();
+        let err = Runner::default()
+            .run(&["sh", "-c", "sleep 30 & sleep 30"], Duration::from_millis(300))
+            .unwrap_err();
+        assert!(matches!(err, ModuleError::Timeout { .. }), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn display_quotes_only_what_needs_it() {
+        assert_eq!(display(&["gluster", "--mode=script", "volume heal", "it's"]), r"gluster --mode=script 'volume heal' 'it'\''s'");
+    }
+}

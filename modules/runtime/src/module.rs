@@ -1,0 +1,200 @@
+//! The module entry point: read the args file, pick and validate the module, run it, and print
+//! exactly one JSON result, whatever happens (bad args, errors, panics).
+
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::args::{self, AnsibleContext, Opt};
+use crate::command::{Output, Runner};
+use crate::error::ModuleError;
+use crate::masking::{Secrets, MASK};
+use crate::result::ModuleResult;
+
+/// One module of the multi-call binary.
+pub struct ModuleDef {
+    pub name: &'static str,
+    pub options: &'static [Opt],
+    /// False: in check mode the module is skipped, as Ansible does for such modules.
+    pub supports_check_mode: bool,
+    pub run: fn(&mut Ctx, Map<String, Value>) -> Result<ModuleResult, ModuleError>,
+}
+
+/// What a running module may use: Ansible's context, a command runner, warnings.
+pub struct Ctx {
+    pub module: &'static str,
+    pub ansible: AnsibleContext,
+    pub runner: Runner,
+    pub warnings: Vec<String>,
+}
+
+impl Ctx {
+    pub fn new(module: &'static str, ansible: AnsibleContext) -> Self {
+        Ctx { module, ansible, runner: Runner::default(), warnings: Vec::new() }
+    }
+    pub fn check_mode(&self) -> bool {
+        self.ansible.check_mode
+    }
+    pub fn diff_mode(&self) -> bool {
+        self.ansible.diff
+    }
+    pub fn warn(&mut self, msg: impl Into<String>) {
+        self.warnings.push(msg.into());
+    }
+    pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
+        self.runner.run(argv, timeout)
+    }
+}
+
+/// Secrets known so far, for the panic hook.
+static SECRETS: OnceLock<Mutex<Secrets>> = OnceLock::new();
+static MODULE_NAME: OnceLock<Mutex<String>> = OnceLock::new();
+
+fn secrets() -> Secrets {
+    SECRETS.get().and_then(|m| m.lock().ok().map(|s| s.clone())).unwrap_or_default()
+}
+
+/// Runs the module named in the args file (argv[1]) and prints its result. Never returns an
+/// error: every failure is a `failed: true` result.
+pub fn main(modules: &[&ModuleDef]) -> ! {
+    install_panic_hook();
+    let (value, secrets) = match dispatch(modules) {
+        Ok(pair) => pair,
+        Err(e) => (error_result(e).to_json(), Secrets::default()),
+    };
+    emit(&secrets.mask_value(value));
+    std::process::exit(0);
+}
+
+fn dispatch(modules: &[&ModuleDef]) -> Result<(Value, Secrets), ModuleError> {
+    let names = || modules.iter().map(|m| m.name).collect::<Vec<_>>().join(", ");
+    let path = std::env::args().nth(1).ok_or_else(|| {
+        ModuleError::invalid_args(format!(
+            "usage: keel ARGS_FILE (an Ansible binary module; run it through ansible-core). Modules: {}",
+            names()
+        ))
+    })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ModuleError::invalid_args(format!("cannot read the args file {path}: {e}")))?;
+    let raw = args::parse_args_text(&text)?;
+    let wanted = raw.keel_module.clone().ok_or_else(|| {
+        ModuleError::invalid_args(format!(
+            "no module named: the keel.storage action plugin sets _keel_module; call modules by their \
+             names (keel.storage.NAME), not the binary. Modules: {}",
+            names()
+        ))
+    })?;
+    let def = modules.iter().find(|m| m.name == wanted).ok_or_else(|| {
+        ModuleError::invalid_args(format!("unknown module '{wanted}'; this build has: {}", names()))
+    })?;
+    Ok(run_module(def, raw))
+}
+
+/// Validates, runs and renders one module; the secrets come back so the caller masks output.
+pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
+    if let Some(m) = MODULE_NAME.get_or_init(|| Mutex::new(String::new())).lock().ok().as_mut() {
+        **m = def.name.to_string();
+    }
+    let secret_opts: Vec<&Opt> = def.options.iter().filter(|o| o.secret).collect();
+    let secrets = Secrets::new(
+        secret_opts
+            .iter()
+            .filter_map(|o| raw.user.get(o.name))
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect(),
+    );
+    if let Ok(mut s) = SECRETS.get_or_init(|| Mutex::new(Secrets::default())).lock() {
+        *s = secrets.clone();
+    }
+    let invocation = invocation(&raw.user, &secret_opts);
+    let mut ctx = Ctx::new(def.name, raw.context.clone());
+    let outcome = args::validate(def.name, def.options, &raw.user).and_then(|opts| {
+        if ctx.check_mode() && !def.supports_check_mode {
+            let mut r = ModuleResult::new(false, format!("remote module ({}) does not support check mode", def.name));
+            r.skipped = true;
+            return Ok(r);
+        }
+        (def.run)(&mut ctx, opts)
+    });
+    let mut result = match outcome {
+        Ok(r) => r,
+        Err(e) => error_result(e),
+    };
+    result.warnings.splice(0..0, ctx.warnings);
+    if !ctx.ansible.diff {
+        result.diff = None;
+    }
+    let mut value = result.to_json();
+    if let Value::Object(map) = &mut value {
+        map.insert("commands".into(), json!(ctx.runner.history));
+        map.insert("invocation".into(), json!({ "module_args": invocation }));
+    }
+    (value, secrets)
+}
+
+/// The user's options as given, with secret options replaced whole (whatever their type).
+fn invocation(user: &Map<String, Value>, secret_opts: &[&Opt]) -> Value {
+    let mut args = user.clone();
+    for opt in secret_opts {
+        if let Some(v) = args.get_mut(opt.name) {
+            *v = json!(MASK);
+        }
+    }
+    Value::Object(args)
+}
+
+pub fn error_result(err: ModuleError) -> ModuleResult {
+    let mut r = ModuleResult { failed: true, msg: err.to_string(), ..Default::default() };
+    match err {
+        ModuleError::Command { output, .. } => {
+            r.rc = Some(output.rc);
+            r.stdout = Some(output.stdout);
+            r.stderr = Some(output.stderr);
+            r.data.insert("cmd".into(), json!(output.cmd));
+        }
+        ModuleError::Failed { data, .. } => r.data = data,
+        ModuleError::Timeout { cmd, .. } => {
+            r.data.insert("cmd".into(), json!(cmd));
+        }
+        _ => {}
+    }
+    r
+}
+
+fn emit(value: &Value) {
+    let text = serde_json::to_string(value)
+        .unwrap_or_else(|_| r#"{"failed": true, "msg": "keel: the result could not be serialized"}"#.into());
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+/// A panic is a bug in Keel, but the operator still gets one JSON result saying where, with
+/// secrets masked, instead of a bare backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let module = MODULE_NAME
+            .get()
+            .and_then(|m| m.lock().ok().map(|s| s.clone()))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "keel".into());
+        let msg = format!(
+            "internal error in keel.storage.{module}: {what}{place}. This is a bug in Keel; nothing after \
+             this point ran. Report it with this message."
+        );
+        emit(&secrets().mask_value(json!({"failed": true, "changed": false, "msg": msg})));
+        std::process::exit(1);
+    }));
+}

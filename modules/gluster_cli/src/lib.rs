@@ -1,1 +1,5 @@
-//! gluster CLI parsers.
+//! The gluster CLI: `cli` runs it, `parse` turns its `--xml` output into typed data.
+pub mod cli;
+pub mod parse;
+
+pub use cli::Gluster;

@@ -1,1 +1,9 @@
-fn main() {}
+//! `keel`: one static binary holding every keel.storage module. The collection's dispatch
+//! action plugin copies it to the target and names the module in `_keel_module`; one binary
+//! instead of one per module keeps the collection small as modules multiply.
+
+mod selftest;
+
+fn main() {
+    keel_runtime::main(&[&keel_gluster_facts::MODULE, &selftest::MODULE]);
+}

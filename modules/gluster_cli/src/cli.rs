@@ -1,0 +1,108 @@
+//! Running the gluster CLI through the runtime's runner, with failures turned into messages an
+//! operator can act on (gluster missing, glusterd down, gluster's own error string).
+
+use std::time::Duration;
+
+use keel_runtime::{Ctx, ModuleError, Output};
+
+use crate::parse::{self, BrickHeal, GlusterVersion, Peer, VolumeInfo, VolumeStatus};
+
+/// The gluster CLI on this host.
+#[derive(Debug, Clone)]
+pub struct Gluster {
+    /// Passed to gluster as `--timeout` (its default is 120 s); the process gets a little more.
+    pub timeout: Duration,
+}
+
+impl Default for Gluster {
+    fn default() -> Self {
+        Gluster { timeout: Duration::from_secs(120) }
+    }
+}
+
+/// What gluster prints when glusterd does not answer on this host.
+const NO_GLUSTERD: &str = "Connection failed";
+
+impl Gluster {
+    fn exec(&self, ctx: &mut Ctx, argv: &[&str]) -> Result<Output, ModuleError> {
+        ctx.run(argv, self.timeout + Duration::from_secs(10)).map_err(|e| match e {
+            ModuleError::NotFound { program, path, .. } => ModuleError::NotFound {
+                program,
+                path,
+                hint: "Install the GlusterFS server packages (glusterfs-server, which provides the gluster \
+                       CLI) on this host, or run this task only on the Gluster servers."
+                    .into(),
+            },
+            other => other,
+        })
+    }
+
+    /// `gluster --mode=script --xml ARGS`: the XML text, once the exit code says it ran.
+    pub fn xml(&self, ctx: &mut Ctx, args: &[&str]) -> Result<String, ModuleError> {
+        let timeout = format!("--timeout={}", self.timeout.as_secs().max(1));
+        let mut argv = vec!["gluster", "--mode=script", "--xml", timeout.as_str()];
+        argv.extend_from_slice(args);
+        let out = self.exec(ctx, &argv)?;
+        if out.stdout.contains(NO_GLUSTERD) || out.stderr.contains(NO_GLUSTERD) {
+            return Err(ModuleError::command(
+                "glusterd is not running or not answering on this host (gluster: 'Connection failed. \
+                 Please check if gluster daemon is operational.'): start it (systemctl start glusterd, or \
+                 run glusterd where there is no systemd) and retry",
+                out,
+            ));
+        }
+        if !out.success() {
+            // The XML envelope usually carries gluster's reason; fall back to its stderr.
+            let why = parse::parse_volume_get(&out.stdout)
+                .err()
+                .map(|e| e.to_string())
+                .filter(|s| s.contains("reported an error"))
+                .unwrap_or_else(|| first_line(&out.stderr, &out.stdout));
+            return Err(ModuleError::command(format!("'{}' failed (rc {}): {why}", out.cmd, out.rc), out));
+        }
+        Ok(out.stdout)
+    }
+
+    pub fn version(&self, ctx: &mut Ctx) -> Result<GlusterVersion, ModuleError> {
+        let out = self.exec(ctx, &["gluster", "--version"])?;
+        parse::parse_version(&out.stdout)
+            .map_err(|e| ModuleError::command(format!("cannot tell the installed Gluster version: {e}"), out))
+    }
+
+    pub fn peers(&self, ctx: &mut Ctx) -> Result<Vec<Peer>, ModuleError> {
+        let xml = self.xml(ctx, &["pool", "list"])?;
+        parse::parse_peers(&xml).map_err(parse_failed("pool list"))
+    }
+
+    pub fn volume_info(&self, ctx: &mut Ctx) -> Result<Vec<VolumeInfo>, ModuleError> {
+        let xml = self.xml(ctx, &["volume", "info", "all"])?;
+        parse::parse_volume_info(&xml).map_err(parse_failed("volume info"))
+    }
+
+    /// Status of every started volume (stopped volumes are not listed by gluster).
+    pub fn volume_status(&self, ctx: &mut Ctx) -> Result<Vec<VolumeStatus>, ModuleError> {
+        let xml = self.xml(ctx, &["volume", "status", "all"])?;
+        parse::parse_volume_status(&xml).map_err(parse_failed("volume status"))
+    }
+
+    /// Per-brick heal counts from `heal VOL info summary`: cheap even with a huge backlog,
+    /// unlike `heal VOL info`, which lists every entry.
+    pub fn heal_summary(&self, ctx: &mut Ctx, volume: &str) -> Result<Vec<BrickHeal>, ModuleError> {
+        let xml = self.xml(ctx, &["volume", "heal", volume, "info", "summary"])?;
+        parse::parse_heal_summary(&xml).map_err(parse_failed("heal info summary"))
+    }
+
+    /// `cluster.op-version` or `cluster.max-op-version`.
+    pub fn op_version(&self, ctx: &mut Ctx, option: &str) -> Result<u64, ModuleError> {
+        let xml = self.xml(ctx, &["volume", "get", "all", option])?;
+        parse::parse_op_version(&xml, option).map_err(parse_failed(option))
+    }
+}
+
+fn first_line(a: &str, b: &str) -> String {
+    a.lines().chain(b.lines()).map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_string()
+}
+
+fn parse_failed(what: &str) -> impl Fn(parse::ParseError) -> ModuleError + '_ {
+    move |e| ModuleError::failed(format!("cannot read the output of gluster {what}: {e}"))
+}

@@ -1,0 +1,68 @@
+//! `keel_selftest`: exercises the protocol runtime end to end (options of every kind, a secret,
+//! a command, check and diff mode, failure and panic paths). Used by the test suite through
+//! `keel.storage.__bin__.keel_linux_x86_64`; not routed or documented as a user module.
+
+use std::time::Duration;
+
+use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "keel_selftest",
+    options: &[
+        Opt::new("message", Kind::Str),
+        Opt::new("password", Kind::Str).secret(),
+        Opt::new("count", Kind::Int),
+        Opt::new("enabled", Kind::Bool),
+        Opt::new("timeout", Kind::Duration),
+        Opt::new("change", Kind::Bool),
+        Opt::new("fail", Kind::Bool),
+        Opt::new("panic", Kind::Bool),
+    ],
+    supports_check_mode: true,
+    run,
+};
+
+#[derive(Deserialize)]
+struct Args {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    count: i64,
+    #[serde(default)]
+    enabled: bool,
+    #[serde(default)]
+    timeout: u64,
+    #[serde(default)]
+    change: bool,
+    #[serde(default)]
+    fail: bool,
+    #[serde(default)]
+    panic: bool,
+}
+
+fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    let a: Args = into_typed("keel_selftest", opts)?;
+    if a.panic {
+        panic!("selftest panic carrying {}", a.password);
+    }
+    let out = ctx.run(&["echo", &a.message, &a.password], Duration::from_secs(10))?;
+    if a.fail {
+        return Err(ModuleError::command(format!("selftest failed on purpose with {}", a.password), out));
+    }
+    let changed = a.change;
+    let mut r = ModuleResult::new(
+        changed,
+        if ctx.check_mode() { format!("would echo {}", a.password) } else { format!("echoed {}", a.password) },
+    )
+    .with("echo", json!({"message": a.message, "nested": [a.password.clone()], "count": a.count,
+                         "enabled": a.enabled, "timeout": a.timeout, "check_mode": ctx.check_mode()}));
+    r.stdout = Some(out.stdout);
+    if changed {
+        r.diff = Some(json!({"before": "", "after": format!("{}\n", a.message)}));
+    }
+    Ok(r)
+}

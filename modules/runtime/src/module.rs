@@ -60,6 +60,13 @@ fn secrets() -> Secrets {
 /// error: every failure is a `failed: true` result.
 pub fn main(modules: &[&ModuleDef]) -> ! {
     install_panic_hook();
+    // For packaging checks: which modules this build holds.
+    if std::env::args().nth(1).as_deref() == Some("--list-modules") {
+        for m in modules {
+            println!("{}", m.name);
+        }
+        std::process::exit(0);
+    }
     let (value, secrets) = match dispatch(modules) {
         Ok(pair) => pair,
         Err(e) => (error_result(e).to_json(), Secrets::default()),

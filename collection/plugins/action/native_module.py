@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: Keel developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs a keel.storage module: picks the static `keel` binary built for the target's system and
+architecture and tells it which module to run. Every module in meta/runtime.yml routes here."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.plugins.action import ActionBase
+
+COLLECTION = 'keel.storage'
+BINARY = 'keel'
+BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'modules', '__bin__')
+# uname -m spellings to the names the builds carry.
+ARCHITECTURES = {'x86_64': 'x86_64', 'amd64': 'x86_64', 'aarch64': 'aarch64', 'arm64': 'aarch64'}
+PLATFORM_FACT = 'keel_platform'
+
+
+class ActionModule(ActionBase):
+    # The binary honours check mode itself (and skips where a module cannot).
+    _supports_check_mode = True
+    # Ansible's async wrapper is Python; Keel's targets need not have it.
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        module = self._task.action.rsplit('.', 1)[-1]
+
+        platform, discovered = self._platform(task_vars)
+        if platform is None:
+            result.update(failed=True, msg=discovered)
+            return result
+        build = '%s_%s' % (BINARY, platform)
+        if not os.path.exists(os.path.join(BIN_DIR, build)):
+            available = sorted(n[len(BINARY) + 1:] for n in os.listdir(BIN_DIR) if n.startswith(BINARY + '_')) \
+                if os.path.isdir(BIN_DIR) else []
+            result.update(
+                failed=True,
+                msg='%s.%s has no build for this host\'s platform %s (available: %s). Run it on a supported host, '
+                    'or build the collection for this platform.' % (COLLECTION, module, platform, ', '.join(available) or 'none'),
+            )
+            return result
+
+        module_args = dict(self._task.args)
+        module_args['_keel_module'] = module
+        result.update(self._execute_module(
+            module_name='%s.__bin__.%s' % (COLLECTION, build), module_args=module_args, task_vars=task_vars,
+        ))
+        # Remember the platform, so later tasks on this host skip the uname round trip.
+        if discovered and not self._task.delegate_to:
+            result.setdefault('ansible_facts', {})[PLATFORM_FACT] = platform
+        return result
+
+    def _platform(self, task_vars):
+        """Returns (platform, discovered) where platform is like 'linux_x86_64', or (None, error)."""
+        if not self._task.delegate_to:
+            known = task_vars.get('ansible_facts', {}).get(PLATFORM_FACT)
+            if known:
+                return known, False
+            facts = task_vars.get('ansible_facts', {})
+            if facts.get('system') and facts.get('architecture'):
+                return self._name(facts['system'], facts['architecture']), False
+        # A fixed command, no user input; needs no Python on the target.
+        res = self._low_level_execute_command('uname -s -m')
+        words = res.get('stdout', '').split()
+        if res.get('rc') != 0 or len(words) != 2:
+            return None, ('%s: cannot tell the target\'s platform: `uname -s -m` answered rc=%s %r %r'
+                          % (COLLECTION, res.get('rc'), res.get('stdout', ''), res.get('stderr', '')))
+        return self._name(*words), True
+
+    @staticmethod
+    def _name(system, machine):
+        return '%s_%s' % (system.lower(), ARCHITECTURES.get(machine.lower(), machine.lower()))

@@ -1,11 +1,23 @@
-//! Task runner: `cargo xtask <task>`.
+//! Task runner: `cargo xtask <task>`. See README.md and ARCHITECTURE.md.
+mod ansible;
+mod collection;
+mod test;
 mod testbed;
+mod util;
+
+const USAGE: &str = "usage: cargo xtask <task>
+  collection            build the static modules and dist/keel-storage-VERSION.tar.gz
+  test                  the whole suite (unit, module, collection and playbook tests)
+  testbed up|down|status  a real multi-node GlusterFS cluster on this machine";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or(&[]);
     let result = match args.first().map(String::as_str) {
-        Some("testbed") => testbed::main(&args[1..]),
-        _ => Err("usage: cargo xtask <collection|test|testbed|demo>".to_string()),
+        Some("collection") => collection::main(rest),
+        Some("test") => test::main(rest),
+        Some("testbed") => testbed::main(rest),
+        _ => Err(USAGE.to_string()),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");

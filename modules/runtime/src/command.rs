@@ -40,7 +40,7 @@ impl Runner {
     /// (callers decide), a missing program or a timeout is.
     pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
         let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
-        let path = which::which(program).map_err(|_| ModuleError::NotFound {
+        let path = find_program(program).map_err(|_| ModuleError::NotFound {
             program: program.to_string(),
             path: std::env::var("PATH").unwrap_or_default(),
             hint: String::new(),
@@ -81,6 +81,60 @@ impl Runner {
             stderr: stderr.join().unwrap_or_default(),
             duration_ms: started.elapsed().as_millis() as u64,
         })
+    }
+}
+
+/// `which` over PATH, with a file-system view that never asks NSS for a home directory: a
+/// static glibc binary would otherwise link the whole NSS and DNS resolver (about 130 KB) and
+/// need the host's shared NSS libraries at run time anyway.
+fn find_program(program: &str) -> which::Result<std::path::PathBuf> {
+    let cwd = std::env::current_dir().ok();
+    let mut config = which::WhichConfig::new_with_sys(TargetSys).binary_name(program.into());
+    if let Some(cwd) = cwd {
+        config = config.custom_cwd(cwd);
+    }
+    config.first_result()
+}
+
+#[derive(Clone, Copy)]
+struct TargetSys;
+
+impl which::sys::Sys for TargetSys {
+    type ReadDirEntry = std::fs::DirEntry;
+    type Metadata = std::fs::Metadata;
+
+    fn is_windows(&self) -> bool {
+        false
+    }
+    fn current_dir(&self) -> std::io::Result<std::path::PathBuf> {
+        std::env::current_dir()
+    }
+    fn home_dir(&self) -> Option<std::path::PathBuf> {
+        std::env::var_os("HOME").map(Into::into)
+    }
+    fn env_split_paths(&self, paths: &std::ffi::OsStr) -> Vec<std::path::PathBuf> {
+        std::env::split_paths(paths).collect()
+    }
+    fn env_path(&self) -> Option<std::ffi::OsString> {
+        std::env::var_os("PATH")
+    }
+    fn env_path_ext(&self) -> Option<std::ffi::OsString> {
+        None
+    }
+    fn metadata(&self, path: &std::path::Path) -> std::io::Result<Self::Metadata> {
+        std::fs::metadata(path)
+    }
+    fn symlink_metadata(&self, path: &std::path::Path) -> std::io::Result<Self::Metadata> {
+        std::fs::symlink_metadata(path)
+    }
+    fn read_dir(
+        &self,
+        path: &std::path::Path,
+    ) -> std::io::Result<Box<dyn Iterator<Item = std::io::Result<Self::ReadDirEntry>>>> {
+        Ok(Box::new(std::fs::read_dir(path)?))
+    }
+    fn is_valid_executable(&self, path: &std::path::Path) -> std::io::Result<bool> {
+        Ok(nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok())
     }
 }
 

@@ -1,0 +1,85 @@
+//! The ansible-core releases the collection supports, each in its own virtualenv under
+//! `.venv/`, created on first use (CI machines start without them).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{self, Result};
+
+/// An ansible-core release line and the oldest Python it runs on.
+pub struct Release {
+    pub core: &'static str,
+    pub python: &'static str,
+}
+
+/// Oldest and newest supported; meta/runtime.yml's requires_ansible names the oldest.
+pub const RELEASES: [Release; 2] = [
+    Release { core: "2.17", python: "3.11" },
+    Release { core: "2.21", python: "3.12" },
+];
+
+pub const NEWEST: &Release = &RELEASES[1];
+
+/// Extra Python tools installed beside ansible-core in every venv.
+const TOOLS: &[&str] = &[];
+
+pub struct Venv {
+    pub core: &'static str,
+    pub dir: PathBuf,
+}
+
+impl Venv {
+    pub fn bin(&self, tool: &str) -> PathBuf {
+        self.dir.join("bin").join(tool)
+    }
+    pub fn cmd(&self, tool: &str) -> Command {
+        let mut c = Command::new(self.bin(tool));
+        // The venv's tools first, so ansible-playbook finds its own ansible-galaxy etc.
+        let path = std::env::var("PATH").unwrap_or_default();
+        c.env("PATH", format!("{}:{path}", self.dir.join("bin").display()));
+        c.env("ANSIBLE_NOCOLOR", "1");
+        c.env("ANSIBLE_FORCE_COLOR", "0");
+        c
+    }
+}
+
+/// The venv for `release`, created and filled if missing.
+pub fn venv(release: &Release) -> Result<Venv> {
+    let dir = util::root().join(".venv").join(format!("ansible-{}", release.core));
+    let v = Venv { core: release.core, dir };
+    if v.bin("ansible-playbook").exists() {
+        return Ok(v);
+    }
+    let python = find_python(release.python)?;
+    eprintln!("creating {} with {}", v.dir.display(), python.display());
+    util::run(Command::new(&python).args(["-m", "venv"]).arg(&v.dir))?;
+    let mut pip = Command::new(v.bin("pip"));
+    pip.args(["install", "--quiet", "--disable-pip-version-check"])
+        .arg(format!("ansible-core=={}.*", release.core))
+        .args(TOOLS);
+    util::run(&mut pip)?;
+    Ok(v)
+}
+
+/// python3.X on PATH, else a pyenv build of it (this machine kind ships several).
+fn find_python(version: &str) -> Result<PathBuf> {
+    let name = format!("python{version}");
+    let path = std::env::var("PATH").unwrap_or_default();
+    if let Some(p) = std::env::split_paths(&path).map(|d| d.join(&name)).find(|p| p.exists()) {
+        return Ok(p);
+    }
+    let pyenv = Path::new("/root/.pyenv/versions");
+    if let Ok(entries) = std::fs::read_dir(pyenv) {
+        let mut found: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{version}.")))
+            .map(|e| e.path().join("bin/python3"))
+            .filter(|p| p.exists())
+            .collect();
+        found.sort();
+        if let Some(p) = found.pop() {
+            return Ok(p);
+        }
+    }
+    Err(format!("ansible-core needs {name}, which is not installed (apt-get install {name}-venv, or pyenv install {version})"))
+}

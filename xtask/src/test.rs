@@ -1,0 +1,1 @@
+pub fn main(_args: &[String]) -> crate::util::Result { Ok(()) }

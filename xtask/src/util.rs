@@ -1,0 +1,56 @@
+//! Small helpers shared by the tasks: running commands and finding paths.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+/// The repository root (xtask's parent).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
+}
+
+/// Runs `cmd`, echoing it; fails with its exit status.
+pub fn run(cmd: &mut Command) -> Result {
+    eprintln!("+ {}", show(cmd));
+    let status = cmd.status().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+    if status.success() { Ok(()) } else { Err(format!("{} failed ({status})", show(cmd))) }
+}
+
+/// Runs `cmd` and returns its stdout; fails with its stderr.
+pub fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed ({}): {}{}",
+            show(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn show(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Copies a directory tree, keeping file modes.
+pub fn copy_tree(from: &Path, to: &Path) -> Result {
+    std::fs::create_dir_all(to).map_err(|e| format!("mkdir {}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from).map_err(|e| format!("read {}: {e}", from.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type().map_err(|e| e.to_string())?.is_dir() {
+            copy_tree(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), &dest).map_err(|e| format!("copy {}: {e}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}

@@ -24,7 +24,6 @@ pub const NEWEST: &Release = &RELEASES[1];
 const TOOLS: &[&str] = &[];
 
 pub struct Venv {
-    pub core: &'static str,
     pub dir: PathBuf,
 }
 
@@ -46,7 +45,7 @@ impl Venv {
 /// The venv for `release`, created and filled if missing.
 pub fn venv(release: &Release) -> Result<Venv> {
     let dir = util::root().join(".venv").join(format!("ansible-{}", release.core));
-    let v = Venv { core: release.core, dir };
+    let v = Venv { dir };
     if v.bin("ansible-playbook").exists() {
         return Ok(v);
     }

@@ -14,19 +14,13 @@ pub const PLATFORM: &str = "linux_x86_64";
 pub const MAX_BINARY_BYTES: u64 = 1536 * 1024;
 pub const MAX_TARBALL_BYTES: u64 = 8_000_000;
 
-pub struct Built {
-    pub binary: PathBuf,
-    pub tree: PathBuf,
-    pub tarball: PathBuf,
-}
-
 pub fn main(_args: &[String]) -> Result {
-    let built = build()?;
-    println!("{}", built.tarball.display());
+    println!("{}", build()?.display());
     Ok(())
 }
 
-pub fn build() -> Result<Built> {
+/// Builds everything and returns the tarball's path.
+pub fn build() -> Result<PathBuf> {
     let root = util::root();
     let binary = build_binary(&root)?;
     let tree = assemble(&root, &binary)?;
@@ -44,7 +38,7 @@ pub fn build() -> Result<Built> {
     if tar_size > MAX_TARBALL_BYTES {
         return Err(format!("the collection tarball is {tar_size} bytes, over the 8 MB budget"));
     }
-    Ok(Built { binary, tree, tarball })
+    Ok(tarball)
 }
 
 /// A static, size-optimised, stripped ELF (profile.release in Cargo.toml).

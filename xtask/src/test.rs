@@ -1,1 +1,145 @@
-pub fn main(_args: &[String]) -> crate::util::Result { Ok(()) }
+//! `cargo xtask test`: the whole suite. Unit and module tests (cargo test), the collection
+//! build with its size budgets, then the installed collection under every supported
+//! ansible-core: ansible-doc and playbook tests against localhost. `.ci/run` calls this.
+//!
+//! `--quick` skips nothing but the playbook runs on the oldest ansible-core.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::ansible::{self, Venv};
+use crate::collection;
+use crate::util::{self, Result};
+
+struct Tally {
+    passed: Vec<String>,
+    failed: Vec<(String, String)>,
+}
+
+impl Tally {
+    fn check(&mut self, name: &str, f: impl FnOnce() -> Result) {
+        let started = Instant::now();
+        eprintln!("\n=== {name}");
+        match f() {
+            Ok(()) => {
+                eprintln!("=== ok: {name} ({:.1} s)", started.elapsed().as_secs_f64());
+                self.passed.push(name.to_string());
+            }
+            Err(e) => {
+                eprintln!("=== FAILED: {name}: {e}");
+                self.failed.push((name.to_string(), e));
+            }
+        }
+    }
+}
+
+pub fn main(args: &[String]) -> Result {
+    let quick = args.iter().any(|a| a == "--quick");
+    let root = util::root();
+    let mut t = Tally { passed: Vec::new(), failed: Vec::new() };
+
+    t.check("cargo test (unit and module tests)", || {
+        util::run(Command::new(cargo()).current_dir(&root).args(["test", "--workspace", "--locked"]))
+    });
+
+    let mut tarball = None;
+    t.check("collection build, static binary, size budgets", || {
+        tarball = Some(collection::build()?);
+        Ok(())
+    });
+
+    if let Some(tarball) = tarball {
+        let releases: Vec<_> = if quick { vec![ansible::NEWEST] } else { ansible::RELEASES.iter().collect() };
+        for release in releases {
+            let core = release.core;
+            let venv = match ansible::venv(release) {
+                Ok(v) => v,
+                Err(e) => {
+                    t.failed.push((format!("ansible-core {core} virtualenv"), e));
+                    continue;
+                }
+            };
+            let collections = root.join("build").join(format!("ansible-{core}"));
+            t.check(&format!("ansible-core {core}: install the tarball"), || install(&venv, &tarball, &collections));
+            t.check(&format!("ansible-core {core}: ansible-doc lists and documents every module"), || {
+                docs(&venv, &collections, &root)
+            });
+            for (playbook, extra, path_first) in [
+                ("protocol.yml", &[][..], None),
+                ("check_diff.yml", &["--check", "--diff"][..], None),
+                ("no_build.yml", &[][..], Some("tests/fake-bin/uname-riscv")),
+            ] {
+                t.check(&format!("ansible-core {core}: tests/playbooks/{playbook} {}", extra.join(" ")), || {
+                    playbook_run(&venv, &collections, &root, playbook, extra, path_first)
+                });
+            }
+        }
+    }
+
+    eprintln!();
+    for (name, why) in &t.failed {
+        eprintln!("FAILED: {name}: {}", why.lines().next().unwrap_or(""));
+    }
+    // The plain closing line CI reads.
+    println!("{} passed, {} failed", t.passed.len(), t.failed.len());
+    if t.failed.is_empty() { Ok(()) } else { Err(format!("{} check(s) failed", t.failed.len())) }
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Settings for every ansible command: only our collections path, no user config.
+fn ansible_env(cmd: &mut Command, collections: &Path, root: &Path) {
+    cmd.current_dir(root)
+        .env("ANSIBLE_COLLECTIONS_PATH", collections)
+        .env("ANSIBLE_CONFIG", root.join("tests/ansible.cfg"))
+        .env("ANSIBLE_LOCAL_TEMP", collections.join("tmp"))
+        .env("KEEL_FAKE_GLUSTER", root.join("tests/fake-bin/gluster-fixtures"));
+}
+
+fn install(venv: &Venv, tarball: &Path, collections: &Path) -> Result {
+    if collections.exists() {
+        std::fs::remove_dir_all(collections).map_err(|e| e.to_string())?;
+    }
+    util::run(venv.cmd("ansible-galaxy").args(["collection", "install", "--force", "-p"]).arg(collections).arg(tarball))
+}
+
+fn docs(venv: &Venv, collections: &Path, root: &Path) -> Result {
+    let mut list = venv.cmd("ansible-doc");
+    ansible_env(&mut list, collections, root);
+    list.args(["-l", "keel.storage"]);
+    let out = list.output().map_err(|e| e.to_string())?;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() || stderr.contains("ERROR") || stderr.contains("WARNING") {
+        return Err(format!("ansible-doc -l keel.storage: {}\n{stdout}{stderr}", out.status));
+    }
+    let stubs = std::fs::read_dir(root.join("collection/plugins/modules")).map_err(|e| e.to_string())?;
+    for stub in stubs.flatten() {
+        let name = stub.file_name().to_string_lossy().trim_end_matches(".py").to_string();
+        if !stdout.contains(&format!("keel.storage.{name} ")) {
+            return Err(format!("ansible-doc -l does not list keel.storage.{name}:\n{stdout}"));
+        }
+        let mut doc = venv.cmd("ansible-doc");
+        ansible_env(&mut doc, collections, root);
+        let text = util::output(doc.arg(format!("keel.storage.{name}")))?;
+        for section in ["OPTIONS", "EXAMPLES", "RETURN VALUES"] {
+            if !text.contains(section) {
+                return Err(format!("ansible-doc keel.storage.{name} has no {section} section"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn playbook_run(venv: &Venv, collections: &Path, root: &Path, playbook: &str, extra: &[&str], path_first: Option<&str>) -> Result {
+    let mut cmd = venv.cmd("ansible-playbook");
+    ansible_env(&mut cmd, collections, root);
+    if let Some(dir) = path_first {
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{}:{path}", root.join(dir).display(), venv.dir.join("bin").display()));
+    }
+    cmd.args(["-i", "tests/playbooks/inventory.ini"]).arg(format!("tests/playbooks/{playbook}")).args(extra);
+    util::run(&mut cmd)
+}

@@ -1,0 +1,141 @@
+//! The `keel` binary as ansible-core runs it: an args file in, one JSON object out. Fake
+//! `gluster` programs on PATH (tests/fake-bin) answer with output captured from real glusterfs.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fake_path() -> String {
+    format!("{}:/usr/bin:/bin", repo().join("tests/fake-bin/gluster-fixtures").display())
+}
+
+/// Runs the binary on `args` with `path` as PATH and `env` added; returns the parsed result.
+fn run(args: Value, path: &str, env: &[(&str, &str)]) -> Value {
+    let dir = tempfile_dir();
+    let file = dir.join("args");
+    std::fs::write(&file, args.to_string()).unwrap();
+    let mut cmd = Command::cargo_bin("keel").unwrap();
+    cmd.arg(&file).env_clear().env("PATH", path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "exactly one line of JSON: {stdout}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+fn tempfile_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("keel-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn facts(extra: Value) -> Value {
+    let mut args = json!({"_keel_module": "gluster_facts", "_ansible_check_mode": false, "_ansible_version": "2.21.5"});
+    args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    args
+}
+
+#[test]
+fn no_args_file_is_a_json_failure() {
+    let out = Command::cargo_bin("keel").unwrap().output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["failed"], true);
+    assert!(v["msg"].as_str().unwrap().contains("usage: keel ARGS_FILE"), "{v}");
+}
+
+#[test]
+fn old_style_args_are_refused_clearly() {
+    let dir = tempfile_dir();
+    std::fs::write(dir.join("args"), "heal=yes").unwrap();
+    let out = Command::cargo_bin("keel").unwrap().arg(dir.join("args")).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["failed"], true);
+    assert!(v["msg"].as_str().unwrap().contains("not a JSON object"), "{v}");
+}
+
+#[test]
+fn unknown_module_lists_the_ones_there_are() {
+    let v = run(json!({"_keel_module": "gluster_nope"}), "/usr/bin:/bin", &[]);
+    assert_eq!(v["failed"], true);
+    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts"), "{v}");
+}
+
+#[test]
+fn gluster_missing_names_the_command_and_the_package() {
+    let v = run(facts(json!({})), "/nonexistent", &[]);
+    assert_eq!(v["failed"], true);
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.contains("'gluster' command was not found") && msg.contains("glusterfs-server"), "{msg}");
+}
+
+#[test]
+fn glusterd_down_names_glusterd() {
+    let v = run(facts(json!({})), &fake_path(), &[("FAKE_GLUSTER_MODE", "no-glusterd")]);
+    assert_eq!(v["failed"], true);
+    assert!(v["msg"].as_str().unwrap().contains("glusterd is not running"), "{v}");
+    assert_eq!(v["rc"], 1);
+    assert!(v["cmd"].as_str().unwrap().starts_with("gluster --mode=script --xml"), "{v}");
+}
+
+#[test]
+fn facts_from_real_10_3_and_11_1_output() {
+    for version in ["10.3", "11.1"] {
+        let v = run(facts(json!({})), &fake_path(), &[("FAKE_GLUSTER_VERSION", version)]);
+        assert_eq!(v["failed"], false, "{v}");
+        assert_eq!(v["changed"], false);
+        let g = &v["ansible_facts"]["gluster"];
+        assert_eq!(g["version"]["text"], version);
+        assert_eq!(g["peers"].as_array().unwrap().len(), 3, "{g}");
+        let gv0 = g["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "gv0").unwrap();
+        assert_eq!(gv0["type"], "replicate");
+        assert_eq!(gv0["replica_count"], 3);
+        let bricks = gv0["bricks"].as_array().unwrap();
+        assert_eq!(bricks.len(), 3);
+        assert!(bricks.iter().all(|b| b["online"] == true && b["heal"]["pending"] == 0), "{gv0}");
+        assert!(g["op_version"].as_u64().unwrap() >= 100000);
+    }
+}
+
+#[test]
+fn check_mode_still_reads_facts() {
+    let v = run(facts(json!({"_ansible_check_mode": true})), &fake_path(), &[]);
+    assert_eq!(v["failed"], false, "{v}");
+    assert!(v["ansible_facts"]["gluster"]["volumes"].is_array());
+}
+
+#[test]
+fn bad_options_name_the_option() {
+    let v = run(facts(json!({"heals": true})), &fake_path(), &[]);
+    assert!(v["msg"].as_str().unwrap().contains("unsupported option(s) 'heals'; valid options are: heal, timeout"), "{v}");
+    let v = run(facts(json!({"timeout": "soon"})), &fake_path(), &[]);
+    assert!(v["msg"].as_str().unwrap().contains("option 'timeout' must be a duration"), "{v}");
+}
+
+#[test]
+fn secrets_never_leave_the_module() {
+    let secret = "s3cr3t-Value";
+    for extra in [json!({}), json!({"fail": true}), json!({"panic": true})] {
+        let mut args = json!({"_keel_module": "keel_selftest", "message": "hi", "password": secret, "change": true,
+                              "_ansible_diff": true});
+        args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let v = run(args, "/usr/bin:/bin", &[]);
+        assert!(!v.to_string().contains(secret), "{v}");
+        assert!(v.to_string().contains("********"), "{v}");
+    }
+}
+
+#[test]
+fn diff_only_in_diff_mode() {
+    let args = |diff: bool| json!({"_keel_module": "keel_selftest", "message": "m", "change": true, "_ansible_diff": diff});
+    assert!(run(args(true), "/usr/bin:/bin", &[])["diff"].is_object());
+    assert!(run(args(false), "/usr/bin:/bin", &[]).get("diff").is_none());
+}

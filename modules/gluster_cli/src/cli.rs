@@ -65,6 +65,10 @@ impl Gluster {
 
     pub fn version(&self, ctx: &mut Ctx) -> Result<GlusterVersion, ModuleError> {
         let out = self.exec(ctx, &["gluster", "--version"])?;
+        if !out.success() {
+            let why = first_line(&out.stderr, &out.stdout);
+            return Err(ModuleError::command(format!("'gluster --version' failed (rc {}): {why}", out.rc), out));
+        }
         parse::parse_version(&out.stdout)
             .map_err(|e| ModuleError::command(format!("cannot tell the installed Gluster version: {e}"), out))
     }

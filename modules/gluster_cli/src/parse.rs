@@ -107,13 +107,15 @@ pub struct Peer {
     /// 3 = "Peer in Cluster", 6 = "Peer Rejected" (glusterd-sm.h).
     pub state: i64,
     pub state_str: String,
-    /// `pool list` names the local node "localhost".
+    /// `pool list` names the local node "localhost" (and gives it no state).
     pub is_local: bool,
+    /// "Peer in Cluster" (state 3); the local node always is.
+    pub in_cluster: bool,
 }
 
 impl Peer {
     pub fn in_cluster(&self) -> bool {
-        self.state == 3
+        self.in_cluster
     }
     pub fn rejected(&self) -> bool {
         self.state == 6
@@ -133,13 +135,16 @@ pub fn parse_peers(xml: &str) -> Result<Vec<Peer>, ParseError> {
             if hostnames.is_empty() && !hostname.is_empty() {
                 hostnames.push(hostname.clone());
             }
+            let state = text(p, "state").parse().unwrap_or(-1);
+            let is_local = hostname == "localhost";
             Peer {
                 uuid: text(p, "uuid"),
-                is_local: hostname == "localhost",
+                is_local,
+                in_cluster: is_local || state == 3,
                 hostname,
                 hostnames,
                 connected: text(p, "connected") == "1",
-                state: text(p, "state").parse().unwrap_or(-1),
+                state,
                 state_str: text(p, "stateStr"),
             }
         })

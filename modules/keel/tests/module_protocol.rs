@@ -16,8 +16,8 @@ fn fake_path() -> String {
 
 /// Runs the binary on `args` with `path` as PATH and `env` added; returns the parsed result.
 fn run(args: Value, path: &str, env: &[(&str, &str)]) -> Value {
-    let dir = tempfile_dir();
-    let file = dir.join("args");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("args");
     std::fs::write(&file, args.to_string()).unwrap();
     let mut cmd = Command::cargo_bin("keel").unwrap();
     cmd.arg(&file).env_clear().env("PATH", path);
@@ -28,14 +28,6 @@ fn run(args: Value, path: &str, env: &[(&str, &str)]) -> Value {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "exactly one line of JSON: {stdout}");
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
-
-fn tempfile_dir() -> PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("keel-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn facts(extra: Value) -> Value {
@@ -54,9 +46,10 @@ fn no_args_file_is_a_json_failure() {
 
 #[test]
 fn old_style_args_are_refused_clearly() {
-    let dir = tempfile_dir();
-    std::fs::write(dir.join("args"), "heal=yes").unwrap();
-    let out = Command::cargo_bin("keel").unwrap().arg(dir.join("args")).output().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("args");
+    std::fs::write(&file, "heal=yes").unwrap();
+    let out = Command::cargo_bin("keel").unwrap().arg(&file).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["failed"], true);
     assert!(v["msg"].as_str().unwrap().contains("not a JSON object"), "{v}");

@@ -60,25 +60,26 @@ pub fn venv(release: &Release) -> Result<Venv> {
     Ok(v)
 }
 
-/// python3.X on PATH, else a pyenv build of it (this machine kind ships several).
+/// python3.X on PATH, else a pyenv build of it (this machine kind ships several). A pyenv shim
+/// for a version that is not selected exists but fails, so each candidate must really run.
 fn find_python(version: &str) -> Result<PathBuf> {
     let name = format!("python{version}");
     let path = std::env::var("PATH").unwrap_or_default();
-    if let Some(p) = std::env::split_paths(&path).map(|d| d.join(&name)).find(|p| p.exists()) {
-        return Ok(p);
-    }
-    let pyenv = Path::new("/root/.pyenv/versions");
-    if let Ok(entries) = std::fs::read_dir(pyenv) {
-        let mut found: Vec<PathBuf> = entries
+    let mut candidates: Vec<PathBuf> = std::env::split_paths(&path).map(|d| d.join(&name)).collect();
+    if let Ok(entries) = std::fs::read_dir(Path::new("/root/.pyenv/versions")) {
+        let mut builds: Vec<PathBuf> = entries
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{version}.")))
             .map(|e| e.path().join("bin/python3"))
-            .filter(|p| p.exists())
             .collect();
-        found.sort();
-        if let Some(p) = found.pop() {
-            return Ok(p);
-        }
+        builds.sort();
+        candidates.extend(builds.into_iter().rev());
     }
-    Err(format!("ansible-core needs {name}, which is not installed (apt-get install {name}-venv, or pyenv install {version})"))
+    candidates
+        .into_iter()
+        .filter(|p| p.exists())
+        .find(|p| Command::new(p).args(["-c", "import venv, ensurepip"]).output().is_ok_and(|o| o.status.success()))
+        .ok_or_else(|| {
+            format!("ansible-core needs {name}, which is not installed (apt-get install {name}-venv, or pyenv install {version})")
+        })
 }

@@ -59,7 +59,7 @@ fn old_style_args_are_refused_clearly() {
 fn unknown_module_lists_the_ones_there_are() {
     let v = run(json!({"_keel_module": "gluster_nope"}), "/usr/bin:/bin", &[]);
     assert_eq!(v["failed"], true);
-    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts"), "{v}");
+    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck"), "{v}");
 }
 
 #[test]
@@ -131,4 +131,34 @@ fn diff_only_in_diff_mode() {
     let args = |diff: bool| json!({"_keel_module": "keel_selftest", "message": "m", "change": true, "_ansible_diff": diff});
     assert!(run(args(true), "/usr/bin:/bin", &[])["diff"].is_object());
     assert!(run(args(false), "/usr/bin:/bin", &[]).get("diff").is_none());
+}
+
+#[test]
+fn precheck_blocks_online_on_real_10_3_pool_with_dispersed_and_distribute_volumes() {
+    let args = json!({"_keel_module": "gluster_precheck", "mode": "online", "target_version": "11.1"});
+    let v = run(args, &fake_path(), &[]);
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(v["blocking"], true);
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.starts_with("2 blocking finding(s) for an online upgrade"), "{msg}");
+    let codes: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"dispersed_volume") && codes.contains(&"distribute_volume"), "{codes:?}");
+}
+
+#[test]
+fn precheck_offline_passes_and_changes_nothing_in_check_mode() {
+    let args = json!({"_keel_module": "gluster_precheck", "mode": "offline", "target_version": "11.1",
+                      "_ansible_check_mode": true});
+    let v = run(args, &fake_path(), &[]);
+    assert_eq!(v["failed"], false, "{v}");
+    assert_eq!(v["changed"], false);
+    assert_eq!(v["installed_version"], "10.3");
+}
+
+#[test]
+fn precheck_names_a_bad_target_and_a_bad_mode() {
+    let v = run(json!({"_keel_module": "gluster_precheck", "target_version": "eleven"}), &fake_path(), &[]);
+    assert!(v["msg"].as_str().unwrap().contains("option 'target_version' must be a Gluster release like 11.1"), "{v}");
+    let v = run(json!({"_keel_module": "gluster_precheck", "mode": "rolling"}), &fake_path(), &[]);
+    assert!(v["msg"].as_str().unwrap().contains("option 'mode' must be one of: online, offline"), "{v}");
 }

@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright: Keel developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the module is the static binary plugins/modules/__bin__/keel_*, run by the
+# keel.storage.native_module action plugin.
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: gluster_precheck
+short_description: Check that a GlusterFS pool can be upgraded safely, online or offline
+version_added: 0.1.0
+description:
+  - Evaluates the whole trusted storage pool, as seen from the target server, against the rules of
+    the Gluster upgrade guides, and returns every finding with a severity (C(blocker), C(warning),
+    C(info)), a code and a sentence. Fails when any finding blocks. Changes nothing.
+  - "Online mode blocks for: dispersed or distributed-dispersed volumes; pure distribute volumes
+    (unless O(allow_distribute)); a peer disconnected or not C(Peer in Cluster); a brick or
+    self-heal daemon offline; heal backlog or unknown heal counts; a replica set with two bricks on
+    one server; replica 2 without an arbiter (client quorum)."
+  - "Both modes block for: split-brain entries; a peer not in the cluster (for example C(Peer
+    Rejected)); a running rebalance or remove-brick; removed volume types or features (tier, stripe)
+    when the target is 6 or later; a target older than the installed release."
+options:
+  mode:
+    description: The kind of upgrade to check for.
+    type: str
+    choices: [online, offline]
+    default: online
+  target_version:
+    description: The Gluster release to upgrade to, such as C(11.1). Without it, release checks are skipped.
+    type: str
+  allow_distribute:
+    description:
+      - Accept pure distribute volumes in an online upgrade (their files on the server being upgraded are
+        unavailable meanwhile); they are reported as a warning instead of a blocker.
+    type: bool
+    default: false
+  timeout:
+    description: Time each gluster command may take, in seconds or with a unit (C(90s), C(5m)).
+    type: str
+    default: "120"
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so has no diff.
+  platform:
+    platforms: posix
+    description: Linux x86_64 Gluster servers with a running glusterd.
+requirements:
+  - GlusterFS 3.13 or later on the target, glusterd running.
+notes:
+  - Run it on every server before touching any (C(any_errors_fatal) in the play): each server reports
+    what it sees, and a disconnected peer looks different from each side.
+author:
+  - Keel developers
+'''
+
+EXAMPLES = r'''
+- name: Check every server before an online upgrade to 11.1
+  keel.storage.gluster_precheck:
+    mode: online
+    target_version: "11.1"
+
+- name: Check for an offline upgrade, keeping the findings for the report
+  keel.storage.gluster_precheck:
+    mode: offline
+    target_version: "11.1"
+  register: precheck
+
+- name: Accept pure distribute volumes (their files are briefly unavailable)
+  keel.storage.gluster_precheck:
+    target_version: "11.1"
+    allow_distribute: true
+'''
+
+RETURN = r'''
+findings:
+  description: Every finding, blockers first.
+  returned: always, unless the pool could not be read
+  type: list
+  elements: dict
+  contains:
+    severity:
+      description: C(blocker) (the upgrade must not start), C(warning) or C(info).
+      type: str
+    code:
+      description: >-
+        A stable identifier: target_older, at_target, peer_disconnected, peer_not_in_cluster,
+        dispersed_volume, distribute_volume, removed_volume_type, removed_xlator, brick_offline,
+        shd_offline, heal_pending, heal_unknown, split_brain, task_running, replica_same_server,
+        replica2_quorum.
+      type: str
+    msg:
+      description: What was found and what to do.
+      type: str
+  sample:
+    - {"severity": "blocker", "code": "dispersed_volume",
+       "msg": "volume ec0 is Disperse: Gluster supports only offline upgrades of dispersed volumes"}
+blocking:
+  description: Whether any finding blocks the upgrade.
+  returned: always, unless the pool could not be read
+  type: bool
+installed_version:
+  description: The Gluster release installed on the target.
+  returned: always, unless the pool could not be read
+  type: str
+  sample: "10.3"
+'''

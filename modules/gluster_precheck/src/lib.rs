@@ -1,0 +1,83 @@
+//! `keel.storage.gluster_precheck`: may this pool be upgraded (online or offline) to the target
+//! release? Returns every finding and fails when one blocks. Changes nothing.
+
+pub mod findings;
+
+use std::time::Duration;
+
+use keel_gluster_cli::{parse::version_from, pool, Gluster};
+use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use findings::{Mode, Policy, Severity};
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "gluster_precheck",
+    options: &[
+        Opt::new("mode", Kind::Choice(&["online", "offline"])),
+        Opt::new("target_version", Kind::Str),
+        Opt::new("allow_distribute", Kind::Bool),
+        Opt::new("timeout", Kind::Duration),
+    ],
+    supports_check_mode: true,
+    run,
+};
+
+#[derive(Deserialize)]
+struct Args {
+    #[serde(default = "online")]
+    mode: String,
+    target_version: Option<String>,
+    #[serde(default)]
+    allow_distribute: bool,
+    #[serde(default = "default_timeout")]
+    timeout: u64,
+}
+
+fn online() -> String {
+    "online".into()
+}
+fn default_timeout() -> u64 {
+    120
+}
+
+fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    let args: Args = into_typed("gluster_precheck", opts)?;
+    let target = match &args.target_version {
+        Some(t) => Some(version_from(t).ok_or_else(|| {
+            ModuleError::invalid_args(format!(
+                "gluster_precheck: option 'target_version' must be a Gluster release like 11.1, got '{t}'"
+            ))
+        })?),
+        None => None,
+    };
+    let policy = Policy {
+        mode: if args.mode == "offline" { Mode::Offline } else { Mode::Online },
+        target,
+        allow_distribute: args.allow_distribute,
+    };
+    let gluster = Gluster { timeout: Duration::from_secs(args.timeout) };
+    let pool = pool::gather(ctx, &gluster, true)?;
+    let found = findings::evaluate(&pool, &policy);
+    let blockers: Vec<&str> = found.iter().filter(|f| f.severity == Severity::Blocker).map(|f| f.msg.as_str()).collect();
+    let data = |m: &mut Map<String, Value>| {
+        m.insert("findings".into(), json!(found));
+        m.insert("blocking".into(), json!(!blockers.is_empty()));
+        m.insert("installed_version".into(), json!(pool.version.text));
+    };
+    if !blockers.is_empty() {
+        let mut m = Map::new();
+        data(&mut m);
+        return Err(ModuleError::failed_with(
+            format!("{} blocking finding(s) for an {} upgrade: {}", blockers.len(), args.mode, blockers.join("; ")),
+            m,
+        ));
+    }
+    let mut r = ModuleResult::new(
+        false,
+        format!("no blocking findings for an {} upgrade ({} finding(s) in all)", args.mode, found.len()),
+    );
+    data(&mut r.data);
+    Ok(r)
+}

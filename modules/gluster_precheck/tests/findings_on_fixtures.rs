@@ -1,0 +1,148 @@
+//! The prechecks on pools built from real captured gluster output (modules/gluster_cli/tests/fixtures).
+
+use std::path::Path;
+
+use keel_gluster_cli::parse::*;
+use keel_gluster_cli::pool::{merge_volume, Pool};
+use keel_gluster_precheck::findings::{evaluate, Finding, Mode, Policy, Severity};
+
+fn fixture(dir: &str, name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gluster_cli/tests/fixtures").join(dir).join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A pool from captures; `prefix` picks the degraded or rejected variants where they exist.
+fn pool(dir: &str, prefix: &str) -> Pool {
+    let pick = |name: &str| {
+        let special = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../gluster_cli/tests/fixtures")
+            .join(dir)
+            .join(format!("{prefix}{name}"));
+        if special.exists() { std::fs::read_to_string(special).unwrap() } else { fixture(dir, name) }
+    };
+    let statuses = parse_volume_status(&pick("volume-status-all.xml")).unwrap();
+    let volumes = parse_volume_info(&pick("volume-info.xml"))
+        .unwrap()
+        .into_iter()
+        .map(|info| {
+            let heal = if info.started() && info.vol_type.heals() {
+                let f = format!("heal-{}-info-summary.xml", info.name);
+                let special = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gluster_cli/tests/fixtures").join(dir).join(format!("{prefix}{f}"));
+                let plain = special.with_file_name(&f);
+                if special.exists() || plain.exists() { Ok(parse_heal_summary(&pick(&f)).unwrap()) } else { Ok(vec![]) }
+            } else {
+                Ok(vec![])
+            };
+            let st = statuses.iter().find(|s| s.name == info.name);
+            merge_volume(info, st, heal)
+        })
+        .collect();
+    Pool {
+        version: parse_version(&fixture(dir, "version.txt")).unwrap(),
+        op_version: 100000,
+        max_op_version: 100000,
+        peers: parse_peers(&pick("pool-list.xml")).unwrap(),
+        volumes,
+    }
+}
+
+fn policy(mode: Mode, target: Option<&str>) -> Policy {
+    Policy { mode, target: target.and_then(version_from), allow_distribute: false }
+}
+
+fn codes(found: &[Finding], severity: Severity) -> Vec<&'static str> {
+    let mut c: Vec<_> = found.iter().filter(|f| f.severity == severity).map(|f| f.code).collect();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+#[test]
+fn healthy_pool_online_blocks_only_on_dispersed_and_distribute_volumes() {
+    for v in ["10.3", "11.1"] {
+        let found = evaluate(&pool(v, ""), &policy(Mode::Online, Some("11.1")));
+        assert_eq!(codes(&found, Severity::Blocker), ["dispersed_volume", "distribute_volume"], "{v}: {found:#?}");
+        assert!(found.iter().any(|f| f.msg.contains("volume ec0 is Disperse")), "{found:#?}");
+    }
+}
+
+#[test]
+fn healthy_pool_offline_has_no_blockers() {
+    let found = evaluate(&pool("10.3", ""), &policy(Mode::Offline, Some("11.1")));
+    assert!(codes(&found, Severity::Blocker).is_empty(), "{found:#?}");
+}
+
+#[test]
+fn allowing_distribute_turns_it_into_a_warning() {
+    let mut p = policy(Mode::Online, Some("11.1"));
+    p.allow_distribute = true;
+    let found = evaluate(&pool("10.3", ""), &p);
+    assert_eq!(codes(&found, Severity::Blocker), ["dispersed_volume"]);
+    assert_eq!(codes(&found, Severity::Warning), ["distribute_volume"]);
+}
+
+#[test]
+fn a_server_down_with_writes_blocks_for_every_reason_it_should() {
+    let found = evaluate(&pool("10.3", "degraded-"), &policy(Mode::Online, Some("11.1")));
+    let blockers = codes(&found, Severity::Blocker);
+    for code in ["peer_disconnected", "brick_offline", "shd_offline", "heal_pending"] {
+        assert!(blockers.contains(&code), "{code} missing: {found:#?}");
+    }
+    let pending = found.iter().find(|f| f.code == "heal_pending").unwrap();
+    assert!(pending.msg.contains("28 entries waiting to heal"), "{}", pending.msg);
+}
+
+#[test]
+fn a_rejected_peer_blocks_with_the_remedy() {
+    let found = evaluate(&pool("11.1", "rejected-"), &policy(Mode::Online, Some("11.1")));
+    let rejected: Vec<_> = found.iter().filter(|f| f.code == "peer_not_in_cluster").collect();
+    assert_eq!(rejected.len(), 2, "{found:#?}");
+    assert!(rejected[0].msg.contains("Peer Rejected") && rejected[0].msg.contains("restart its glusterd"));
+}
+
+#[test]
+fn a_downgrade_blocks_and_the_same_release_is_noted() {
+    let found = evaluate(&pool("11.1", ""), &policy(Mode::Offline, Some("10.3")));
+    assert_eq!(codes(&found, Severity::Blocker), ["target_older"]);
+    let found = evaluate(&pool("11.1", ""), &policy(Mode::Offline, Some("11.1")));
+    assert_eq!(codes(&found, Severity::Info), ["at_target"]);
+}
+
+#[test]
+fn two_bricks_of_one_replica_set_on_one_server_block() {
+    let mut p = pool("10.3", "");
+    let gv0 = p.volumes.iter_mut().find(|v| v.info.name == "gv0").unwrap();
+    gv0.bricks[1].info.host = gv0.bricks[0].info.host.clone();
+    let found = evaluate(&p, &policy(Mode::Online, None));
+    let f = found.iter().find(|f| f.code == "replica_same_server").expect("replica_same_server");
+    assert!(f.msg.contains("volume gv0: replica set 1 has 2 bricks on 10.198.0.11"), "{}", f.msg);
+}
+
+#[test]
+fn replica_2_without_arbiter_blocks_online_only() {
+    let mut p = pool("10.3", "");
+    let gv0 = p.volumes.iter_mut().find(|v| v.info.name == "gv0").unwrap();
+    gv0.info.replica_count = 2;
+    gv0.bricks.truncate(2);
+    assert!(evaluate(&p, &policy(Mode::Online, None)).iter().any(|f| f.code == "replica2_quorum"));
+    assert!(!evaluate(&p, &policy(Mode::Offline, None)).iter().any(|f| f.code == "replica2_quorum"));
+}
+
+#[test]
+fn split_brain_blocks_even_offline() {
+    let mut p = pool("10.3", "");
+    let gv0 = p.volumes.iter_mut().find(|v| v.info.name == "gv0").unwrap();
+    gv0.bricks[0].heal.as_mut().unwrap().split_brain = Some(3);
+    let found = evaluate(&p, &policy(Mode::Offline, None));
+    let f = found.iter().find(|f| f.code == "split_brain").unwrap();
+    assert_eq!(f.severity, Severity::Blocker);
+    assert!(f.msg.contains("3 entries in split-brain"));
+}
+
+#[test]
+fn a_removed_feature_blocks_an_upgrade_to_6_or_later() {
+    let mut p = pool("10.3", "");
+    p.volumes[0].info.options.insert("features.tier".into(), "on".into());
+    let found = evaluate(&p, &policy(Mode::Offline, Some("11.1")));
+    assert!(found.iter().any(|f| f.code == "removed_xlator" && f.severity == Severity::Blocker), "{found:#?}");
+}

@@ -2,7 +2,7 @@
 mod ansible;
 mod collection;
 mod test;
-mod testbed;
+pub mod testbed;
 mod util;
 
 const USAGE: &str = "usage: cargo xtask <task>

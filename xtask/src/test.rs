@@ -49,7 +49,7 @@ pub fn main(args: &[String]) -> Result {
         Ok(())
     });
 
-    if let Some(tarball) = tarball {
+    if let Some(tarball) = &tarball {
         let releases: Vec<_> = if quick { vec![ansible::NEWEST] } else { ansible::RELEASES.iter().collect() };
         for release in releases {
             let core = release.core;
@@ -61,7 +61,7 @@ pub fn main(args: &[String]) -> Result {
                 }
             };
             let collections = root.join("build").join(format!("ansible-{core}"));
-            t.check(&format!("ansible-core {core}: install the tarball"), || install(&venv, &tarball, &collections));
+            t.check(&format!("ansible-core {core}: install the tarball"), || install(&venv, tarball, &collections));
             t.check(&format!("ansible-core {core}: ansible-doc lists and documents every module"), || {
                 docs(&venv, &collections, &root)
             });
@@ -77,6 +77,10 @@ pub fn main(args: &[String]) -> Result {
         }
     }
 
+    if tarball.is_some() {
+        testbed_checks(&mut t, &root, quick);
+    }
+
     eprintln!();
     for (name, why) in &t.failed {
         eprintln!("FAILED: {name}: {}", why.lines().next().unwrap_or(""));
@@ -84,6 +88,42 @@ pub fn main(args: &[String]) -> Result {
     // The plain closing line CI reads.
     println!("{} passed, {} failed", t.passed.len(), t.failed.len());
     if t.failed.is_empty() { Ok(()) } else { Err(format!("{} check(s) failed", t.failed.len())) }
+}
+
+/// The real 3-server pool: gluster_facts and the prechecks over ssh from every supported
+/// ansible-core, a writer running meanwhile whose files must all be intact, and a teardown that
+/// leaves nothing behind.
+fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
+    use crate::testbed;
+    let paths = testbed::Paths::from_env();
+    let mut inventory = None;
+    t.check("testbed up: 3 servers on 10.3 and a client (real glusterd, bricks, FUSE mount)", || {
+        let started = Instant::now();
+        let opts = testbed::Options { nodes: 3, version: "10.3".into(), layout: testbed::Layout::Replica3 };
+        inventory = Some(testbed::up(&paths, &opts)?);
+        eprintln!("testbed up took {:.0} s", started.elapsed().as_secs_f64());
+        testbed::writer_start(&paths)
+    });
+    if let Some(inventory) = &inventory {
+        let releases: Vec<_> = if quick { vec![ansible::NEWEST] } else { ansible::RELEASES.iter().collect() };
+        for release in releases {
+            let core = release.core;
+            t.check(&format!("ansible-core {core}: tests/playbooks/testbed_facts.yml over ssh on the real pool"), || {
+                let venv = ansible::venv(release)?;
+                let collections = root.join("build").join(format!("ansible-{core}"));
+                let mut cmd = venv.cmd("ansible-playbook");
+                ansible_env(&mut cmd, &collections, root);
+                cmd.arg("-i").arg(inventory).arg("tests/playbooks/testbed_facts.yml");
+                util::run(&mut cmd)
+            });
+        }
+        t.check("testbed writer: every file written during the tests is present and intact", || {
+            testbed::writer_stop(&paths)?;
+            let n = testbed::verify(&paths)?;
+            if n == 0 { Err("the writer wrote nothing".into()) } else { Ok(()) }
+        });
+    }
+    t.check("testbed down leaves no namespace, mount, link or process behind", || testbed::down(&paths));
 }
 
 fn cargo() -> String {

@@ -54,8 +54,8 @@ attributes:
 requirements:
   - GlusterFS 3.13 or later on the target, glusterd running.
 notes:
-  - Run it on every server before touching any (C(any_errors_fatal) in the play): each server reports
-    what it sees, and a disconnected peer looks different from each side.
+  - "Run it on every server before touching any (C(any_errors_fatal) in the play): each server reports
+    what it sees, and a disconnected peer looks different from each side."
 author:
   - Keel developers
 '''

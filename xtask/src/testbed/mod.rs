@@ -1,4 +1,309 @@
-//! `cargo xtask testbed up|down|status`: a real GlusterFS cluster on this machine.
-pub fn main(_args: &[String]) -> Result<(), String> {
-    Err("testbed: not built yet".into())
+//! `cargo xtask testbed up|down|status|writer|verify`: a real GlusterFS pool on this machine.
+//!
+//! Each server is a "node": its own root (an overlay over one shared debootstrap base, so nodes
+//! can hold different Gluster releases), network namespace with an address on the bridge
+//! `keelbr0`, and pid, mount and UTS namespaces, with sshd as its first process. A client node
+//! mounts the volume over FUSE. A local apt repository of the 10.3 and 11.1 packages is served to
+//! the nodes as a dark site would (they have no route to any mirror). See testbed/README.md.
+
+mod cache;
+mod node;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::util::Result;
+use node::Node;
+
+pub const BRIDGE: &str = "keelbr0";
+/// What the server without Python lacks.
+const NO_PYTHON: &str = "/usr/bin/python3 /usr/bin/python3.11 /usr/lib/x86_64-linux-gnu/glusterfs/gsyncd";
+pub const BRIDGE_ADDR: &str = "10.199.0.1";
+const PREFIX: u8 = 24;
+
+/// Where things live: the cache survives `down`, the state does not.
+pub struct Paths {
+    pub cache: PathBuf,
+    pub state: PathBuf,
+}
+
+impl Paths {
+    pub fn from_env() -> Self {
+        let var = |k: &str, d: &str| PathBuf::from(std::env::var(k).unwrap_or_else(|_| d.to_string()));
+        Paths { cache: var("KEEL_TESTBED_CACHE", "/var/cache/keel-testbed"), state: var("KEEL_TESTBED_STATE", "/var/lib/keel-testbed") }
+    }
+    pub fn key(&self) -> PathBuf {
+        self.state.join("id_ed25519")
+    }
+    pub fn inventory(&self) -> PathBuf {
+        self.state.join("inventory.ini")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Replica3,
+    Arbiter,
+    DistReplicate,
+    Disperse,
+    Mixed,
+}
+
+pub struct Options {
+    pub nodes: u8,
+    pub version: String,
+    pub layout: Layout,
+}
+
+const USAGE: &str = "usage: cargo xtask testbed <command>
+  up [--nodes N] [--version 10.3|11.1] [--layout replica3|arbiter|dist-replicate|disperse|mixed]
+  down | status
+  writer start|stop    keep writing checksummed files on the client's mount
+  verify               every file the writer wrote is present and intact";
+
+pub fn main(args: &[String]) -> Result {
+    let paths = Paths::from_env();
+    match args.first().map(String::as_str) {
+        Some("up") => {
+            let opts = parse_up(&args[1..])?;
+            let started = Instant::now();
+            let inventory = up(&paths, &opts)?;
+            eprintln!("testbed up in {:.0} s", started.elapsed().as_secs_f64());
+            println!("{}", inventory.display());
+            Ok(())
+        }
+        Some("down") => down(&paths),
+        Some("status") => status(&paths),
+        Some("writer") => match args.get(1).map(String::as_str) {
+            Some("start") => writer_start(&paths),
+            Some("stop") => writer_stop(&paths),
+            _ => Err(USAGE.into()),
+        },
+        Some("verify") => verify(&paths).map(|n| println!("verified {n} files")),
+        _ => Err(USAGE.into()),
+    }
+}
+
+fn parse_up(args: &[String]) -> Result<Options> {
+    let mut o = Options { nodes: 3, version: "10.3".into(), layout: Layout::Replica3 };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--nodes" => {
+                o.nodes = value.parse().ok().filter(|n| (2..=6).contains(n)).ok_or("--nodes must be 2 to 6")?;
+            }
+            "--version" => {
+                if !cache::VERSIONS.contains(&value.as_str()) {
+                    return Err(format!("--version must be one of {:?}", cache::VERSIONS));
+                }
+                o.version = value.clone();
+            }
+            "--layout" => {
+                o.layout = match value.as_str() {
+                    "replica3" => Layout::Replica3,
+                    "arbiter" => Layout::Arbiter,
+                    "dist-replicate" => Layout::DistReplicate,
+                    "disperse" => Layout::Disperse,
+                    "mixed" => Layout::Mixed,
+                    other => return Err(format!("unknown layout {other}\n{USAGE}")),
+                }
+            }
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    Ok(o)
+}
+
+/// The servers node1..nodeN (10.199.0.11..) and one client (10.199.0.21).
+fn nodes(n: u8) -> Vec<Node> {
+    let mut v: Vec<Node> = (1..=n).map(|i| Node::new(&format!("node{i}"), &format!("10.199.0.{}", 10 + i))).collect();
+    v.push(Node::new("client1", "10.199.0.21"));
+    v
+}
+
+fn recorded_nodes(paths: &Paths) -> Vec<Node> {
+    let mut found: Vec<Node> = std::fs::read_dir(paths.state.join("nodes"))
+        .map(|d| d.flatten().filter_map(|e| Node::load(&e.path())).collect())
+        .unwrap_or_default();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
+    // A half-built testbed is torn down and built again: simpler and surer than repairing.
+    if paths.state.exists() {
+        eprintln!("testbed: removing the previous testbed first");
+        down(paths)?;
+    }
+    let base = cache::base(&paths.cache)?;
+    let repo = cache::repo(&paths.cache, &base)?;
+    std::fs::create_dir_all(paths.state.join("nodes")).map_err(|e| e.to_string())?;
+    node::keypair(&paths.key())?;
+    node::bridge_up()?;
+    let all = nodes(opts.nodes);
+    for n in &all {
+        n.start(paths, &base, &repo, &all)?;
+    }
+    for n in &all {
+        n.wait_ssh(paths, Duration::from_secs(30))?;
+    }
+    let servers: Vec<&Node> = all.iter().filter(|n| n.is_server()).collect();
+    if opts.version != "10.3" {
+        for s in &servers {
+            s.ssh_ok(paths, &cache::install_command(&opts.version))?;
+        }
+    }
+    // The third server keeps Gluster's packages but has no Python interpreter: the collection
+    // must need none. glusterd refuses to start when gsyncd (geo-replication, a Python program)
+    // is present but cannot run, so gsyncd goes too: that server has no geo-replication.
+    // dpkg-divert keeps apt's view of the packages intact.
+    if let Some(s) = servers.get(2) {
+        s.ssh_ok(paths, &format!("for f in {NO_PYTHON}; do dpkg-divert --local --rename --add $f >/dev/null; done; ! command -v python3"))?;
+    }
+    for s in &servers {
+        s.ssh_ok(paths, "mkdir -p /bricks && glusterd")?;
+    }
+    let first = servers[0];
+    for s in &servers[1..] {
+        node::retry(Duration::from_secs(30), || first.ssh_ok(paths, &format!("gluster peer probe {}", s.addr)))?;
+    }
+    node::retry(Duration::from_secs(60), || {
+        let out = first.ssh_ok(paths, "gluster --mode=script pool list")?;
+        let connected = out.lines().filter(|l| l.contains("Connected")).count();
+        if connected == servers.len() { Ok(()) } else { Err(format!("{connected} of {} peers connected", servers.len())) }
+    })?;
+    for (name, create) in volumes(opts.layout, &servers) {
+        first.ssh_ok(paths, &format!("gluster --mode=script volume create {name} {create} force"))?;
+        first.ssh_ok(paths, &format!("gluster --mode=script volume start {name}"))?;
+    }
+    node::retry(Duration::from_secs(60), || {
+        let out = first.ssh_ok(paths, "gluster --mode=script volume status all")?;
+        let down: Vec<&str> = out.lines().filter(|l| l.trim_end().ends_with(" N       N/A") || l.contains(" N  ")).collect();
+        if down.is_empty() { Ok(()) } else { Err(format!("not yet online: {down:?}")) }
+    })?;
+    let client = all.iter().find(|n| !n.is_server()).expect("a client");
+    let backups: Vec<&str> = servers[1..].iter().map(|s| s.addr.as_str()).collect();
+    client.ssh_ok(
+        paths,
+        &format!(
+            "mkdir -p /mnt/gv0 && mount -t glusterfs -o backup-volfile-servers={} {}:/gv0 /mnt/gv0 && df /mnt/gv0",
+            backups.join(":"),
+            first.addr
+        ),
+    )?;
+    let inventory = paths.inventory();
+    std::fs::write(&inventory, inventory_text(paths, &all)).map_err(|e| e.to_string())?;
+    Ok(inventory)
+}
+
+/// (name, brick list and layout words) of the volumes a layout creates; the first is always gv0.
+fn volumes(layout: Layout, servers: &[&Node]) -> Vec<(String, String)> {
+    let bricks = |vol: &str, per_server: u8| {
+        (0..per_server)
+            .flat_map(|i| servers.iter().map(move |s| format!("{}:/bricks/{vol}{}", s.addr, if per_server > 1 { format!("-{i}") } else { String::new() })))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let n = servers.len();
+    let replica = if n >= 3 { 3 } else { 2 };
+    let gv0 = |words: &str, per: u8| ("gv0".to_string(), format!("{words} {}", bricks("gv0", per)));
+    match layout {
+        Layout::Replica3 => vec![gv0(&format!("replica {replica}"), 1)],
+        Layout::Arbiter => vec![gv0("replica 3 arbiter 1", 1)],
+        Layout::DistReplicate => vec![gv0(&format!("replica {replica}"), 2)],
+        Layout::Disperse => vec![gv0(&format!("disperse {n} redundancy 1"), 1)],
+        Layout::Mixed => vec![
+            gv0(&format!("replica {replica}"), 1),
+            ("arb0".into(), format!("replica 3 arbiter 1 {}", bricks("arb0", 1))),
+            ("ec0".into(), format!("disperse {n} redundancy 1 {}", bricks("ec0", 1))),
+        ],
+    }
+}
+
+fn inventory_text(paths: &Paths, all: &[Node]) -> String {
+    let mut s = String::from("# Written by cargo xtask testbed up.\n[servers]\n");
+    for n in all.iter().filter(|n| n.is_server()) {
+        s += &format!("{} ansible_host={}\n", n.name, n.addr);
+    }
+    s += "\n[clients]\n";
+    for n in all.iter().filter(|n| !n.is_server()) {
+        s += &format!("{} ansible_host={}\n", n.name, n.addr);
+    }
+    s += &format!(
+        "\n[all:vars]\nansible_user=root\nansible_ssh_private_key_file={}\n\
+         ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR'\n\
+         gluster_volume_mount=/mnt/gv0\n",
+        paths.key().display()
+    );
+    s
+}
+
+pub fn down(paths: &Paths) -> Result {
+    let recorded = recorded_nodes(paths);
+    for n in &recorded {
+        n.stop(paths);
+    }
+    // Also anything of ours that the state no longer records (an interrupted `up`).
+    node::sweep(paths);
+    if paths.state.exists() {
+        std::fs::remove_dir_all(&paths.state).map_err(|e| format!("rm {}: {e}", paths.state.display()))?;
+    }
+    let left = leftovers(paths);
+    if left.is_empty() {
+        eprintln!("testbed down: nothing left behind");
+        Ok(())
+    } else {
+        Err(format!("testbed down left behind: {}", left.join("; ")))
+    }
+}
+
+/// Namespaces, links, mounts and processes of the testbed still present.
+pub fn leftovers(paths: &Paths) -> Vec<String> {
+    node::leftovers(paths)
+}
+
+fn status(paths: &Paths) -> Result {
+    let recorded = recorded_nodes(paths);
+    if recorded.is_empty() {
+        println!("testbed: down");
+        return Ok(());
+    }
+    for n in &recorded {
+        let v = n.ssh_ok(paths, "gluster --version 2>/dev/null | head -1; hostname").unwrap_or_else(|e| format!("unreachable: {e}"));
+        println!("{:8} {:12} {}", n.name, n.addr, v.replace('\n', "  "));
+    }
+    if let Some(first) = recorded.iter().find(|n| n.is_server()) {
+        println!("{}", first.ssh_ok(paths, "gluster --mode=script pool list; gluster --mode=script volume info | grep -E '^(Volume Name|Type|Status):'").unwrap_or_default());
+    }
+    println!("inventory: {}", paths.inventory().display());
+    Ok(())
+}
+
+fn client(paths: &Paths) -> Result<Node> {
+    recorded_nodes(paths).into_iter().find(|n| !n.is_server()).ok_or_else(|| "testbed is not up".to_string())
+}
+
+const WRITER: &str = include_str!("../../../testbed/writer.sh");
+
+pub fn writer_start(paths: &Paths) -> Result {
+    let c = client(paths)?;
+    std::fs::write(c.root(paths).join("usr/local/bin/keel-writer"), WRITER).map_err(|e| e.to_string())?;
+    c.ssh_ok(paths, "chmod +x /usr/local/bin/keel-writer; setsid keel-writer run /mnt/gv0 /var/lib/keel-writer </dev/null >/dev/null 2>&1 & sleep 1; cat /var/lib/keel-writer/pid")?;
+    Ok(())
+}
+
+pub fn writer_stop(paths: &Paths) -> Result {
+    let out = client(paths)?.ssh_ok(paths, "keel-writer stop /var/lib/keel-writer")?;
+    print!("{out}");
+    Ok(())
+}
+
+/// Checks every file in the writer's manifest; returns how many.
+pub fn verify(paths: &Paths) -> Result<usize> {
+    let out = client(paths)?.ssh_ok(paths, "keel-writer verify /mnt/gv0 /var/lib/keel-writer")?;
+    out.lines()
+        .find_map(|l| l.strip_prefix("verified "))
+        .and_then(|n| n.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| format!("verifier: {out}"))
 }

@@ -1,0 +1,101 @@
+//! What the testbed downloads once and keeps (under KEEL_TESTBED_CACHE): the debootstrap base
+//! and the local apt repository of every Gluster release the tests move between.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{self, Result};
+
+/// Releases in the local repository, with their Debian versions and suites.
+pub const VERSIONS: [&str; 2] = ["10.3", "11.1"];
+const DEBIAN_VERSIONS: [(&str, &str); 2] = [("10.3", "10.3-5"), ("11.1", "11.1-3~bpo12+1")];
+
+/// Every Gluster package moves to a new release together (apt refuses a partial upgrade).
+pub const PACKAGES: [&str; 9] = [
+    "glusterfs-server", "glusterfs-client", "glusterfs-common", "glusterfs-cli", "libglusterfs0",
+    "libgfapi0", "libgfrpc0", "libgfxdr0", "libgfchangelog0",
+];
+
+/// The shared, read-only root every node overlays: Debian bookworm with Gluster 10.3 and sshd.
+pub fn base(cache: &Path) -> Result<PathBuf> {
+    let dir = cache.join("base-bookworm");
+    if dir.join(".complete").exists() {
+        return Ok(dir);
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::create_dir_all(cache).map_err(|e| e.to_string())?;
+    util::run(
+        Command::new("debootstrap")
+            .args(["--variant=minbase", "--include=openssh-server,glusterfs-server,glusterfs-client,iproute2,procps,psmisc,attr"])
+            .arg("bookworm")
+            .arg(&dir),
+    )?;
+    util::run(Command::new("chroot").arg(&dir).args(["ssh-keygen", "-A"]))?;
+    std::fs::write(dir.join(".complete"), "").map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+/// `repo/VERSION/*.deb` with a Packages index each; 10.3 comes from the base's own downloads,
+/// 11.1 from bookworm-backports on the mirror this machine's apt already uses.
+pub fn repo(cache: &Path, base: &Path) -> Result<PathBuf> {
+    let repo = cache.join("repo");
+    for (version, debian) in DEBIAN_VERSIONS {
+        let dir = repo.join(version);
+        if dir.join("Packages").exists() {
+            continue;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        if version == "10.3" {
+            let archives = base.join("var/cache/apt/archives");
+            for entry in std::fs::read_dir(&archives).map_err(|e| e.to_string())?.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.contains("_10.3-5_") && PACKAGES.iter().any(|p| name.starts_with(&format!("{p}_"))) {
+                    std::fs::copy(entry.path(), dir.join(&name)).map_err(|e| e.to_string())?;
+                }
+            }
+        } else {
+            download_backports(cache, &dir, debian)?;
+        }
+        let index = util::output(Command::new("apt-ftparchive").arg("packages").arg(".").current_dir(&dir))?;
+        std::fs::write(dir.join("Packages"), index).map_err(|e| e.to_string())?;
+    }
+    Ok(repo)
+}
+
+/// apt with its own lists and sources, so the host's apt configuration stays untouched.
+fn download_backports(cache: &Path, into: &Path, debian: &str) -> Result {
+    let apt = cache.join("apt");
+    std::fs::create_dir_all(apt.join("lists/partial")).map_err(|e| e.to_string())?;
+    let sources = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+    let mirror = sources
+        .lines()
+        .find_map(|l| l.strip_prefix("URIs:"))
+        .and_then(|u| u.split_whitespace().next())
+        .unwrap_or("http://deb.debian.org/debian")
+        .to_string();
+    std::fs::write(apt.join("sources.list"), format!("deb {mirror} bookworm-backports main\n")).map_err(|e| e.to_string())?;
+    let opts = |c: &mut Command| {
+        c.arg("-q")
+            .arg(format!("-oDir::State::Lists={}", apt.join("lists").display()))
+            .arg(format!("-oDir::Etc::SourceList={}", apt.join("sources.list").display()))
+            .arg("-oDir::Etc::SourceParts=/nonexistent")
+            .arg("-oAPT::Sandbox::User=root");
+    };
+    let mut update = Command::new("apt-get");
+    opts(&mut update);
+    util::run(update.arg("update"))?;
+    let mut download = Command::new("apt-get");
+    opts(&mut download);
+    download.arg("download").current_dir(into);
+    download.args(PACKAGES.iter().map(|p| format!("{p}={debian}")));
+    util::run(&mut download)
+}
+
+/// The shell line that moves a node to `version` from the local repository.
+pub fn install_command(version: &str) -> String {
+    let debian = DEBIAN_VERSIONS.iter().find(|(v, _)| *v == version).map(|(_, d)| *d).unwrap_or(version);
+    let pkgs: Vec<String> = PACKAGES.iter().map(|p| format!("{p}={debian}")).collect();
+    format!("apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {} >/dev/null", pkgs.join(" "))
+}

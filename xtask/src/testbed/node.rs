@@ -1,0 +1,262 @@
+//! One testbed node: overlay root, network namespace, pid/mount/UTS namespaces, sshd as PID 1.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Paths, BRIDGE, BRIDGE_ADDR, PREFIX};
+use crate::util::{self, Result};
+
+pub struct Node {
+    pub name: String,
+    pub addr: String,
+}
+
+impl Node {
+    pub fn new(name: &str, addr: &str) -> Self {
+        Node { name: name.into(), addr: addr.into() }
+    }
+
+    /// A node recorded by `start` in the state folder.
+    pub fn load(dir: &Path) -> Option<Self> {
+        let addr = std::fs::read_to_string(dir.join("addr")).ok()?;
+        Some(Node::new(&dir.file_name()?.to_string_lossy(), addr.trim()))
+    }
+
+    pub fn is_server(&self) -> bool {
+        self.name.starts_with("node")
+    }
+
+    fn dir(&self, paths: &Paths) -> PathBuf {
+        paths.state.join("nodes").join(&self.name)
+    }
+
+    pub fn root(&self, paths: &Paths) -> PathBuf {
+        self.dir(paths).join("root")
+    }
+
+    fn netns(&self) -> String {
+        format!("keel-{}", self.name)
+    }
+
+    /// The host end of the node's veth pair (interface names stop at 15 characters).
+    fn veth(&self) -> String {
+        format!("kl-{}", self.name)
+    }
+
+    pub fn start(&self, paths: &Paths, base: &Path, repo: &Path, all: &[Node]) -> Result {
+        let dir = self.dir(paths);
+        let root = self.root(paths);
+        for d in ["upper", "work", "root"] {
+            std::fs::create_dir_all(dir.join(d)).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(dir.join("addr"), &self.addr).map_err(|e| e.to_string())?;
+        let lower = format!("lowerdir={},upperdir={},workdir={}", base.display(), dir.join("upper").display(), dir.join("work").display());
+        util::run(Command::new("mount").args(["-t", "overlay", "overlay", "-o", &lower]).arg(&root))?;
+        for sys in ["dev", "sys"] {
+            util::run(Command::new("mount").arg("--rbind").arg(format!("/{sys}")).arg(root.join(sys)))?;
+        }
+        let repo_dir = root.join("srv/keel-repo");
+        std::fs::create_dir_all(&repo_dir).map_err(|e| e.to_string())?;
+        util::run(Command::new("mount").args(["--bind", "-o", "ro"]).arg(repo).arg(&repo_dir))?;
+
+        let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string())
+            .chain(all.iter().map(|n| format!("{} {}\n", n.addr, n.name)))
+            .collect();
+        let write = |rel: &str, text: &str| std::fs::write(root.join(rel), text).map_err(|e| format!("{rel}: {e}"));
+        write("etc/hosts", &hosts)?;
+        write("etc/hostname", &format!("{}\n", self.name))?;
+        // A dark site: only the local repository, no route to any mirror.
+        write("etc/apt/sources.list", &super::cache::VERSIONS.iter().map(|v| format!("deb [trusted=yes] file:/srv/keel-repo/{v} ./\n")).collect::<String>())?;
+        let _ = std::fs::remove_dir_all(root.join("etc/apt/sources.list.d"));
+        std::fs::create_dir_all(root.join("etc/apt/sources.list.d")).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(root.join("root/.ssh")).map_err(|e| e.to_string())?;
+        let public = std::fs::read_to_string(paths.key().with_extension("pub")).map_err(|e| e.to_string())?;
+        write("root/.ssh/authorized_keys", &public)?;
+
+        let ns = self.netns();
+        util::run(Command::new("ip").args(["netns", "add", &ns]))?;
+        util::run(Command::new("ip").args(["link", "add", &self.veth(), "type", "veth", "peer", "name", "eth0", "netns", &ns]))?;
+        util::run(Command::new("ip").args(["link", "set", &self.veth(), "master", BRIDGE, "up"]))?;
+        let in_ns = |args: &[&str]| util::run(Command::new("ip").args(["netns", "exec", &ns, "ip"]).args(args));
+        in_ns(&["addr", "add", &format!("{}/{PREFIX}", self.addr), "dev", "eth0"])?;
+        in_ns(&["link", "set", "eth0", "up"])?;
+        in_ns(&["link", "set", "lo", "up"])?;
+
+        // sshd is PID 1 of the node: it also reaps the daemons glusterd leaves behind.
+        let log = std::fs::File::create(dir.join("sshd.log")).map_err(|e| e.to_string())?;
+        let boot = format!(
+            "hostname {}; mount -t tmpfs tmpfs /run; mkdir -p /run/sshd /run/lock; exec /usr/sbin/sshd -D -e",
+            self.name
+        );
+        let child = Command::new("setsid")
+            .args(["ip", "netns", "exec", &ns, "unshare", "-m", "-p", "-u", "-f"])
+            .arg(format!("--mount-proc={}", root.join("proc").display()))
+            .arg("chroot")
+            .arg(&root)
+            .args(["/bin/sh", "-c", &boot])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", self.name))?;
+        std::fs::write(dir.join("pid"), child.id().to_string()).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub fn wait_ssh(&self, paths: &Paths, limit: Duration) -> Result {
+        retry(limit, || self.ssh_ok(paths, "true").map(|_| ()))
+            .map_err(|e| format!("{} ({}) did not answer ssh: {e}", self.name, self.addr))
+    }
+
+    /// Runs `script` on the node over ssh; its stdout, or an error with its stderr. Scripts are
+    /// the testbed's own text, never user input.
+    pub fn ssh_ok(&self, paths: &Paths, script: &str) -> Result<String> {
+        let out = Command::new("ssh")
+            .arg("-i")
+            .arg(paths.key())
+            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+            .args(["-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"])
+            .arg(format!("root@{}", self.addr))
+            .arg(script)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("ssh: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(stdout)
+        } else {
+            Err(format!("{}: `{script}` failed ({}): {}{}", self.name, out.status, stdout, String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+
+    /// Stops everything of this node; errors are ignored here and caught by `leftovers`.
+    pub fn stop(&self, paths: &Paths) {
+        kill_rooted_under(&self.dir(paths));
+        if let Ok(pid) = std::fs::read_to_string(self.dir(paths).join("pid")) {
+            let _ = Command::new("kill").args(["-9", pid.trim()]).stderr(Stdio::null()).status();
+        }
+        unmount_under(&self.dir(paths));
+        let _ = Command::new("ip").args(["netns", "del", &self.netns()]).stderr(Stdio::null()).status();
+        let _ = Command::new("ip").args(["link", "del", &self.veth()]).stderr(Stdio::null()).status();
+    }
+}
+
+pub fn keypair(key: &Path) -> Result {
+    if key.exists() {
+        return Ok(());
+    }
+    util::run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", "keel-testbed", "-f"]).arg(key))
+}
+
+pub fn bridge_up() -> Result {
+    let exists = Command::new("ip").args(["link", "show", BRIDGE]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !exists {
+        util::run(Command::new("ip").args(["link", "add", BRIDGE, "type", "bridge"]))?;
+        util::run(Command::new("ip").args(["addr", "add", &format!("{BRIDGE_ADDR}/{PREFIX}"), "dev", BRIDGE]))?;
+    }
+    util::run(Command::new("ip").args(["link", "set", BRIDGE, "up"]))
+}
+
+pub fn retry<T>(limit: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let started = Instant::now();
+    loop {
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(e) if started.elapsed() > limit => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// Processes whose root directory lies under `dir`: everything running inside the nodes.
+fn rooted_under(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+                .filter(|pid| std::fs::read_link(format!("/proc/{pid}/root")).is_ok_and(|r| r.starts_with(dir)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn kill_rooted_under(dir: &Path) {
+    for _ in 0..20 {
+        let pids = rooted_under(dir);
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).stderr(Stdio::null()).status();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .map(|m| PathBuf::from(m.replace("\\040", " ")))
+        .filter(|m| m.starts_with(dir))
+        .collect()
+}
+
+fn unmount_under(dir: &Path) {
+    for _ in 0..5 {
+        let mut mounts = mounts_under(dir);
+        if mounts.is_empty() {
+            return;
+        }
+        // Deepest first.
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+        for m in mounts {
+            let _ = Command::new("umount").arg("-l").arg(&m).stderr(Stdio::null()).status();
+        }
+    }
+}
+
+fn our_netns() -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    out.lines().filter_map(|l| l.split_whitespace().next()).filter(|n| n.starts_with("keel-")).map(str::to_string).collect()
+}
+
+fn bridge_exists() -> bool {
+    Path::new("/sys/class/net").join(BRIDGE).exists()
+}
+
+/// Removes whatever the testbed left, recorded or not.
+pub fn sweep(paths: &Paths) {
+    kill_rooted_under(&paths.state);
+    unmount_under(&paths.state);
+    for ns in our_netns() {
+        let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    }
+    if bridge_exists() {
+        let _ = Command::new("ip").args(["link", "del", BRIDGE]).status();
+    }
+}
+
+pub fn leftovers(paths: &Paths) -> Vec<String> {
+    let mut left = Vec::new();
+    let ns = our_netns();
+    if !ns.is_empty() {
+        left.push(format!("network namespaces {ns:?}"));
+    }
+    if bridge_exists() {
+        left.push(format!("bridge {BRIDGE}"));
+    }
+    let mounts = mounts_under(&paths.state);
+    if !mounts.is_empty() {
+        left.push(format!("{} mounts under {}", mounts.len(), paths.state.display()));
+    }
+    let procs = rooted_under(&paths.state);
+    if !procs.is_empty() {
+        left.push(format!("processes {procs:?}"));
+    }
+    if paths.state.exists() {
+        left.push(format!("{}", paths.state.display()));
+    }
+    left
+}

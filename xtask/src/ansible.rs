@@ -10,18 +10,17 @@ use crate::util::{self, Result};
 pub struct Release {
     pub core: &'static str,
     pub python: &'static str,
+    /// Python tools installed beside ansible-core: (pip requirement, program it provides).
+    pub tools: &'static [(&'static str, &'static str)],
 }
 
 /// Oldest and newest supported; meta/runtime.yml's requires_ansible names the oldest.
 pub const RELEASES: [Release; 2] = [
-    Release { core: "2.17", python: "3.11" },
-    Release { core: "2.21", python: "3.12" },
+    Release { core: "2.17", python: "3.11", tools: &[] },
+    Release { core: "2.21", python: "3.12", tools: &[("molecule", "molecule")] },
 ];
 
 pub const NEWEST: &Release = &RELEASES[1];
-
-/// Extra Python tools installed beside ansible-core in every venv.
-const TOOLS: &[&str] = &[];
 
 pub struct Venv {
     pub dir: PathBuf,
@@ -46,16 +45,19 @@ impl Venv {
 pub fn venv(release: &Release) -> Result<Venv> {
     let dir = util::root().join(".venv").join(format!("ansible-{}", release.core));
     let v = Venv { dir };
-    if v.bin("ansible-playbook").exists() {
+    if v.bin("ansible-playbook").exists() && release.tools.iter().all(|(_, bin)| v.bin(bin).exists()) {
         return Ok(v);
     }
-    let python = find_python(release.python)?;
-    eprintln!("creating {} with {}", v.dir.display(), python.display());
-    util::run(Command::new(&python).args(["-m", "venv"]).arg(&v.dir))?;
+    if !v.bin("pip").exists() {
+        let python = find_python(release.python)?;
+        eprintln!("creating {} with {}", v.dir.display(), python.display());
+        util::run(Command::new(&python).args(["-m", "venv"]).arg(&v.dir))?;
+    }
     let mut pip = Command::new(v.bin("pip"));
+    // ansible-core pinned in the same call, so a tool cannot move it to another release.
     pip.args(["install", "--quiet", "--disable-pip-version-check"])
         .arg(format!("ansible-core=={}.*", release.core))
-        .args(TOOLS);
+        .args(release.tools.iter().map(|(req, _)| *req));
     util::run(&mut pip)?;
     Ok(v)
 }

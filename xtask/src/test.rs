@@ -124,6 +124,18 @@ fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
         });
     }
     t.check("testbed down leaves no namespace, mount, link or process behind", || testbed::down(&paths));
+    t.check("molecule test (molecule/default: create/destroy through the testbed)", || {
+        let venv = ansible::venv(ansible::NEWEST)?;
+        let mut cmd = venv.cmd("molecule");
+        ansible_env(&mut cmd, &root.join("build").join(format!("ansible-{}", ansible::NEWEST.core)), root);
+        // molecule's own config, not the tests' isolated one.
+        cmd.env_remove("ANSIBLE_CONFIG").arg("test");
+        util::run(&mut cmd)?;
+        match testbed::leftovers(&paths).as_slice() {
+            [] => Ok(()),
+            left => Err(format!("molecule destroy left behind: {}", left.join("; "))),
+        }
+    });
 }
 
 fn cargo() -> String {

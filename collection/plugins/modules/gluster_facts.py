@@ -91,7 +91,8 @@ ansible_facts:
         max_op_version:
           description: >-
             The highest op-version every connected peer supports. Only meaningful when every peer is
-            connected and in the cluster.
+            connected and in the cluster. Null (with a warning) when glusterd would not tell after
+            five tries, as happens for a few seconds after peers connect.
           type: int
           returned: success
           sample: 110000

@@ -35,7 +35,9 @@ pub struct Volume {
 pub struct Pool {
     pub version: GlusterVersion,
     pub op_version: u64,
-    pub max_op_version: u64,
+    /// None when glusterd would not tell (it answers "option cluster.max-op-version does not
+    /// exist" for a while after peers (re)connect).
+    pub max_op_version: Option<u64>,
     pub peers: Vec<Peer>,
     pub volumes: Vec<Volume>,
 }
@@ -76,7 +78,7 @@ pub fn gather(ctx: &mut Ctx, gluster: &Gluster, heal: bool) -> Result<Pool, Modu
     // gluster refuses `volume status all` when no volume is started.
     let statuses = if infos.iter().any(VolumeInfo::started) { gluster.volume_status(ctx)? } else { Vec::new() };
     let op_version = gluster.op_version(ctx, "cluster.op-version")?;
-    let max_op_version = gluster.op_version(ctx, "cluster.max-op-version")?;
+    let max_op_version = max_op_version(ctx, gluster);
     let mut volumes = Vec::new();
     for info in infos {
         let heal = if heal && info.started() && info.vol_type.heals() {
@@ -91,4 +93,22 @@ pub fn gather(ctx: &mut Ctx, gluster: &Gluster, heal: bool) -> Result<Pool, Modu
         volumes.push(merge_volume(info, status, heal));
     }
     Ok(Pool { version, op_version, max_op_version, peers, volumes })
+}
+
+/// Seen on the testbed right after a pool formed: glusterd answers "option
+/// cluster.max-op-version does not exist" (opRet -2) for a few seconds. Retry, then report it
+/// unknown with a warning rather than fail everything else.
+fn max_op_version(ctx: &mut Ctx, gluster: &Gluster) -> Option<u64> {
+    let mut last = String::new();
+    for attempt in 0..5 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        match gluster.op_version(ctx, "cluster.max-op-version") {
+            Ok(v) => return Some(v),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    ctx.warn(format!("max-op-version unknown: {last}"));
+    None
 }

@@ -40,7 +40,7 @@ fn pool(dir: &str, prefix: &str) -> Pool {
     Pool {
         version: parse_version(&fixture(dir, "version.txt")).unwrap(),
         op_version: 100000,
-        max_op_version: 100000,
+        max_op_version: Some(100000),
         peers: parse_peers(&pick("pool-list.xml")).unwrap(),
         volumes,
     }

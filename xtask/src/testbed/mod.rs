@@ -182,6 +182,11 @@ pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
         let down: Vec<&str> = out.lines().filter(|l| l.trim_end().ends_with(" N       N/A") || l.contains(" N  ")).collect();
         if down.is_empty() { Ok(()) } else { Err(format!("not yet online: {down:?}")) }
     })?;
+    // glusterd answers "option cluster.max-op-version does not exist" for a while after the
+    // pool forms; the pool is settled once every server answers it.
+    for s in &servers {
+        node::retry(Duration::from_secs(60), || s.ssh_ok(paths, "gluster --mode=script volume get all cluster.max-op-version"))?;
+    }
     let client = all.iter().find(|n| !n.is_server()).expect("a client");
     let backups: Vec<&str> = servers[1..].iter().map(|s| s.addr.as_str()).collect();
     client.ssh_ok(

@@ -25,23 +25,9 @@ options:
         disperse volume. Cheap even with a large backlog, as it never lists entries.
     type: bool
     default: true
-  timeout:
-    description:
-      - Time each gluster command may take, in seconds or with a unit (C(90s), C(5m)).
-    type: str
-    default: "120"
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so has no diff.
-  platform:
-    platforms: posix
-    description: Linux x86_64 targets with the gluster CLI and a running glusterd.
-requirements:
-  - GlusterFS 3.13 or later (the C(gluster) CLI) and a running C(glusterd) on the target.
+extends_documentation_fragment:
+  - keel.storage.gluster
+  - keel.storage.gluster.read_only
 notes:
   - Fails with a message naming the C(gluster) command when it is not installed, and one naming
     C(glusterd) when the daemon does not answer.

@@ -37,22 +37,9 @@ options:
         unavailable meanwhile); they are reported as a warning instead of a blocker.
     type: bool
     default: false
-  timeout:
-    description: Time each gluster command may take, in seconds or with a unit (C(90s), C(5m)).
-    type: str
-    default: "120"
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so has no diff.
-  platform:
-    platforms: posix
-    description: Linux x86_64 Gluster servers with a running glusterd.
-requirements:
-  - GlusterFS 3.13 or later on the target, glusterd running.
+extends_documentation_fragment:
+  - keel.storage.gluster
+  - keel.storage.gluster.read_only
 notes:
   - "Run it on every server before touching any (C(any_errors_fatal) in the play): each server reports
     what it sees, and a disconnected peer looks different from each side."

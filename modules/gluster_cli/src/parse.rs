@@ -46,6 +46,11 @@ fn find<'a, 'i>(root: Node<'a, 'i>, name: &'static str) -> Result<Node<'a, 'i>, 
     root.descendants().find(|n| n.has_tag_name(name)).ok_or(ParseError::Missing(name))
 }
 
+/// `<opRet>` of any `--xml` output: gluster can exit 0 and still refuse (volume set).
+pub fn check_envelope(xml: &str) -> Result<(), ParseError> {
+    envelope_ok(&doc(xml)?)
+}
+
 /// Checks `<opRet>`: gluster can exit 0 and still report an error in the envelope.
 fn envelope_ok(d: &Document) -> Result<(), ParseError> {
     let root = d.root_element();

@@ -98,7 +98,7 @@ pub fn gather(ctx: &mut Ctx, gluster: &Gluster, heal: bool) -> Result<Pool, Modu
 /// Seen on the testbed right after a pool formed: glusterd answers "option
 /// cluster.max-op-version does not exist" (opRet -2) for a few seconds. Retry, then report it
 /// unknown with a warning rather than fail everything else.
-fn max_op_version(ctx: &mut Ctx, gluster: &Gluster) -> Option<u64> {
+pub fn max_op_version(ctx: &mut Ctx, gluster: &Gluster) -> Option<u64> {
     let mut last = String::new();
     for attempt in 0..5 {
         if attempt > 0 {

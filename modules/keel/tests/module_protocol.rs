@@ -59,7 +59,7 @@ fn old_style_args_are_refused_clearly() {
 fn unknown_module_lists_the_ones_there_are() {
     let v = run(json!({"_keel_module": "gluster_nope"}), "/usr/bin:/bin", &[]);
     assert_eq!(v["failed"], true);
-    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck"), "{v}");
+    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck, gluster_op_version"), "{v}");
 }
 
 #[test]
@@ -161,4 +161,46 @@ fn precheck_names_a_bad_target_and_a_bad_mode() {
     assert!(v["msg"].as_str().unwrap().contains("option 'target_version' must be a Gluster release like 11.1"), "{v}");
     let v = run(json!({"_keel_module": "gluster_precheck", "mode": "rolling"}), &fake_path(), &[]);
     assert!(v["msg"].as_str().unwrap().contains("option 'mode' must be one of: online, offline"), "{v}");
+}
+
+fn op_version(extra: Value) -> Value {
+    let mut args = json!({"_keel_module": "gluster_op_version", "_ansible_diff": true});
+    args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    args
+}
+
+#[test]
+fn op_version_unchanged_when_max_equals_current_on_10_3() {
+    let v = run(op_version(json!({})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "10.3")]);
+    assert_eq!((v["failed"].clone(), v["changed"].clone()), (json!(false), json!(false)), "{v}");
+    assert_eq!(v["op_version"], 100000);
+}
+
+#[test]
+fn op_version_check_mode_plans_the_bump_on_11_1_and_sets_nothing() {
+    let v = run(op_version(json!({"_ansible_check_mode": true})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "11.1")]);
+    assert_eq!(v["changed"], true, "{v}");
+    assert_eq!(v["op_version"], 100000);
+    assert_eq!(v["diff"]["after"], "cluster.op-version: 110000\n");
+    assert!(!v["commands"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains("volume set")), "{v}");
+}
+
+#[test]
+fn op_version_bumps_once_then_reports_no_change() {
+    let state = tempfile::tempdir().unwrap();
+    let env = [("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_STATE", state.path().to_str().unwrap())];
+    let first = run(op_version(json!({})), &fake_path(), &env);
+    assert_eq!((first["changed"].clone(), first["op_version"].clone()), (json!(true), json!(110000)), "{first}");
+    assert_eq!(first["op_version_before"], 100000);
+    let second = run(op_version(json!({})), &fake_path(), &env);
+    assert_eq!((second["changed"].clone(), second["failed"].clone()), (json!(false), json!(false)), "{second}");
+}
+
+#[test]
+fn op_version_refuses_with_a_rejected_peer_and_above_max() {
+    let v = run(op_version(json!({})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_PREFIX", "rejected-")]);
+    assert_eq!(v["failed"], true);
+    assert!(v["msg"].as_str().unwrap().contains("refusing to change op-version while peers are not connected and in the cluster"), "{v}");
+    let v = run(op_version(json!({"target": "120000"})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "11.1")]);
+    assert!(v["msg"].as_str().unwrap().contains("a server still runs an older release"), "{v}");
 }

@@ -1,0 +1,131 @@
+//! `keel.storage.gluster_op_version`: raises `cluster.op-version` to the pool's maximum (or a
+//! given number) once every server runs the new release; never lowers it.
+
+use std::time::Duration;
+
+use keel_gluster_cli::parse::Peer;
+use keel_gluster_cli::{pool, Gluster};
+use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "gluster_op_version",
+    options: &[Opt::new("target", Kind::Str), Opt::new("timeout", Kind::Duration)],
+    supports_check_mode: true,
+    run,
+};
+
+#[derive(Deserialize)]
+struct Args {
+    #[serde(default = "max")]
+    target: String,
+    #[serde(default = "default_timeout")]
+    timeout: u64,
+}
+
+fn max() -> String {
+    "max".into()
+}
+fn default_timeout() -> u64 {
+    120
+}
+
+/// What the module will do, decided from the numbers alone.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Plan {
+    Keep { current: u64 },
+    Raise { from: u64, to: u64 },
+}
+
+/// `target` is "max" or a number; `max` is what every connected server supports.
+pub fn plan(target: &str, current: u64, max: u64) -> Result<Plan, String> {
+    let wanted = if target == "max" {
+        max
+    } else {
+        let n: u64 = target
+            .parse()
+            .map_err(|_| format!("option 'target' must be 'max' or an op-version number like 110000, got '{target}'"))?;
+        if n > max {
+            return Err(format!(
+                "op-version {n} is above what every server supports (max-op-version {max}): a server still runs an \
+                 older release; upgrade it first"
+            ));
+        }
+        n
+    };
+    // Gluster refuses a value equal to or lower than the current one; lowering is impossible.
+    Ok(if wanted <= current { Plan::Keep { current } } else { Plan::Raise { from: current, to: wanted } })
+}
+
+/// max-op-version is the minimum over connected, befriended peers only: with a peer away it
+/// overstates what the whole pool supports.
+pub fn unsafe_peers(peers: &[Peer]) -> Vec<String> {
+    peers
+        .iter()
+        .filter(|p| !p.is_local && (!p.connected || !p.in_cluster()))
+        .map(|p| format!("{} ({}{})", p.hostname, p.state_str, if p.connected { "" } else { ", disconnected" }))
+        .collect()
+}
+
+fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    let args: Args = into_typed("gluster_op_version", opts)?;
+    let gluster = Gluster { timeout: Duration::from_secs(args.timeout) };
+    let away = unsafe_peers(&gluster.peers(ctx)?);
+    if !away.is_empty() {
+        return Err(ModuleError::failed(format!(
+            "refusing to change op-version while peers are not connected and in the cluster: {}. max-op-version \
+             ignores them, so it may exceed what they run. Bring them back (gluster peer status) and retry.",
+            away.join(", ")
+        )));
+    }
+    let current = gluster.op_version(ctx, "cluster.op-version")?;
+    let max = pool::max_op_version(ctx, &gluster)
+        .ok_or_else(|| ModuleError::failed("glusterd would not report cluster.max-op-version; retry in a minute"))?;
+    let plan = plan(&args.target, current, max).map_err(|e| ModuleError::invalid_args(format!("gluster_op_version: {e}")))?;
+    let base = |r: ModuleResult, after: u64| {
+        r.with("op_version_before", current).with("op_version", after).with("max_op_version", max)
+    };
+    match plan {
+        Plan::Keep { current } => Ok(base(
+            ModuleResult::new(false, format!("cluster.op-version is already {current} (max-op-version {max})")),
+            current,
+        )),
+        Plan::Raise { from, to } => {
+            let diff = json!({"before": format!("cluster.op-version: {from}\n"), "after": format!("cluster.op-version: {to}\n"),
+                              "before_header": "gluster volume get all cluster.op-version", "after_header": "gluster volume get all cluster.op-version"});
+            if ctx.check_mode() {
+                let mut r = base(ModuleResult::new(true, format!("would raise cluster.op-version from {from} to {to}")), from);
+                r.diff = Some(diff);
+                return Ok(r);
+            }
+            let value = to.to_string();
+            let xml = gluster.xml(ctx, &["volume", "set", "all", "cluster.op-version", &value])?;
+            // Exit code 0 does not mean success: the envelope carries gluster's refusal.
+            keel_gluster_cli::parse::check_envelope(&xml)
+                .map_err(|e| ModuleError::failed(format!("gluster refused to set cluster.op-version {to}: {e}")))?;
+            let now = gluster.op_version(ctx, "cluster.op-version")?;
+            if now != to {
+                return Err(ModuleError::failed(format!("cluster.op-version reads {now} after setting {to}")));
+            }
+            let mut r = base(ModuleResult::new(true, format!("raised cluster.op-version from {from} to {to}")), now);
+            r.diff = Some(diff);
+            Ok(r)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans() {
+        assert_eq!(plan("max", 100000, 110000), Ok(Plan::Raise { from: 100000, to: 110000 }));
+        assert_eq!(plan("max", 110000, 110000), Ok(Plan::Keep { current: 110000 }));
+        assert_eq!(plan("100000", 110000, 110000), Ok(Plan::Keep { current: 110000 }), "never lowers");
+        assert_eq!(plan("105000", 100000, 110000), Ok(Plan::Raise { from: 100000, to: 105000 }));
+        assert!(plan("120000", 100000, 110000).unwrap_err().contains("still runs an older release"));
+        assert!(plan("latest", 100000, 110000).unwrap_err().contains("'max' or an op-version number"));
+    }
+}

@@ -108,14 +108,16 @@ fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
         let releases: Vec<_> = if quick { vec![ansible::NEWEST] } else { ansible::RELEASES.iter().collect() };
         for release in releases {
             let core = release.core;
-            t.check(&format!("ansible-core {core}: tests/playbooks/testbed_facts.yml over ssh on the real pool"), || {
-                let venv = ansible::venv(release)?;
-                let collections = root.join("build").join(format!("ansible-{core}"));
-                let mut cmd = venv.cmd("ansible-playbook");
-                ansible_env(&mut cmd, &collections, root);
-                cmd.arg("-i").arg(inventory).arg("tests/playbooks/testbed_facts.yml");
-                util::run(&mut cmd)
-            });
+            for playbook in ["testbed_facts.yml", "testbed_heal.yml"] {
+                t.check(&format!("ansible-core {core}: tests/playbooks/{playbook} over ssh on the real pool"), || {
+                    let venv = ansible::venv(release)?;
+                    let collections = root.join("build").join(format!("ansible-{core}"));
+                    let mut cmd = venv.cmd("ansible-playbook");
+                    ansible_env(&mut cmd, &collections, root);
+                    cmd.arg("-i").arg(inventory).arg(format!("tests/playbooks/{playbook}"));
+                    util::run(&mut cmd)
+                });
+            }
         }
         t.check("testbed writer: every file written during the tests is present and intact", || {
             testbed::writer_stop(&paths)?;

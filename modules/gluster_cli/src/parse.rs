@@ -426,6 +426,18 @@ pub fn parse_heal_summary(xml: &str) -> Result<Vec<BrickHeal>, ParseError> {
         .collect())
 }
 
+/// The first `limit` entry names (paths, or gfids when gluster has no path) of `heal VOL info`
+/// or `heal VOL info split-brain`; stops reading there, whatever the backlog.
+pub fn parse_heal_entries(xml: &str, limit: usize) -> Result<Vec<String>, ParseError> {
+    let d = doc(xml)?;
+    envelope_ok(&d)?;
+    Ok(d.descendants()
+        .filter(|n| n.has_tag_name("file"))
+        .map(|f| f.text().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).or_else(|| f.attribute("gfid").map(|g| format!("<gfid:{g}>"))).unwrap_or_default())
+        .take(limit)
+        .collect())
+}
+
 // ---------------------------------------------------------------------------------------------
 // volume get all OPTION
 

@@ -135,3 +135,9 @@ fn setting_an_equal_op_version_fails_in_the_envelope_with_exit_code_0() {
     assert!(matches!(err, ParseError::OpFailed { op_ret: -1, .. }), "{err:?}");
     assert!(err.to_string().contains("should not be equal or lower than current cluster op-version"));
 }
+
+#[test]
+fn heal_entries_are_cut_at_the_limit() {
+    let entries = parse_heal_entries(&fixture("10.3", "degraded-heal-gv0-info.xml"), 3).unwrap();
+    assert_eq!(entries, ["/f3", "/f14", "/f21"]);
+}

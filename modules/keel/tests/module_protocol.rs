@@ -59,7 +59,7 @@ fn old_style_args_are_refused_clearly() {
 fn unknown_module_lists_the_ones_there_are() {
     let v = run(json!({"_keel_module": "gluster_nope"}), "/usr/bin:/bin", &[]);
     assert_eq!(v["failed"], true);
-    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck, gluster_op_version"), "{v}");
+    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck, gluster_op_version, gluster_heal"), "{v}");
 }
 
 #[test]
@@ -203,4 +203,54 @@ fn op_version_refuses_with_a_rejected_peer_and_above_max() {
     assert!(v["msg"].as_str().unwrap().contains("refusing to change op-version while peers are not connected and in the cluster"), "{v}");
     let v = run(op_version(json!({"target": "120000"})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "11.1")]);
     assert!(v["msg"].as_str().unwrap().contains("a server still runs an older release"), "{v}");
+}
+
+fn heal(extra: Value) -> Value {
+    let mut args = json!({"_keel_module": "gluster_heal"});
+    args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    args
+}
+
+#[test]
+fn heal_with_nothing_pending_changes_nothing() {
+    let v = run(heal(json!({})), &fake_path(), &[]);
+    assert_eq!((v["failed"].clone(), v["changed"].clone(), v["healed"].clone()), (json!(false), json!(false), json!(true)), "{v}");
+    assert_eq!(v["pending_total"], 0);
+    assert!(v["msg"].as_str().unwrap().starts_with("nothing to heal on arb0, dr0, ec0, gv0"), "{v}");
+    assert!(!v["commands"].as_array().unwrap().iter().any(|c| c == "gluster --mode=script volume heal gv0"), "{v}");
+}
+
+#[test]
+fn heal_without_wait_returns_the_counts_of_a_degraded_pool() {
+    let v = run(heal(json!({"volumes": ["gv0"], "wait": false})), &fake_path(), &[("FAKE_GLUSTER_PREFIX", "degraded-")]);
+    assert_eq!((v["failed"].clone(), v["changed"].clone(), v["healed"].clone()), (json!(false), json!(true), json!(false)), "{v}");
+    assert_eq!(v["pending_total"], 56);
+    assert_eq!(v["volumes"]["gv0"]["bricks_down"], json!(["10.198.0.13:/bricks/gv0"]));
+    // gluster refuses the trigger while a brick is down: it waits for the brick.
+    assert_eq!(v["triggered"], json!([]));
+}
+
+#[test]
+fn heal_in_check_mode_triggers_nothing() {
+    let v = run(heal(json!({"volumes": "gv0", "_ansible_check_mode": true})), &fake_path(), &[("FAKE_GLUSTER_PREFIX", "degraded-")]);
+    assert_eq!(v["changed"], false, "{v}");
+    assert!(v["msg"].as_str().unwrap().starts_with("would trigger heal: gv0: 56 pending, 1 brick(s) down"), "{v}");
+    assert!(!v["commands"].as_array().unwrap().iter().any(|c| c == "gluster --mode=script volume heal gv0"));
+}
+
+#[test]
+fn heal_wait_fails_when_a_brick_stays_down() {
+    let v = run(heal(json!({"volumes": ["gv0"], "poll_interval": 1, "timeout": "1m"})), &fake_path(), &[("FAKE_GLUSTER_PREFIX", "degraded-")]);
+    assert_eq!(v["failed"], true, "{v}");
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.contains("brick 10.198.0.13:/bricks/gv0 stays down"), "{msg}");
+    assert_eq!(v["pending_total"], 56);
+}
+
+#[test]
+fn heal_refuses_volumes_that_do_not_heal() {
+    let v = run(heal(json!({"volumes": ["dist0"]})), &fake_path(), &[]);
+    assert!(v["msg"].as_str().unwrap().contains("volume 'dist0' is Distribute: only replicate and disperse volumes heal"), "{v}");
+    let v = run(heal(json!({"volumes": ["nope"]})), &fake_path(), &[]);
+    assert!(v["msg"].as_str().unwrap().contains("volume 'nope' does not exist"), "{v}");
 }

@@ -16,8 +16,16 @@ pub struct Release {
 
 /// Oldest and newest supported; meta/runtime.yml's requires_ansible names the oldest.
 pub const RELEASES: [Release; 2] = [
-    Release { core: "2.17", python: "3.11", tools: &[] },
-    Release { core: "2.21", python: "3.12", tools: &[("molecule", "molecule")] },
+    Release {
+        core: "2.17",
+        python: "3.11",
+        tools: &[],
+    },
+    Release {
+        core: "2.21",
+        python: "3.12",
+        tools: &[("molecule", "molecule")],
+    },
 ];
 
 pub const NEWEST: &Release = &RELEASES[1];

@@ -33,10 +33,14 @@ pub fn build() -> Result<PathBuf> {
         tarball.file_name().unwrap_or_default().to_string_lossy()
     );
     if bin_size > MAX_BINARY_BYTES {
-        return Err(format!("the module binary is {bin_size} bytes, over the 1.5 MiB budget"));
+        return Err(format!(
+            "the module binary is {bin_size} bytes, over the 1.5 MiB budget"
+        ));
     }
     if tar_size > MAX_TARBALL_BYTES {
-        return Err(format!("the collection tarball is {tar_size} bytes, over the 8 MB budget"));
+        return Err(format!(
+            "the collection tarball is {tar_size} bytes, over the 8 MB budget"
+        ));
     }
     Ok(tarball)
 }
@@ -46,7 +50,17 @@ fn build_binary(root: &Path) -> Result<PathBuf> {
     util::run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(root)
-            .args(["build", "--release", "--locked", "--package", "keel-modules", "--bin", "keel", "--target", TARGET])
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--package",
+                "keel-modules",
+                "--bin",
+                "keel",
+                "--target",
+                TARGET,
+            ])
             // Static glibc; a non-PIE executable needs no relocation table (about 50 KB smaller,
             // at the price of ASLR for a process that lives a second). With an explicit --target
             // these flags skip build scripts and proc macros.
@@ -88,7 +102,10 @@ fn check_modules(tree: &Path, binary: &Path) -> Result {
     let in_binary: Vec<&str> = in_binary.lines().filter(|m| !m.starts_with("keel_")).collect();
     let runtime = std::fs::read_to_string(tree.join("meta/runtime.yml")).map_err(|e| e.to_string())?;
     let mut documented = Vec::new();
-    for entry in std::fs::read_dir(tree.join("plugins/modules")).map_err(|e| e.to_string())?.flatten() {
+    for entry in std::fs::read_dir(tree.join("plugins/modules"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(module) = name.strip_suffix(".py") {
             documented.push(module.to_string());
@@ -97,15 +114,21 @@ fn check_modules(tree: &Path, binary: &Path) -> Result {
     documented.sort();
     for m in &documented {
         if !in_binary.contains(&m.as_str()) {
-            return Err(format!("plugins/modules/{m}.py documents a module the keel binary does not have"));
+            return Err(format!(
+                "plugins/modules/{m}.py documents a module the keel binary does not have"
+            ));
         }
         if !runtime.contains(&format!("    {m}:\n      action_plugin: keel.storage.native_module")) {
-            return Err(format!("meta/runtime.yml does not route module {m} to keel.storage.native_module"));
+            return Err(format!(
+                "meta/runtime.yml does not route module {m} to keel.storage.native_module"
+            ));
         }
     }
     for m in in_binary {
         if !documented.iter().any(|d| d == m) {
-            return Err(format!("module {m} is in the binary but has no collection/plugins/modules/{m}.py"));
+            return Err(format!(
+                "module {m} is in the binary but has no collection/plugins/modules/{m}.py"
+            ));
         }
     }
     Ok(())
@@ -115,7 +138,12 @@ fn galaxy_build(root: &Path, tree: &Path) -> Result<PathBuf> {
     let venv = ansible::venv(ansible::NEWEST)?;
     let dist = root.join("dist");
     std::fs::create_dir_all(&dist).map_err(|e| e.to_string())?;
-    util::run(venv.cmd("ansible-galaxy").args(["collection", "build", "--force", "--output-path"]).arg(&dist).arg(tree))?;
+    util::run(
+        venv.cmd("ansible-galaxy")
+            .args(["collection", "build", "--force", "--output-path"])
+            .arg(&dist)
+            .arg(tree),
+    )?;
     let version = galaxy_version(&root.join("galaxy.yml"))?;
     Ok(dist.join(format!("keel-storage-{version}.tar.gz")))
 }
@@ -129,5 +157,7 @@ pub fn galaxy_version(galaxy: &Path) -> Result<String> {
 }
 
 fn size(p: &Path) -> Result<u64> {
-    std::fs::metadata(p).map(|m| m.len()).map_err(|e| format!("stat {}: {e}", p.display()))
+    std::fs::metadata(p)
+        .map(|m| m.len())
+        .map_err(|e| format!("stat {}: {e}", p.display()))
 }

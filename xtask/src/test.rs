@@ -37,10 +37,17 @@ impl Tally {
 pub fn main(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");
     let root = util::root();
-    let mut t = Tally { passed: Vec::new(), failed: Vec::new() };
+    let mut t = Tally {
+        passed: Vec::new(),
+        failed: Vec::new(),
+    };
 
     t.check("cargo test (unit and module tests)", || {
-        util::run(Command::new(cargo()).current_dir(&root).args(["test", "--workspace", "--locked"]))
+        util::run(
+            Command::new(cargo())
+                .current_dir(&root)
+                .args(["test", "--workspace", "--locked"]),
+        )
     });
 
     let mut tarball = None;
@@ -50,7 +57,11 @@ pub fn main(args: &[String]) -> Result {
     });
 
     if let Some(tarball) = &tarball {
-        let releases: Vec<_> = if quick { vec![ansible::NEWEST] } else { ansible::RELEASES.iter().collect() };
+        let releases: Vec<_> = if quick {
+            vec![ansible::NEWEST]
+        } else {
+            ansible::RELEASES.iter().collect()
+        };
         for release in releases {
             let core = release.core;
             let venv = match ansible::venv(release) {
@@ -61,18 +72,22 @@ pub fn main(args: &[String]) -> Result {
                 }
             };
             let collections = root.join("build").join(format!("ansible-{core}"));
-            t.check(&format!("ansible-core {core}: install the tarball"), || install(&venv, tarball, &collections));
-            t.check(&format!("ansible-core {core}: ansible-doc lists and documents every module"), || {
-                docs(&venv, &collections, &root)
+            t.check(&format!("ansible-core {core}: install the tarball"), || {
+                install(&venv, tarball, &collections)
             });
+            t.check(
+                &format!("ansible-core {core}: ansible-doc lists and documents every module"),
+                || docs(&venv, &collections, &root),
+            );
             for (playbook, extra, path_first) in [
                 ("protocol.yml", &[][..], None),
                 ("check_diff.yml", &["--check", "--diff"][..], None),
                 ("no_build.yml", &[][..], Some("tests/fake-bin/uname-riscv")),
             ] {
-                t.check(&format!("ansible-core {core}: tests/playbooks/{playbook} {}", extra.join(" ")), || {
-                    playbook_run(&venv, &collections, &root, playbook, extra, path_first)
-                });
+                t.check(
+                    &format!("ansible-core {core}: tests/playbooks/{playbook} {}", extra.join(" ")),
+                    || playbook_run(&venv, &collections, &root, playbook, extra, path_first),
+                );
             }
         }
     }
@@ -87,7 +102,11 @@ pub fn main(args: &[String]) -> Result {
     }
     // The plain closing line CI reads.
     println!("{} passed, {} failed", t.passed.len(), t.failed.len());
-    if t.failed.is_empty() { Ok(()) } else { Err(format!("{} check(s) failed", t.failed.len())) }
+    if t.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} check(s) failed", t.failed.len()))
+    }
 }
 
 /// The real 3-server pool: gluster_facts and the prechecks over ssh from every supported
@@ -97,47 +116,78 @@ fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
     use crate::testbed;
     let paths = testbed::Paths::from_env();
     let mut inventory = None;
-    t.check("testbed up: 3 servers on 10.3 and a client (real glusterd, bricks, FUSE mount)", || {
-        let started = Instant::now();
-        let opts = testbed::Options { nodes: 3, version: "10.3".into(), layout: testbed::Layout::Replica3 };
-        inventory = Some(testbed::up(&paths, &opts)?);
-        eprintln!("testbed up took {:.0} s", started.elapsed().as_secs_f64());
-        testbed::writer_start(&paths)
-    });
+    t.check(
+        "testbed up: 3 servers on 10.3 and a client (real glusterd, bricks, FUSE mount)",
+        || {
+            let started = Instant::now();
+            let opts = testbed::Options {
+                nodes: 3,
+                version: "10.3".into(),
+                layout: testbed::Layout::Replica3,
+            };
+            inventory = Some(testbed::up(&paths, &opts)?);
+            eprintln!("testbed up took {:.0} s", started.elapsed().as_secs_f64());
+            testbed::writer_start(&paths)
+        },
+    );
     if let Some(inventory) = &inventory {
-        let releases: Vec<_> = if quick { vec![ansible::NEWEST] } else { ansible::RELEASES.iter().collect() };
+        let releases: Vec<_> = if quick {
+            vec![ansible::NEWEST]
+        } else {
+            ansible::RELEASES.iter().collect()
+        };
         for release in releases {
             let core = release.core;
             for playbook in ["testbed_facts.yml", "testbed_heal.yml"] {
-                t.check(&format!("ansible-core {core}: tests/playbooks/{playbook} over ssh on the real pool"), || {
-                    let venv = ansible::venv(release)?;
-                    let collections = root.join("build").join(format!("ansible-{core}"));
-                    let mut cmd = venv.cmd("ansible-playbook");
-                    ansible_env(&mut cmd, &collections, root);
-                    cmd.arg("-i").arg(inventory).arg(format!("tests/playbooks/{playbook}"));
-                    util::run(&mut cmd)
-                });
+                t.check(
+                    &format!("ansible-core {core}: tests/playbooks/{playbook} over ssh on the real pool"),
+                    || {
+                        let venv = ansible::venv(release)?;
+                        let collections = root.join("build").join(format!("ansible-{core}"));
+                        let mut cmd = venv.cmd("ansible-playbook");
+                        ansible_env(&mut cmd, &collections, root);
+                        cmd.arg("-i").arg(inventory).arg(format!("tests/playbooks/{playbook}"));
+                        util::run(&mut cmd)
+                    },
+                );
             }
         }
-        t.check("testbed writer: every file written during the tests is present and intact", || {
-            testbed::writer_stop(&paths)?;
-            let n = testbed::verify(&paths)?;
-            if n == 0 { Err("the writer wrote nothing".into()) } else { Ok(()) }
-        });
+        t.check(
+            "testbed writer: every file written during the tests is present and intact",
+            || {
+                testbed::writer_stop(&paths)?;
+                let n = testbed::verify(&paths)?;
+                if n == 0 {
+                    Err("the writer wrote nothing".into())
+                } else {
+                    Ok(())
+                }
+            },
+        );
     }
-    t.check("testbed down leaves no namespace, mount, link or process behind", || testbed::down(&paths));
-    t.check("molecule test (molecule/default: create/destroy through the testbed)", || {
-        let venv = ansible::venv(ansible::NEWEST)?;
-        let mut cmd = venv.cmd("molecule");
-        ansible_env(&mut cmd, &root.join("build").join(format!("ansible-{}", ansible::NEWEST.core)), root);
-        // molecule's own config, not the tests' isolated one.
-        cmd.env_remove("ANSIBLE_CONFIG").arg("test");
-        util::run(&mut cmd)?;
-        match testbed::leftovers(&paths).as_slice() {
-            [] => Ok(()),
-            left => Err(format!("molecule destroy left behind: {}", left.join("; "))),
-        }
-    });
+    t.check(
+        "testbed down leaves no namespace, mount, link or process behind",
+        || testbed::down(&paths),
+    );
+    t.check(
+        "molecule test (molecule/default: create/destroy through the testbed)",
+        || {
+            let venv = ansible::venv(ansible::NEWEST)?;
+            let mut cmd = venv.cmd("molecule");
+            ansible_env(
+                &mut cmd,
+                &root.join("build").join(format!("ansible-{}", ansible::NEWEST.core)),
+                root,
+            );
+            // molecule's own config, not the tests' isolated one.
+            cmd.env_remove("ANSIBLE_CONFIG").arg("test");
+            util::run(&mut cmd)?;
+            match testbed::leftovers(&paths).as_slice() {
+                [] => Ok(()),
+                left => Err(format!("molecule destroy left behind: {}", left.join("; "))),
+            }
+        },
+    );
 }
 
 fn cargo() -> String {
@@ -157,7 +207,12 @@ fn install(venv: &Venv, tarball: &Path, collections: &Path) -> Result {
     if collections.exists() {
         std::fs::remove_dir_all(collections).map_err(|e| e.to_string())?;
     }
-    util::run(venv.cmd("ansible-galaxy").args(["collection", "install", "--force", "-p"]).arg(collections).arg(tarball))
+    util::run(
+        venv.cmd("ansible-galaxy")
+            .args(["collection", "install", "--force", "-p"])
+            .arg(collections)
+            .arg(tarball),
+    )
 }
 
 fn docs(venv: &Venv, collections: &Path, root: &Path) -> Result {
@@ -165,7 +220,10 @@ fn docs(venv: &Venv, collections: &Path, root: &Path) -> Result {
     ansible_env(&mut list, collections, root);
     list.args(["-l", "keel.storage"]);
     let out = list.output().map_err(|e| e.to_string())?;
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     if !out.status.success() || stderr.contains("ERROR") || stderr.contains("WARNING") {
         return Err(format!("ansible-doc -l keel.storage: {}\n{stdout}{stderr}", out.status));
     }
@@ -187,13 +245,25 @@ fn docs(venv: &Venv, collections: &Path, root: &Path) -> Result {
     Ok(())
 }
 
-fn playbook_run(venv: &Venv, collections: &Path, root: &Path, playbook: &str, extra: &[&str], path_first: Option<&str>) -> Result {
+fn playbook_run(
+    venv: &Venv,
+    collections: &Path,
+    root: &Path,
+    playbook: &str,
+    extra: &[&str],
+    path_first: Option<&str>,
+) -> Result {
     let mut cmd = venv.cmd("ansible-playbook");
     ansible_env(&mut cmd, collections, root);
     if let Some(dir) = path_first {
         let path = std::env::var("PATH").unwrap_or_default();
-        cmd.env("PATH", format!("{}:{}:{path}", root.join(dir).display(), venv.dir.join("bin").display()));
+        cmd.env(
+            "PATH",
+            format!("{}:{}:{path}", root.join(dir).display(), venv.dir.join("bin").display()),
+        );
     }
-    cmd.args(["-i", "tests/playbooks/inventory.ini"]).arg(format!("tests/playbooks/{playbook}")).args(extra);
+    cmd.args(["-i", "tests/playbooks/inventory.ini"])
+        .arg(format!("tests/playbooks/{playbook}"))
+        .args(extra);
     util::run(&mut cmd)
 }

@@ -7,14 +7,21 @@ pub type Result<T = ()> = std::result::Result<T, String>;
 
 /// The repository root (xtask's parent).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repo")
+        .to_path_buf()
 }
 
 /// Runs `cmd`, echoing it; fails with its exit status.
 pub fn run(cmd: &mut Command) -> Result {
     eprintln!("+ {}", show(cmd));
     let status = cmd.status().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
-    if status.success() { Ok(()) } else { Err(format!("{} failed ({status})", show(cmd))) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} failed ({status})", show(cmd)))
+    }
 }
 
 /// Runs `cmd` and returns its stdout; fails with its stderr.

@@ -7,6 +7,14 @@ use keel_runtime::{Ctx, ModuleError, Output};
 
 use crate::parse::{self, BrickHeal, GlusterVersion, Peer, VolumeInfo, VolumeStatus};
 
+/// gluster's own CLI timeout, the default of every module's `timeout` option.
+pub const DEFAULT_TIMEOUT_S: u64 = 120;
+
+/// For `#[serde(default = ...)]` on the modules' `timeout` option.
+pub fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_S
+}
+
 /// The gluster CLI on this host.
 #[derive(Debug, Clone)]
 pub struct Gluster {
@@ -16,7 +24,9 @@ pub struct Gluster {
 
 impl Default for Gluster {
     fn default() -> Self {
-        Gluster { timeout: Duration::from_secs(120) }
+        Gluster {
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_S),
+        }
     }
 }
 
@@ -25,16 +35,17 @@ const NO_GLUSTERD: &str = "Connection failed";
 
 impl Gluster {
     fn exec(&self, ctx: &mut Ctx, argv: &[&str]) -> Result<Output, ModuleError> {
-        ctx.run(argv, self.timeout + Duration::from_secs(10)).map_err(|e| match e {
-            ModuleError::NotFound { program, path, .. } => ModuleError::NotFound {
-                program,
-                path,
-                hint: "Install the GlusterFS server packages (glusterfs-server, which provides the gluster \
+        ctx.run(argv, self.timeout + Duration::from_secs(10))
+            .map_err(|e| match e {
+                ModuleError::NotFound { program, path, .. } => ModuleError::NotFound {
+                    program,
+                    path,
+                    hint: "Install the GlusterFS server packages (glusterfs-server, which provides the gluster \
                        CLI) on this host, or run this task only on the Gluster servers."
-                    .into(),
-            },
-            other => other,
-        })
+                        .into(),
+                },
+                other => other,
+            })
     }
 
     /// `gluster --mode=script --xml ARGS`: the XML text, once the exit code says it ran.
@@ -58,7 +69,10 @@ impl Gluster {
                 .map(|e| e.to_string())
                 .filter(|s| s.contains("reported an error"))
                 .unwrap_or_else(|| first_line(&out.stderr, &out.stdout));
-            return Err(ModuleError::command(format!("'{}' failed (rc {}): {why}", out.cmd, out.rc), out));
+            return Err(ModuleError::command(
+                format!("'{}' failed (rc {}): {why}", out.cmd, out.rc),
+                out,
+            ));
         }
         Ok(out.stdout)
     }
@@ -67,7 +81,10 @@ impl Gluster {
         let out = self.exec(ctx, &["gluster", "--version"])?;
         if !out.success() {
             let why = first_line(&out.stderr, &out.stdout);
-            return Err(ModuleError::command(format!("'gluster --version' failed (rc {}): {why}", out.rc), out));
+            return Err(ModuleError::command(
+                format!("'gluster --version' failed (rc {}): {why}", out.rc),
+                out,
+            ));
         }
         parse::parse_version(&out.stdout)
             .map_err(|e| ModuleError::command(format!("cannot tell the installed Gluster version: {e}"), out))
@@ -104,7 +121,12 @@ impl Gluster {
 }
 
 fn first_line(a: &str, b: &str) -> String {
-    a.lines().chain(b.lines()).map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_string()
+    a.lines()
+        .chain(b.lines())
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no output")
+        .to_string()
 }
 
 fn parse_failed(what: &str) -> impl Fn(parse::ParseError) -> ModuleError + '_ {

@@ -3,4 +3,4 @@ pub mod cli;
 pub mod parse;
 pub mod pool;
 
-pub use cli::Gluster;
+pub use cli::{default_timeout, Gluster};

@@ -15,7 +15,11 @@ pub enum ParseError {
     Missing(&'static str),
     /// The command itself failed: gluster's own `opErrstr`.
     #[error("gluster reported an error (opRet {op_ret}, opErrno {op_errno}): {op_errstr}")]
-    OpFailed { op_ret: i64, op_errno: i64, op_errstr: String },
+    OpFailed {
+        op_ret: i64,
+        op_errno: i64,
+        op_errstr: String,
+    },
     #[error("cannot read the gluster version from: {0}")]
     Version(String),
 }
@@ -34,7 +38,10 @@ fn children<'a, 'i: 'a>(node: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item
 
 /// The text of a direct child, trimmed; "" when absent.
 fn text(node: Node, name: &str) -> String {
-    child(node, name).and_then(|n| n.text()).map(|t| t.trim().to_string()).unwrap_or_default()
+    child(node, name)
+        .and_then(|n| n.text())
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// A number, or None for gluster's "-" / "N/A" / empty placeholders.
@@ -43,7 +50,9 @@ fn num(node: Node, name: &str) -> Option<u64> {
 }
 
 fn find<'a, 'i>(root: Node<'a, 'i>, name: &'static str) -> Result<Node<'a, 'i>, ParseError> {
-    root.descendants().find(|n| n.has_tag_name(name)).ok_or(ParseError::Missing(name))
+    root.descendants()
+        .find(|n| n.has_tag_name(name))
+        .ok_or(ParseError::Missing(name))
 }
 
 /// `<opRet>` of any `--xml` output: gluster can exit 0 and still refuse (volume set).
@@ -86,7 +95,10 @@ pub struct GlusterVersion {
 
 /// First line of `gluster --version`: "glusterfs 10.3" (older: "glusterfs 3.12.15").
 pub fn parse_version(out: &str) -> Result<GlusterVersion, ParseError> {
-    let line = out.lines().find(|l| l.trim_start().starts_with("glusterfs ")).unwrap_or("");
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("glusterfs "))
+        .unwrap_or("");
     let text = line.split_whitespace().nth(1).unwrap_or("").to_string();
     version_from(&text).ok_or_else(|| ParseError::Version(out.lines().next().unwrap_or("").into()))
 }
@@ -97,7 +109,11 @@ pub fn version_from(text: &str) -> Option<GlusterVersion> {
     let mut parts = upstream.split('.');
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next().map(|m| m.parse().ok()).unwrap_or(Some(0))?;
-    Some(GlusterVersion { major, minor, text: upstream.to_string() })
+    Some(GlusterVersion {
+        major,
+        minor,
+        text: upstream.to_string(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,7 +151,12 @@ pub fn parse_peers(xml: &str) -> Result<Vec<Peer>, ParseError> {
         .map(|p| {
             let hostname = text(p, "hostname");
             let mut hostnames: Vec<String> = child(p, "hostnames")
-                .map(|h| children(h, "hostname").filter_map(|n| n.text()).map(|t| t.trim().to_string()).collect())
+                .map(|h| {
+                    children(h, "hostname")
+                        .filter_map(|n| n.text())
+                        .map(|t| t.trim().to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
             if hostnames.is_empty() && !hostname.is_empty() {
                 hostnames.push(hostname.clone());
@@ -266,7 +287,11 @@ pub fn parse_volume_info(xml: &str) -> Result<Vec<VolumeInfo>, ParseError> {
                 })
                 .unwrap_or_default();
             let options = child(v, "options")
-                .map(|o| children(o, "option").map(|op| (text(op, "name"), text(op, "value"))).collect())
+                .map(|o| {
+                    children(o, "option")
+                        .map(|op| (text(op, "name"), text(op, "value")))
+                        .collect()
+                })
                 .unwrap_or_default();
             let type_str = text(v, "typeStr");
             VolumeInfo {
@@ -353,7 +378,13 @@ pub fn parse_volume_status(xml: &str) -> Result<Vec<VolumeStatus>, ParseError> {
                 let online = text(n, "status") == "1";
                 let pid = num(n, "pid").filter(|p| *p > 0);
                 if DAEMON_NAMES.contains(&hostname.as_str()) {
-                    daemons.push(DaemonStatus { name: hostname, host: text(n, "path"), peer_id: text(n, "peerid"), online, pid });
+                    daemons.push(DaemonStatus {
+                        name: hostname,
+                        host: text(n, "path"),
+                        peer_id: text(n, "peerid"),
+                        online,
+                        pid,
+                    });
                 } else {
                     bricks.push(BrickStatus {
                         host: hostname,
@@ -377,7 +408,12 @@ pub fn parse_volume_status(xml: &str) -> Result<Vec<VolumeStatus>, ParseError> {
                         .collect()
                 })
                 .unwrap_or_default();
-            VolumeStatus { name: text(v, "volName"), bricks, daemons, tasks }
+            VolumeStatus {
+                name: text(v, "volName"),
+                bricks,
+                daemons,
+                tasks,
+            }
         })
         .collect())
 }
@@ -433,7 +469,14 @@ pub fn parse_heal_entries(xml: &str, limit: usize) -> Result<Vec<String>, ParseE
     envelope_ok(&d)?;
     Ok(d.descendants()
         .filter(|n| n.has_tag_name("file"))
-        .map(|f| f.text().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).or_else(|| f.attribute("gfid").map(|g| format!("<gfid:{g}>"))).unwrap_or_default())
+        .map(|f| {
+            f.text()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .or_else(|| f.attribute("gfid").map(|g| format!("<gfid:{g}>")))
+                .unwrap_or_default()
+        })
         .take(limit)
         .collect())
 }
@@ -447,8 +490,9 @@ pub fn parse_volume_get(xml: &str) -> Result<BTreeMap<String, String>, ParseErro
     let d = doc(xml)?;
     envelope_ok(&d)?;
     let opts = find(d.root_element(), "volGetopts")?;
-    let mut out: BTreeMap<String, String> =
-        children(opts, "Opt").map(|o| (text(o, "Option"), text(o, "Value"))).collect();
+    let mut out: BTreeMap<String, String> = children(opts, "Opt")
+        .map(|o| (text(o, "Option"), text(o, "Value")))
+        .collect();
     if out.is_empty() && child(opts, "Option").is_some() {
         out.insert(text(opts, "Option"), text(opts, "Value"));
     }
@@ -469,14 +513,25 @@ mod tests {
 
     #[test]
     fn brick_names_split_at_the_first_colon_slash() {
-        assert_eq!(split_brick("10.0.0.1:/bricks/b1"), ("10.0.0.1".into(), "/bricks/b1".into()));
-        assert_eq!(split_brick("fe80::1:/data/brick"), ("fe80::1".into(), "/data/brick".into()));
+        assert_eq!(
+            split_brick("10.0.0.1:/bricks/b1"),
+            ("10.0.0.1".into(), "/bricks/b1".into())
+        );
+        assert_eq!(
+            split_brick("fe80::1:/data/brick"),
+            ("fe80::1".into(), "/data/brick".into())
+        );
         assert_eq!(split_brick("host:/a:/b"), ("host".into(), "/a:/b".into()));
     }
 
     #[test]
     fn versions() {
-        assert_eq!(parse_version("glusterfs 10.3\nRepository revision: git://...").unwrap().text, "10.3");
+        assert_eq!(
+            parse_version("glusterfs 10.3\nRepository revision: git://...")
+                .unwrap()
+                .text,
+            "10.3"
+        );
         let v = parse_version("glusterfs 3.12.15\n").unwrap();
         assert_eq!((v.major, v.minor), (3, 12));
         assert_eq!(version_from("11.1-3~bpo12+1").unwrap().text, "11.1");
@@ -493,7 +548,11 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for junk in ["", "Connection failed. Please check if gluster daemon is operational.", "<cliOutput>"] {
+        for junk in [
+            "",
+            "Connection failed. Please check if gluster daemon is operational.",
+            "<cliOutput>",
+        ] {
             assert!(parse_peers(junk).is_err());
             assert!(parse_volume_status(junk).is_err());
         }

@@ -44,7 +44,11 @@ pub struct Pool {
 
 /// Joins one volume's info with its status and heal summary. A brick absent from the status
 /// (its server is down) is offline.
-pub fn merge_volume(mut info: VolumeInfo, status: Option<&VolumeStatus>, heal: Result<Vec<BrickHeal>, String>) -> Volume {
+pub fn merge_volume(
+    mut info: VolumeInfo,
+    status: Option<&VolumeStatus>,
+    heal: Result<Vec<BrickHeal>, String>,
+) -> Volume {
     let (heal, heal_error) = match heal {
         Ok(h) => (h, None),
         Err(e) => (Vec::new(), Some(e)),
@@ -63,10 +67,22 @@ pub fn merge_volume(mut info: VolumeInfo, status: Option<&VolumeStatus>, heal: R
         })
         .collect();
     let self_heal_daemons = status
-        .map(|s| s.daemons.iter().filter(|d| d.name == "Self-heal Daemon").cloned().collect())
+        .map(|s| {
+            s.daemons
+                .iter()
+                .filter(|d| d.name == "Self-heal Daemon")
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     let tasks = status.map(|s| s.tasks.clone()).unwrap_or_default();
-    Volume { info, bricks, self_heal_daemons, tasks, heal_error }
+    Volume {
+        info,
+        bricks,
+        self_heal_daemons,
+        tasks,
+        heal_error,
+    }
 }
 
 /// Asks gluster for everything; `heal` adds the heal summary of every started volume that heals.
@@ -76,7 +92,11 @@ pub fn gather(ctx: &mut Ctx, gluster: &Gluster, heal: bool) -> Result<Pool, Modu
     let peers = gluster.peers(ctx)?;
     let infos = gluster.volume_info(ctx)?;
     // gluster refuses `volume status all` when no volume is started.
-    let statuses = if infos.iter().any(VolumeInfo::started) { gluster.volume_status(ctx)? } else { Vec::new() };
+    let statuses = if infos.iter().any(VolumeInfo::started) {
+        gluster.volume_status(ctx)?
+    } else {
+        Vec::new()
+    };
     let op_version = gluster.op_version(ctx, "cluster.op-version")?;
     let max_op_version = max_op_version(ctx, gluster);
     let mut volumes = Vec::new();
@@ -92,7 +112,13 @@ pub fn gather(ctx: &mut Ctx, gluster: &Gluster, heal: bool) -> Result<Pool, Modu
         let status = statuses.iter().find(|s| s.name == info.name);
         volumes.push(merge_volume(info, status, heal));
     }
-    Ok(Pool { version, op_version, max_op_version, peers, volumes })
+    Ok(Pool {
+        version,
+        op_version,
+        max_op_version,
+        peers,
+        volumes,
+    })
 }
 
 /// Seen on the testbed right after a pool formed: glusterd answers "option

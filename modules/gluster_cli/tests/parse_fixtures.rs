@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use keel_gluster_cli::parse::*;
 
 fn fixture(version: &str, name: &str) -> String {
-    let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(version).join(name);
+    let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(version)
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -37,17 +40,32 @@ fn pool_list_has_three_connected_peers_in_cluster() {
 fn volume_info_types_counts_and_bricks() {
     for v in VERSIONS {
         let vols = parse_volume_info(&fixture(v, "volume-info.xml")).unwrap();
-        let get = |n: &str| vols.iter().find(|x| x.name == n).unwrap_or_else(|| panic!("{v}: no {n}"));
+        let get = |n: &str| {
+            vols.iter()
+                .find(|x| x.name == n)
+                .unwrap_or_else(|| panic!("{v}: no {n}"))
+        };
         let gv0 = get("gv0");
-        assert_eq!((gv0.vol_type, gv0.replica_count, gv0.bricks.len()), (VolumeType::Replicate, 3, 3), "{v}");
+        assert_eq!(
+            (gv0.vol_type, gv0.replica_count, gv0.bricks.len()),
+            (VolumeType::Replicate, 3, 3),
+            "{v}"
+        );
         assert!(gv0.started());
-        assert!(gv0.bricks.iter().all(|b| b.path.starts_with('/') && !b.host.is_empty() && !b.host_uuid.is_empty()));
+        assert!(gv0
+            .bricks
+            .iter()
+            .all(|b| b.path.starts_with('/') && !b.host.is_empty() && !b.host_uuid.is_empty()));
         let arb = get("arb0");
         assert_eq!(arb.arbiter_count, 1, "{v}");
         assert_eq!(arb.bricks.iter().filter(|b| b.is_arbiter).count(), 1, "{v}");
         assert_eq!(get("dr0").vol_type, VolumeType::DistributedReplicate, "{v}");
         let ec = get("ec0");
-        assert_eq!((ec.vol_type, ec.disperse_count, ec.redundancy_count), (VolumeType::Disperse, 3, 1), "{v}");
+        assert_eq!(
+            (ec.vol_type, ec.disperse_count, ec.redundancy_count),
+            (VolumeType::Disperse, 3, 1),
+            "{v}"
+        );
         assert_eq!(get("dist0").vol_type, VolumeType::Distribute, "{v}");
         let stopped = get("stopped0");
         assert!(!stopped.started(), "{v}");
@@ -62,11 +80,19 @@ fn volume_status_bricks_daemons_and_tasks() {
         let vols = parse_volume_status(&fixture(v, "volume-status-all.xml")).unwrap();
         let gv0 = vols.iter().find(|x| x.name == "gv0").unwrap();
         assert_eq!(gv0.bricks.len(), 3, "{v}");
-        assert!(gv0.bricks.iter().all(|b| b.online && b.port.is_some() && b.pid.is_some()), "{v}: {gv0:?}");
+        assert!(
+            gv0.bricks
+                .iter()
+                .all(|b| b.online && b.port.is_some() && b.pid.is_some()),
+            "{v}: {gv0:?}"
+        );
         let shd: Vec<_> = gv0.daemons.iter().filter(|d| d.name == "Self-heal Daemon").collect();
         assert_eq!(shd.len(), 3, "{v}");
         assert!(shd.iter().all(|d| d.online));
-        assert!(!vols.iter().any(|x| x.name == "stopped0"), "{v}: stopped volumes have no status");
+        assert!(
+            !vols.iter().any(|x| x.name == "stopped0"),
+            "{v}: stopped volumes have no status"
+        );
         let dist = vols.iter().find(|x| x.name == "dist0").unwrap();
         assert!(dist.daemons.iter().all(|d| d.name != "Self-heal Daemon"), "{v}");
     }
@@ -78,7 +104,12 @@ fn heal_summary_clean_pool() {
         for file in ["heal-gv0-info-summary.xml", "heal-ec0-info-summary.xml"] {
             let bricks = parse_heal_summary(&fixture(v, file)).unwrap();
             assert_eq!(bricks.len(), 3, "{v} {file}");
-            assert!(bricks.iter().all(|b| b.connected && b.pending == Some(0) && b.split_brain == Some(0)), "{v} {file}: {bricks:?}");
+            assert!(
+                bricks
+                    .iter()
+                    .all(|b| b.connected && b.pending == Some(0) && b.split_brain == Some(0)),
+                "{v} {file}: {bricks:?}"
+            );
         }
     }
 }
@@ -105,7 +136,10 @@ fn degraded_pool_10_3() {
     let down: Vec<_> = heal.iter().filter(|b| !b.connected).collect();
     assert_eq!(down.len(), 1, "{heal:?}");
     assert_eq!(down[0].pending, None, "a down brick's count is unknown, not zero");
-    assert!(heal.iter().filter_map(|b| b.pending).sum::<u64>() > 0, "writes while a brick is down leave a backlog: {heal:?}");
+    assert!(
+        heal.iter().filter_map(|b| b.pending).sum::<u64>() > 0,
+        "writes while a brick is down leave a backlog: {heal:?}"
+    );
 }
 
 #[test]
@@ -119,7 +153,9 @@ fn peer_rejected_after_the_11_1_checksum_mismatch() {
     let peers = parse_peers(&fixture("11.1", "rejected-pool-list.xml")).unwrap();
     let rejected: Vec<_> = peers.iter().filter(|p| p.rejected()).collect();
     assert_eq!(rejected.len(), 2, "{peers:?}");
-    assert!(rejected.iter().all(|p| p.connected && !p.in_cluster() && p.state_str == "Peer Rejected"));
+    assert!(rejected
+        .iter()
+        .all(|p| p.connected && !p.in_cluster() && p.state_str == "Peer Rejected"));
 }
 
 #[test]
@@ -133,7 +169,9 @@ fn setting_an_equal_op_version_fails_in_the_envelope_with_exit_code_0() {
     let again = fixture("11.1", "set-op-version-110000-again.xml");
     let err = parse_volume_get(&again).unwrap_err();
     assert!(matches!(err, ParseError::OpFailed { op_ret: -1, .. }), "{err:?}");
-    assert!(err.to_string().contains("should not be equal or lower than current cluster op-version"));
+    assert!(err
+        .to_string()
+        .contains("should not be equal or lower than current cluster op-version"));
 }
 
 #[test]

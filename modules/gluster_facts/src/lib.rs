@@ -19,23 +19,18 @@ pub const MODULE: ModuleDef = ModuleDef {
 #[derive(Deserialize)]
 struct Args {
     /// Gather heal counts (`heal VOL info summary`) for every started replicate/disperse volume.
-    #[serde(default = "yes")]
+    #[serde(default = "keel_runtime::args::default_true")]
     heal: bool,
     /// Seconds each gluster command may take.
-    #[serde(default = "default_timeout")]
+    #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
-}
-
-fn yes() -> bool {
-    true
-}
-fn default_timeout() -> u64 {
-    120
 }
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_facts", opts)?;
-    let gluster = Gluster { timeout: Duration::from_secs(args.timeout) };
+    let gluster = Gluster {
+        timeout: Duration::from_secs(args.timeout),
+    };
     let pool = pool::gather(ctx, &gluster, args.heal)?;
     let msg = format!(
         "Gluster {} with {} peer(s) and {} volume(s), op-version {}",

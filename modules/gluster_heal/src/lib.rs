@@ -28,7 +28,7 @@ pub const MODULE: ModuleDef = ModuleDef {
 struct Args {
     #[serde(default)]
     volumes: Vec<String>,
-    #[serde(default = "yes")]
+    #[serde(default = "keel_runtime::args::default_true")]
     wait: bool,
     #[serde(default = "default_timeout")]
     timeout: u64,
@@ -38,9 +38,6 @@ struct Args {
     report_entries: i64,
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_timeout() -> u64 {
     1800
 }
@@ -83,19 +80,32 @@ impl VolumeCounts {
 /// replicate/disperse volume.
 pub fn select(infos: &[VolumeInfo], wanted: &[String]) -> Result<Vec<String>, String> {
     if wanted.is_empty() {
-        return Ok(infos.iter().filter(|v| v.started() && v.vol_type.heals()).map(|v| v.name.clone()).collect());
+        return Ok(infos
+            .iter()
+            .filter(|v| v.started() && v.vol_type.heals())
+            .map(|v| v.name.clone())
+            .collect());
     }
     wanted
         .iter()
         .map(|name| {
             let v = infos.iter().find(|v| &v.name == name).ok_or_else(|| {
-                format!("volume '{name}' does not exist; volumes: {}", infos.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", "))
+                format!(
+                    "volume '{name}' does not exist; volumes: {}",
+                    infos.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", ")
+                )
             })?;
             if !v.vol_type.heals() {
-                return Err(format!("volume '{name}' is {}: only replicate and disperse volumes heal", v.type_str));
+                return Err(format!(
+                    "volume '{name}' is {}: only replicate and disperse volumes heal",
+                    v.type_str
+                ));
             }
             if !v.started() {
-                return Err(format!("volume '{name}' is {}, not started: start it before healing", v.status));
+                return Err(format!(
+                    "volume '{name}' is {}, not started: start it before healing",
+                    v.status
+                ));
             }
             Ok(name.clone())
         })
@@ -134,7 +144,11 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 }
             }
             if started.elapsed() >= Duration::from_secs(args.timeout) {
-                return Err(failure(format!("heal did not finish within {} s: {}", args.timeout, summary(&now)), &now, started));
+                return Err(failure(
+                    format!("heal did not finish within {} s: {}", args.timeout, summary(&now)),
+                    &now,
+                    started,
+                ));
             }
             std::thread::sleep(Duration::from_secs(args.poll_interval.max(1)));
             now = read_all(ctx, &gluster, &volumes)?;
@@ -144,21 +158,39 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     }
     let healed = now.values().all(VolumeCounts::healed);
     let msg = if !backlog {
-        format!("nothing to heal on {}", if volumes.is_empty() { "any volume".to_string() } else { volumes.join(", ") })
+        format!(
+            "nothing to heal on {}",
+            if volumes.is_empty() {
+                "any volume".to_string()
+            } else {
+                volumes.join(", ")
+            }
+        )
     } else if ctx.check_mode() {
         format!("would trigger heal: {}", summary(&now))
     } else if healed {
         format!("healed {} in {} s", volumes.join(", "), started.elapsed().as_secs())
     } else {
-        format!("heal triggered on [{}]; still pending: {}", triggered.join(", "), summary(&now))
+        format!(
+            "heal triggered on [{}]; still pending: {}",
+            triggered.join(", "),
+            summary(&now)
+        )
     };
-    Ok(result(ModuleResult::new(act, msg), &now, started).with("triggered", triggered).with("healed", healed))
+    Ok(result(ModuleResult::new(act, msg), &now, started)
+        .with("triggered", triggered)
+        .with("healed", healed))
 }
 
 /// Triggers each volume with a backlog once all its bricks answer: with a brick down gluster
 /// refuses the trigger ("Glusterd Syncop Mgmt brick op 'Heal' failed"), and the self-heal daemon
 /// starts on its own when the brick returns anyway.
-fn trigger_ready(ctx: &mut Ctx, gluster: &Gluster, now: &BTreeMap<String, VolumeCounts>, triggered: &mut Vec<String>) -> Result<(), ModuleError> {
+fn trigger_ready(
+    ctx: &mut Ctx,
+    gluster: &Gluster,
+    now: &BTreeMap<String, VolumeCounts>,
+    triggered: &mut Vec<String>,
+) -> Result<(), ModuleError> {
     for (v, c) in now {
         if c.pending > 0 && c.bricks_down.is_empty() && !triggered.contains(v) {
             trigger(ctx, gluster, v)?;
@@ -168,8 +200,15 @@ fn trigger_ready(ctx: &mut Ctx, gluster: &Gluster, now: &BTreeMap<String, Volume
     Ok(())
 }
 
-fn read_all(ctx: &mut Ctx, gluster: &Gluster, volumes: &[String]) -> Result<BTreeMap<String, VolumeCounts>, ModuleError> {
-    volumes.iter().map(|v| Ok((v.clone(), counts(gluster.heal_summary(ctx, v)?)))).collect()
+fn read_all(
+    ctx: &mut Ctx,
+    gluster: &Gluster,
+    volumes: &[String],
+) -> Result<BTreeMap<String, VolumeCounts>, ModuleError> {
+    volumes
+        .iter()
+        .map(|v| Ok((v.clone(), counts(gluster.heal_summary(ctx, v)?))))
+        .collect()
 }
 
 /// Right after glusterd or a brick starts, the trigger fails until the self-heal daemon is up
@@ -178,23 +217,39 @@ fn read_all(ctx: &mut Ctx, gluster: &Gluster, volumes: &[String]) -> Result<BTre
 fn trigger(ctx: &mut Ctx, gluster: &Gluster, volume: &str) -> Result<(), ModuleError> {
     let started = Instant::now();
     loop {
-        let out = ctx.run(&["gluster", "--mode=script", "volume", "heal", volume], gluster.timeout + Duration::from_secs(10))?;
+        let out = ctx.run(
+            &["gluster", "--mode=script", "volume", "heal", volume],
+            gluster.timeout + Duration::from_secs(10),
+        )?;
         let text = format!("{}{}", out.stdout, out.stderr);
         if out.success() {
             return Ok(());
         }
-        let transient = ["Self-heal daemon is not running", "not connected", "brick op 'Heal' failed"]
-            .iter()
-            .any(|m| text.contains(m));
+        let transient = [
+            "Self-heal daemon is not running",
+            "not connected",
+            "brick op 'Heal' failed",
+        ]
+        .iter()
+        .any(|m| text.contains(m));
         if !transient || started.elapsed() > Duration::from_secs(60) {
-            return Err(ModuleError::command(format!("could not trigger heal on {volume}: {}", text.trim()), out));
+            return Err(ModuleError::command(
+                format!("could not trigger heal on {volume}: {}", text.trim()),
+                out,
+            ));
         }
         std::thread::sleep(Duration::from_secs(2));
     }
 }
 
-fn fail_on_split_brain(ctx: &mut Ctx, gluster: &Gluster, now: &BTreeMap<String, VolumeCounts>, limit: i64) -> Result<(), ModuleError> {
-    for (vol, c) in now.iter().filter(|(_, c)| c.split_brain > 0) {
+fn fail_on_split_brain(
+    ctx: &mut Ctx,
+    gluster: &Gluster,
+    now: &BTreeMap<String, VolumeCounts>,
+    limit: i64,
+) -> Result<(), ModuleError> {
+    // The first volume in split-brain fails the module.
+    if let Some((vol, c)) = now.iter().find(|(_, c)| c.split_brain > 0) {
         let entries = gluster
             .xml(ctx, &["volume", "heal", vol, "info", "split-brain"])
             .ok()
@@ -205,7 +260,11 @@ fn fail_on_split_brain(ctx: &mut Ctx, gluster: &Gluster, now: &BTreeMap<String, 
                 "volume {vol} has {} entries in split-brain; Gluster will not heal them on its own. {}Resolve them \
                  (gluster volume heal {vol} split-brain ...) and run again",
                 c.split_brain,
-                if entries.is_empty() { String::new() } else { format!("First entries: {}. ", entries.join(", ")) }
+                if entries.is_empty() {
+                    String::new()
+                } else {
+                    format!("First entries: {}. ", entries.join(", "))
+                }
             ),
             Map::from_iter([("volumes".to_string(), json!(now))]),
         ));
@@ -214,13 +273,21 @@ fn fail_on_split_brain(ctx: &mut Ctx, gluster: &Gluster, now: &BTreeMap<String, 
 }
 
 fn status_of(c: &VolumeCounts, brick: &str) -> String {
-    c.bricks.iter().find(|b| b.name == brick).map(|b| b.status.clone()).unwrap_or_default()
+    c.bricks
+        .iter()
+        .find(|b| b.name == brick)
+        .map(|b| b.status.clone())
+        .unwrap_or_default()
 }
 
 fn summary(now: &BTreeMap<String, VolumeCounts>) -> String {
     now.iter()
         .map(|(v, c)| {
-            let down = if c.bricks_down.is_empty() { String::new() } else { format!(", {} brick(s) down", c.bricks_down.len()) };
+            let down = if c.bricks_down.is_empty() {
+                String::new()
+            } else {
+                format!(", {} brick(s) down", c.bricks_down.len())
+            };
             format!("{v}: {} pending{down}", c.pending)
         })
         .collect::<Vec<_>>()

@@ -20,15 +20,12 @@ pub const MODULE: ModuleDef = ModuleDef {
 struct Args {
     #[serde(default = "max")]
     target: String,
-    #[serde(default = "default_timeout")]
+    #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
 }
 
 fn max() -> String {
     "max".into()
-}
-fn default_timeout() -> u64 {
-    120
 }
 
 /// What the module will do, decided from the numbers alone.
@@ -43,9 +40,9 @@ pub fn plan(target: &str, current: u64, max: u64) -> Result<Plan, String> {
     let wanted = if target == "max" {
         max
     } else {
-        let n: u64 = target
-            .parse()
-            .map_err(|_| format!("option 'target' must be 'max' or an op-version number like 110000, got '{target}'"))?;
+        let n: u64 = target.parse().map_err(|_| {
+            format!("option 'target' must be 'max' or an op-version number like 110000, got '{target}'")
+        })?;
         if n > max {
             return Err(format!(
                 "op-version {n} is above what every server supports (max-op-version {max}): a server still runs an \
@@ -55,7 +52,14 @@ pub fn plan(target: &str, current: u64, max: u64) -> Result<Plan, String> {
         n
     };
     // Gluster refuses a value equal to or lower than the current one; lowering is impossible.
-    Ok(if wanted <= current { Plan::Keep { current } } else { Plan::Raise { from: current, to: wanted } })
+    Ok(if wanted <= current {
+        Plan::Keep { current }
+    } else {
+        Plan::Raise {
+            from: current,
+            to: wanted,
+        }
+    })
 }
 
 /// max-op-version is the minimum over connected, befriended peers only: with a peer away it
@@ -64,13 +68,22 @@ pub fn unsafe_peers(peers: &[Peer]) -> Vec<String> {
     peers
         .iter()
         .filter(|p| !p.is_local && (!p.connected || !p.in_cluster()))
-        .map(|p| format!("{} ({}{})", p.hostname, p.state_str, if p.connected { "" } else { ", disconnected" }))
+        .map(|p| {
+            format!(
+                "{} ({}{})",
+                p.hostname,
+                p.state_str,
+                if p.connected { "" } else { ", disconnected" }
+            )
+        })
         .collect()
 }
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_op_version", opts)?;
-    let gluster = Gluster { timeout: Duration::from_secs(args.timeout) };
+    let gluster = Gluster {
+        timeout: Duration::from_secs(args.timeout),
+    };
     let away = unsafe_peers(&gluster.peers(ctx)?);
     if !away.is_empty() {
         return Err(ModuleError::failed(format!(
@@ -82,20 +95,29 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let current = gluster.op_version(ctx, "cluster.op-version")?;
     let max = pool::max_op_version(ctx, &gluster)
         .ok_or_else(|| ModuleError::failed("glusterd would not report cluster.max-op-version; retry in a minute"))?;
-    let plan = plan(&args.target, current, max).map_err(|e| ModuleError::invalid_args(format!("gluster_op_version: {e}")))?;
+    let plan =
+        plan(&args.target, current, max).map_err(|e| ModuleError::invalid_args(format!("gluster_op_version: {e}")))?;
     let base = |r: ModuleResult, after: u64| {
-        r.with("op_version_before", current).with("op_version", after).with("max_op_version", max)
+        r.with("op_version_before", current)
+            .with("op_version", after)
+            .with("max_op_version", max)
     };
     match plan {
         Plan::Keep { current } => Ok(base(
-            ModuleResult::new(false, format!("cluster.op-version is already {current} (max-op-version {max})")),
+            ModuleResult::new(
+                false,
+                format!("cluster.op-version is already {current} (max-op-version {max})"),
+            ),
             current,
         )),
         Plan::Raise { from, to } => {
             let diff = json!({"before": format!("cluster.op-version: {from}\n"), "after": format!("cluster.op-version: {to}\n"),
                               "before_header": "gluster volume get all cluster.op-version", "after_header": "gluster volume get all cluster.op-version"});
             if ctx.check_mode() {
-                let mut r = base(ModuleResult::new(true, format!("would raise cluster.op-version from {from} to {to}")), from);
+                let mut r = base(
+                    ModuleResult::new(true, format!("would raise cluster.op-version from {from} to {to}")),
+                    from,
+                );
                 r.diff = Some(diff);
                 return Ok(r);
             }
@@ -106,9 +128,14 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 .map_err(|e| ModuleError::failed(format!("gluster refused to set cluster.op-version {to}: {e}")))?;
             let now = gluster.op_version(ctx, "cluster.op-version")?;
             if now != to {
-                return Err(ModuleError::failed(format!("cluster.op-version reads {now} after setting {to}")));
+                return Err(ModuleError::failed(format!(
+                    "cluster.op-version reads {now} after setting {to}"
+                )));
             }
-            let mut r = base(ModuleResult::new(true, format!("raised cluster.op-version from {from} to {to}")), now);
+            let mut r = base(
+                ModuleResult::new(true, format!("raised cluster.op-version from {from} to {to}")),
+                now,
+            );
             r.diff = Some(diff);
             Ok(r)
         }
@@ -121,11 +148,31 @@ mod tests {
 
     #[test]
     fn plans() {
-        assert_eq!(plan("max", 100000, 110000), Ok(Plan::Raise { from: 100000, to: 110000 }));
+        assert_eq!(
+            plan("max", 100000, 110000),
+            Ok(Plan::Raise {
+                from: 100000,
+                to: 110000
+            })
+        );
         assert_eq!(plan("max", 110000, 110000), Ok(Plan::Keep { current: 110000 }));
-        assert_eq!(plan("100000", 110000, 110000), Ok(Plan::Keep { current: 110000 }), "never lowers");
-        assert_eq!(plan("105000", 100000, 110000), Ok(Plan::Raise { from: 100000, to: 105000 }));
-        assert!(plan("120000", 100000, 110000).unwrap_err().contains("still runs an older release"));
-        assert!(plan("latest", 100000, 110000).unwrap_err().contains("'max' or an op-version number"));
+        assert_eq!(
+            plan("100000", 110000, 110000),
+            Ok(Plan::Keep { current: 110000 }),
+            "never lowers"
+        );
+        assert_eq!(
+            plan("105000", 100000, 110000),
+            Ok(Plan::Raise {
+                from: 100000,
+                to: 105000
+            })
+        );
+        assert!(plan("120000", 100000, 110000)
+            .unwrap_err()
+            .contains("still runs an older release"));
+        assert!(plan("latest", 100000, 110000)
+            .unwrap_err()
+            .contains("'max' or an op-version number"));
     }
 }

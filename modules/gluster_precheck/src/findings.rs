@@ -41,7 +41,13 @@ pub struct Policy {
 }
 
 /// Xlators and volume types removed from Gluster 6 on (tier, stripe, BD, glupy, ...).
-const REMOVED_IN_6: [&str; 5] = ["features.tier", "features.ctr-enabled", "cluster.stripe-block-size", "features.glupy", "storage.bd"];
+const REMOVED_IN_6: [&str; 5] = [
+    "features.tier",
+    "features.ctr-enabled",
+    "cluster.stripe-block-size",
+    "features.glupy",
+    "storage.bd",
+];
 
 pub fn evaluate(pool: &Pool, policy: &Policy) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -52,38 +58,57 @@ pub fn evaluate(pool: &Pool, policy: &Policy) -> Vec<Finding> {
 
     if let Some(target) = &policy.target {
         if (target.major, target.minor) < (pool.version.major, pool.version.minor) {
-            add(Severity::Blocker, "target_older", format!(
-                "the target {} is older than the installed {}; Gluster does not support downgrades",
-                target.text, pool.version.text));
+            add(
+                Severity::Blocker,
+                "target_older",
+                format!(
+                    "the target {} is older than the installed {}; Gluster does not support downgrades",
+                    target.text, pool.version.text
+                ),
+            );
         } else if (target.major, target.minor) == (pool.version.major, pool.version.minor) {
-            add(Severity::Info, "at_target", format!("this server already runs {}", pool.version.text));
+            add(
+                Severity::Info,
+                "at_target",
+                format!("this server already runs {}", pool.version.text),
+            );
         }
     }
 
     for peer in pool.peers.iter().filter(|p| !p.is_local) {
         if !peer.connected {
-            add(online_blocker, "peer_disconnected", format!(
-                "peer {} is disconnected ({}): with one more server down, replica sets lose quorum",
-                peer.hostname, peer.state_str));
+            add(
+                online_blocker,
+                "peer_disconnected",
+                format!(
+                    "peer {} is disconnected ({}): with one more server down, replica sets lose quorum",
+                    peer.hostname, peer.state_str
+                ),
+            );
         }
         if !peer.in_cluster() {
-            add(Severity::Blocker, "peer_not_in_cluster", format!(
-                "peer {} is in state '{}', not 'Peer in Cluster'{}",
-                peer.hostname,
-                peer.state_str,
-                if peer.rejected() {
-                    ": its volume configuration differs from this server's (compare /var/lib/glusterd/vols/*/info, \
+            add(
+                Severity::Blocker,
+                "peer_not_in_cluster",
+                format!(
+                    "peer {} is in state '{}', not 'Peer in Cluster'{}",
+                    peer.hostname,
+                    peer.state_str,
+                    if peer.rejected() {
+                        ": its volume configuration differs from this server's (compare /var/lib/glusterd/vols/*/info, \
                      copy a good server's volume definitions to it and restart its glusterd)"
-                } else {
-                    ""
-                }));
+                    } else {
+                        ""
+                    }
+                ),
+            );
         }
     }
 
     for vol in &pool.volumes {
         volume_findings(vol, policy, &mut add);
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 
@@ -94,23 +119,57 @@ fn volume_findings(vol: &Volume, policy: &Policy, add: &mut impl FnMut(Severity,
     let t = vol.info.vol_type;
 
     if online && t.is_dispersed() {
-        add(Severity::Blocker, "dispersed_volume", format!(
-            "volume {name} is {}: Gluster supports only offline upgrades of dispersed volumes", vol.info.type_str));
+        add(
+            Severity::Blocker,
+            "dispersed_volume",
+            format!(
+                "volume {name} is {}: Gluster supports only offline upgrades of dispersed volumes",
+                vol.info.type_str
+            ),
+        );
     }
     if online && t == VolumeType::Distribute {
-        let sev = if policy.allow_distribute { Severity::Warning } else { Severity::Blocker };
-        add(sev, "distribute_volume", format!(
-            "volume {name} is pure distribute: its files on each server are unavailable while that server is \
-             upgraded{}", if policy.allow_distribute { " (allowed)" } else { "; set allow_distribute to accept that" }));
+        let sev = if policy.allow_distribute {
+            Severity::Warning
+        } else {
+            Severity::Blocker
+        };
+        add(
+            sev,
+            "distribute_volume",
+            format!(
+                "volume {name} is pure distribute: its files on each server are unavailable while that server is \
+             upgraded{}",
+                if policy.allow_distribute {
+                    " (allowed)"
+                } else {
+                    "; set allow_distribute to accept that"
+                }
+            ),
+        );
     }
     if t == VolumeType::Other {
-        add(Severity::Blocker, "removed_volume_type", format!(
-            "volume {name} is of type '{}', which current Gluster releases no longer support", vol.info.type_str));
+        add(
+            Severity::Blocker,
+            "removed_volume_type",
+            format!(
+                "volume {name} is of type '{}', which current Gluster releases no longer support",
+                vol.info.type_str
+            ),
+        );
     }
     if policy.target.as_ref().is_some_and(|t| t.major >= 6) {
-        for opt in vol.info.options.keys().filter(|k| REMOVED_IN_6.iter().any(|r| k.starts_with(r))) {
-            add(Severity::Blocker, "removed_xlator", format!(
-                "volume {name} sets {opt}, a feature removed in Gluster 6: remove it before upgrading"));
+        for opt in vol
+            .info
+            .options
+            .keys()
+            .filter(|k| REMOVED_IN_6.iter().any(|r| k.starts_with(r)))
+        {
+            add(
+                Severity::Blocker,
+                "removed_xlator",
+                format!("volume {name} sets {opt}, a feature removed in Gluster 6: remove it before upgrading"),
+            );
         }
     }
 
@@ -122,7 +181,11 @@ fn volume_findings(vol: &Volume, policy: &Policy, add: &mut impl FnMut(Severity,
         return;
     }
     for brick in vol.bricks.iter().filter(|b| !b.online) {
-        add(online_blocker, "brick_offline", format!("brick {} of volume {name} is offline", brick.info.name));
+        add(
+            online_blocker,
+            "brick_offline",
+            format!("brick {} of volume {name} is offline", brick.info.name),
+        );
     }
     if t.heals() {
         let servers: Vec<&str> = {
@@ -133,29 +196,67 @@ fn volume_findings(vol: &Volume, policy: &Policy, add: &mut impl FnMut(Severity,
         };
         let shd_online = vol.self_heal_daemons.iter().filter(|d| d.online).count();
         if shd_online < servers.len() {
-            add(online_blocker, "shd_offline", format!(
-                "volume {name}: {shd_online} of {} self-heal daemons are online", servers.len()));
+            add(
+                online_blocker,
+                "shd_offline",
+                format!(
+                    "volume {name}: {shd_online} of {} self-heal daemons are online",
+                    servers.len()
+                ),
+            );
         }
         if let Some(err) = &vol.heal_error {
-            add(online_blocker, "heal_unknown", format!("volume {name}: heal counts unavailable: {err}"));
+            add(
+                online_blocker,
+                "heal_unknown",
+                format!("volume {name}: heal counts unavailable: {err}"),
+            );
         }
         for brick in &vol.bricks {
             let Some(h) = &brick.heal else { continue };
             match (h.pending, h.split_brain) {
-                (_, Some(sb)) if sb > 0 => add(Severity::Blocker, "split_brain", format!(
-                    "brick {} of volume {name} has {sb} entries in split-brain: resolve them first \
-                     (gluster volume heal {name} info split-brain)", brick.info.name)),
-                (Some(p), _) if p > 0 => add(online_blocker, "heal_pending", format!(
-                    "brick {} of volume {name} has {p} entries waiting to heal", brick.info.name)),
-                (None, _) if brick.online => add(online_blocker, "heal_unknown", format!(
-                    "brick {} of volume {name}: heal count unavailable ({})", brick.info.name, h.status)),
+                (_, Some(sb)) if sb > 0 => add(
+                    Severity::Blocker,
+                    "split_brain",
+                    format!(
+                        "brick {} of volume {name} has {sb} entries in split-brain: resolve them first \
+                     (gluster volume heal {name} info split-brain)",
+                        brick.info.name
+                    ),
+                ),
+                (Some(p), _) if p > 0 => add(
+                    online_blocker,
+                    "heal_pending",
+                    format!(
+                        "brick {} of volume {name} has {p} entries waiting to heal",
+                        brick.info.name
+                    ),
+                ),
+                (None, _) if brick.online => add(
+                    online_blocker,
+                    "heal_unknown",
+                    format!(
+                        "brick {} of volume {name}: heal count unavailable ({})",
+                        brick.info.name, h.status
+                    ),
+                ),
                 _ => {}
             }
         }
     }
-    for task in vol.tasks.iter().filter(|t| t.status == 1 || t.status_str.eq_ignore_ascii_case("in progress")) {
-        add(Severity::Blocker, "task_running", format!(
-            "volume {name}: {} is in progress ({}): wait for it to finish", task.kind, task.id));
+    for task in vol
+        .tasks
+        .iter()
+        .filter(|t| t.status == 1 || t.status_str.eq_ignore_ascii_case("in progress"))
+    {
+        add(
+            Severity::Blocker,
+            "task_running",
+            format!(
+                "volume {name}: {} is in progress ({}): wait for it to finish",
+                task.kind, task.id
+            ),
+        );
     }
 }
 
@@ -169,15 +270,26 @@ fn replica_findings(vol: &Volume, online: bool, add: &mut impl FnMut(Severity, &
             *per_host.entry(b.info.host.as_str()).or_default() += 1;
         }
         for (host, n) in per_host.into_iter().filter(|(_, n)| *n > 1) {
-            add(Severity::Blocker, "replica_same_server", format!(
-                "volume {name}: replica set {} has {n} bricks on {host}; upgrading {host} takes them all down", i + 1));
+            add(
+                Severity::Blocker,
+                "replica_same_server",
+                format!(
+                    "volume {name}: replica set {} has {n} bricks on {host}; upgrading {host} takes them all down",
+                    i + 1
+                ),
+            );
         }
     }
     // Client quorum (auto) needs more than half of a set up; with two data bricks and no
     // arbiter, one server down can make the set read-only.
     if online && vol.info.replica_count == 2 && vol.info.arbiter_count == 0 {
-        add(Severity::Blocker, "replica2_quorum", format!(
-            "volume {name} is replica 2 without an arbiter: with one server down, client quorum can make it \
-             read-only; add an arbiter or upgrade offline"));
+        add(
+            Severity::Blocker,
+            "replica2_quorum",
+            format!(
+                "volume {name} is replica 2 without an arbiter: with one server down, client quorum can make it \
+             read-only; add an arbiter or upgrade offline"
+            ),
+        );
     }
 }

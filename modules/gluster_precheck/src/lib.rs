@@ -31,15 +31,12 @@ struct Args {
     target_version: Option<String>,
     #[serde(default)]
     allow_distribute: bool,
-    #[serde(default = "default_timeout")]
+    #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
 }
 
 fn online() -> String {
     "online".into()
-}
-fn default_timeout() -> u64 {
-    120
 }
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
@@ -53,14 +50,24 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         None => None,
     };
     let policy = Policy {
-        mode: if args.mode == "offline" { Mode::Offline } else { Mode::Online },
+        mode: if args.mode == "offline" {
+            Mode::Offline
+        } else {
+            Mode::Online
+        },
         target,
         allow_distribute: args.allow_distribute,
     };
-    let gluster = Gluster { timeout: Duration::from_secs(args.timeout) };
+    let gluster = Gluster {
+        timeout: Duration::from_secs(args.timeout),
+    };
     let pool = pool::gather(ctx, &gluster, true)?;
     let found = findings::evaluate(&pool, &policy);
-    let blockers: Vec<&str> = found.iter().filter(|f| f.severity == Severity::Blocker).map(|f| f.msg.as_str()).collect();
+    let blockers: Vec<&str> = found
+        .iter()
+        .filter(|f| f.severity == Severity::Blocker)
+        .map(|f| f.msg.as_str())
+        .collect();
     let data = |m: &mut Map<String, Value>| {
         m.insert("findings".into(), json!(found));
         m.insert("blocking".into(), json!(!blockers.is_empty()));
@@ -70,13 +77,22 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         let mut m = Map::new();
         data(&mut m);
         return Err(ModuleError::failed_with(
-            format!("{} blocking finding(s) for an {} upgrade: {}", blockers.len(), args.mode, blockers.join("; ")),
+            format!(
+                "{} blocking finding(s) for an {} upgrade: {}",
+                blockers.len(),
+                args.mode,
+                blockers.join("; ")
+            ),
             m,
         ));
     }
     let mut r = ModuleResult::new(
         false,
-        format!("no blocking findings for an {} upgrade ({} finding(s) in all)", args.mode, found.len()),
+        format!(
+            "no blocking findings for an {} upgrade ({} finding(s) in all)",
+            args.mode,
+            found.len()
+        ),
     );
     data(&mut r.data);
     Ok(r)

@@ -7,7 +7,10 @@ use keel_gluster_cli::pool::{merge_volume, Pool};
 use keel_gluster_precheck::findings::{evaluate, Finding, Mode, Policy, Severity};
 
 fn fixture(dir: &str, name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gluster_cli/tests/fixtures").join(dir).join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../gluster_cli/tests/fixtures")
+        .join(dir)
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -18,7 +21,11 @@ fn pool(dir: &str, prefix: &str) -> Pool {
             .join("../gluster_cli/tests/fixtures")
             .join(dir)
             .join(format!("{prefix}{name}"));
-        if special.exists() { std::fs::read_to_string(special).unwrap() } else { fixture(dir, name) }
+        if special.exists() {
+            std::fs::read_to_string(special).unwrap()
+        } else {
+            fixture(dir, name)
+        }
     };
     let statuses = parse_volume_status(&pick("volume-status-all.xml")).unwrap();
     let volumes = parse_volume_info(&pick("volume-info.xml"))
@@ -27,9 +34,16 @@ fn pool(dir: &str, prefix: &str) -> Pool {
         .map(|info| {
             let heal = if info.started() && info.vol_type.heals() {
                 let f = format!("heal-{}-info-summary.xml", info.name);
-                let special = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gluster_cli/tests/fixtures").join(dir).join(format!("{prefix}{f}"));
+                let special = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../gluster_cli/tests/fixtures")
+                    .join(dir)
+                    .join(format!("{prefix}{f}"));
                 let plain = special.with_file_name(&f);
-                if special.exists() || plain.exists() { Ok(parse_heal_summary(&pick(&f)).unwrap()) } else { Ok(vec![]) }
+                if special.exists() || plain.exists() {
+                    Ok(parse_heal_summary(&pick(&f)).unwrap())
+                } else {
+                    Ok(vec![])
+                }
             } else {
                 Ok(vec![])
             };
@@ -47,11 +61,19 @@ fn pool(dir: &str, prefix: &str) -> Pool {
 }
 
 fn policy(mode: Mode, target: Option<&str>) -> Policy {
-    Policy { mode, target: target.and_then(version_from), allow_distribute: false }
+    Policy {
+        mode,
+        target: target.and_then(version_from),
+        allow_distribute: false,
+    }
 }
 
 fn codes(found: &[Finding], severity: Severity) -> Vec<&'static str> {
-    let mut c: Vec<_> = found.iter().filter(|f| f.severity == severity).map(|f| f.code).collect();
+    let mut c: Vec<_> = found
+        .iter()
+        .filter(|f| f.severity == severity)
+        .map(|f| f.code)
+        .collect();
     c.sort_unstable();
     c.dedup();
     c
@@ -61,8 +83,15 @@ fn codes(found: &[Finding], severity: Severity) -> Vec<&'static str> {
 fn healthy_pool_online_blocks_only_on_dispersed_and_distribute_volumes() {
     for v in ["10.3", "11.1"] {
         let found = evaluate(&pool(v, ""), &policy(Mode::Online, Some("11.1")));
-        assert_eq!(codes(&found, Severity::Blocker), ["dispersed_volume", "distribute_volume"], "{v}: {found:#?}");
-        assert!(found.iter().any(|f| f.msg.contains("volume ec0 is Disperse")), "{found:#?}");
+        assert_eq!(
+            codes(&found, Severity::Blocker),
+            ["dispersed_volume", "distribute_volume"],
+            "{v}: {found:#?}"
+        );
+        assert!(
+            found.iter().any(|f| f.msg.contains("volume ec0 is Disperse")),
+            "{found:#?}"
+        );
     }
 }
 
@@ -114,8 +143,15 @@ fn two_bricks_of_one_replica_set_on_one_server_block() {
     let gv0 = p.volumes.iter_mut().find(|v| v.info.name == "gv0").unwrap();
     gv0.bricks[1].info.host = gv0.bricks[0].info.host.clone();
     let found = evaluate(&p, &policy(Mode::Online, None));
-    let f = found.iter().find(|f| f.code == "replica_same_server").expect("replica_same_server");
-    assert!(f.msg.contains("volume gv0: replica set 1 has 2 bricks on 10.198.0.11"), "{}", f.msg);
+    let f = found
+        .iter()
+        .find(|f| f.code == "replica_same_server")
+        .expect("replica_same_server");
+    assert!(
+        f.msg.contains("volume gv0: replica set 1 has 2 bricks on 10.198.0.11"),
+        "{}",
+        f.msg
+    );
 }
 
 #[test]
@@ -124,8 +160,12 @@ fn replica_2_without_arbiter_blocks_online_only() {
     let gv0 = p.volumes.iter_mut().find(|v| v.info.name == "gv0").unwrap();
     gv0.info.replica_count = 2;
     gv0.bricks.truncate(2);
-    assert!(evaluate(&p, &policy(Mode::Online, None)).iter().any(|f| f.code == "replica2_quorum"));
-    assert!(!evaluate(&p, &policy(Mode::Offline, None)).iter().any(|f| f.code == "replica2_quorum"));
+    assert!(evaluate(&p, &policy(Mode::Online, None))
+        .iter()
+        .any(|f| f.code == "replica2_quorum"));
+    assert!(!evaluate(&p, &policy(Mode::Offline, None))
+        .iter()
+        .any(|f| f.code == "replica2_quorum"));
 }
 
 #[test]
@@ -144,5 +184,10 @@ fn a_removed_feature_blocks_an_upgrade_to_6_or_later() {
     let mut p = pool("10.3", "");
     p.volumes[0].info.options.insert("features.tier".into(), "on".into());
     let found = evaluate(&p, &policy(Mode::Offline, Some("11.1")));
-    assert!(found.iter().any(|f| f.code == "removed_xlator" && f.severity == Severity::Blocker), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.code == "removed_xlator" && f.severity == Severity::Blocker),
+        "{found:#?}"
+    );
 }

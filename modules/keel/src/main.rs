@@ -5,5 +5,11 @@
 mod selftest;
 
 fn main() {
-    keel_runtime::main(&[&keel_gluster_facts::MODULE, &keel_gluster_precheck::MODULE, &keel_gluster_op_version::MODULE, &keel_gluster_heal::MODULE, &selftest::MODULE]);
+    keel_runtime::main(&[
+        &keel_gluster_facts::MODULE,
+        &keel_gluster_precheck::MODULE,
+        &keel_gluster_op_version::MODULE,
+        &keel_gluster_heal::MODULE,
+        &selftest::MODULE,
+    ]);
 }

@@ -51,15 +51,25 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     }
     let out = ctx.run(&["echo", &a.message, &a.password], Duration::from_secs(10))?;
     if a.fail {
-        return Err(ModuleError::command(format!("selftest failed on purpose with {}", a.password), out));
+        return Err(ModuleError::command(
+            format!("selftest failed on purpose with {}", a.password),
+            out,
+        ));
     }
     let changed = a.change;
     let mut r = ModuleResult::new(
         changed,
-        if ctx.check_mode() { format!("would echo {}", a.password) } else { format!("echoed {}", a.password) },
+        if ctx.check_mode() {
+            format!("would echo {}", a.password)
+        } else {
+            format!("echoed {}", a.password)
+        },
     )
-    .with("echo", json!({"message": a.message, "nested": [a.password.clone()], "count": a.count,
-                         "enabled": a.enabled, "timeout": a.timeout, "check_mode": ctx.check_mode()}));
+    .with(
+        "echo",
+        json!({"message": a.message, "nested": [a.password.clone()], "count": a.count,
+                         "enabled": a.enabled, "timeout": a.timeout, "check_mode": ctx.check_mode()}),
+    );
     r.stdout = Some(out.stdout);
     if changed {
         r.diff = Some(json!({"before": "", "after": format!("{}\n", a.message)}));

@@ -11,7 +11,10 @@ fn repo() -> PathBuf {
 }
 
 fn fake_path() -> String {
-    format!("{}:/usr/bin:/bin", repo().join("tests/fake-bin/gluster-fixtures").display())
+    format!(
+        "{}:/usr/bin:/bin",
+        repo().join("tests/fake-bin/gluster-fixtures").display()
+    )
 }
 
 /// Runs the binary on `args` with `path` as PATH and `env` added; returns the parsed result.
@@ -67,7 +70,10 @@ fn gluster_missing_names_the_command_and_the_package() {
     let v = run(facts(json!({})), "/nonexistent", &[]);
     assert_eq!(v["failed"], true);
     let msg = v["msg"].as_str().unwrap();
-    assert!(msg.contains("'gluster' command was not found") && msg.contains("glusterfs-server"), "{msg}");
+    assert!(
+        msg.contains("'gluster' command was not found") && msg.contains("glusterfs-server"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -76,7 +82,10 @@ fn glusterd_down_names_glusterd() {
     assert_eq!(v["failed"], true);
     assert!(v["msg"].as_str().unwrap().contains("glusterd is not running"), "{v}");
     assert_eq!(v["rc"], 1);
-    assert!(v["cmd"].as_str().unwrap().starts_with("gluster --mode=script --xml"), "{v}");
+    assert!(
+        v["cmd"].as_str().unwrap().starts_with("gluster --mode=script --xml"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -88,12 +97,20 @@ fn facts_from_real_10_3_and_11_1_output() {
         let g = &v["ansible_facts"]["gluster"];
         assert_eq!(g["version"]["text"], version);
         assert_eq!(g["peers"].as_array().unwrap().len(), 3, "{g}");
-        let gv0 = g["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "gv0").unwrap();
+        let gv0 = g["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "gv0")
+            .unwrap();
         assert_eq!(gv0["type"], "replicate");
         assert_eq!(gv0["replica_count"], 3);
         let bricks = gv0["bricks"].as_array().unwrap();
         assert_eq!(bricks.len(), 3);
-        assert!(bricks.iter().all(|b| b["online"] == true && b["heal"]["pending"] == 0), "{gv0}");
+        assert!(
+            bricks.iter().all(|b| b["online"] == true && b["heal"]["pending"] == 0),
+            "{gv0}"
+        );
         assert!(g["op_version"].as_u64().unwrap() >= 100000);
     }
 }
@@ -108,9 +125,21 @@ fn check_mode_still_reads_facts() {
 #[test]
 fn bad_options_name_the_option() {
     let v = run(facts(json!({"heals": true})), &fake_path(), &[]);
-    assert!(v["msg"].as_str().unwrap().contains("unsupported option(s) 'heals'; valid options are: heal, timeout"), "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("unsupported option(s) 'heals'; valid options are: heal, timeout"),
+        "{v}"
+    );
     let v = run(facts(json!({"timeout": "soon"})), &fake_path(), &[]);
-    assert!(v["msg"].as_str().unwrap().contains("option 'timeout' must be a duration"), "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("option 'timeout' must be a duration"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -128,7 +157,8 @@ fn secrets_never_leave_the_module() {
 
 #[test]
 fn diff_only_in_diff_mode() {
-    let args = |diff: bool| json!({"_keel_module": "keel_selftest", "message": "m", "change": true, "_ansible_diff": diff});
+    let args =
+        |diff: bool| json!({"_keel_module": "keel_selftest", "message": "m", "change": true, "_ansible_diff": diff});
     assert!(run(args(true), "/usr/bin:/bin", &[])["diff"].is_object());
     assert!(run(args(false), "/usr/bin:/bin", &[]).get("diff").is_none());
 }
@@ -141,8 +171,16 @@ fn precheck_blocks_online_on_real_10_3_pool_with_dispersed_and_distribute_volume
     assert_eq!(v["blocking"], true);
     let msg = v["msg"].as_str().unwrap();
     assert!(msg.starts_with("2 blocking finding(s) for an online upgrade"), "{msg}");
-    let codes: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
-    assert!(codes.contains(&"dispersed_volume") && codes.contains(&"distribute_volume"), "{codes:?}");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"dispersed_volume") && codes.contains(&"distribute_volume"),
+        "{codes:?}"
+    );
 }
 
 #[test]
@@ -157,10 +195,30 @@ fn precheck_offline_passes_and_changes_nothing_in_check_mode() {
 
 #[test]
 fn precheck_names_a_bad_target_and_a_bad_mode() {
-    let v = run(json!({"_keel_module": "gluster_precheck", "target_version": "eleven"}), &fake_path(), &[]);
-    assert!(v["msg"].as_str().unwrap().contains("option 'target_version' must be a Gluster release like 11.1"), "{v}");
-    let v = run(json!({"_keel_module": "gluster_precheck", "mode": "rolling"}), &fake_path(), &[]);
-    assert!(v["msg"].as_str().unwrap().contains("option 'mode' must be one of: online, offline"), "{v}");
+    let v = run(
+        json!({"_keel_module": "gluster_precheck", "target_version": "eleven"}),
+        &fake_path(),
+        &[],
+    );
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("option 'target_version' must be a Gluster release like 11.1"),
+        "{v}"
+    );
+    let v = run(
+        json!({"_keel_module": "gluster_precheck", "mode": "rolling"}),
+        &fake_path(),
+        &[],
+    );
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("option 'mode' must be one of: online, offline"),
+        "{v}"
+    );
 }
 
 fn op_version(extra: Value) -> Value {
@@ -172,37 +230,83 @@ fn op_version(extra: Value) -> Value {
 #[test]
 fn op_version_unchanged_when_max_equals_current_on_10_3() {
     let v = run(op_version(json!({})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "10.3")]);
-    assert_eq!((v["failed"].clone(), v["changed"].clone()), (json!(false), json!(false)), "{v}");
+    assert_eq!(
+        (v["failed"].clone(), v["changed"].clone()),
+        (json!(false), json!(false)),
+        "{v}"
+    );
     assert_eq!(v["op_version"], 100000);
 }
 
 #[test]
 fn op_version_check_mode_plans_the_bump_on_11_1_and_sets_nothing() {
-    let v = run(op_version(json!({"_ansible_check_mode": true})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "11.1")]);
+    let v = run(
+        op_version(json!({"_ansible_check_mode": true})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_VERSION", "11.1")],
+    );
     assert_eq!(v["changed"], true, "{v}");
     assert_eq!(v["op_version"], 100000);
     assert_eq!(v["diff"]["after"], "cluster.op-version: 110000\n");
-    assert!(!v["commands"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains("volume set")), "{v}");
+    assert!(
+        !v["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("volume set")),
+        "{v}"
+    );
 }
 
 #[test]
 fn op_version_bumps_once_then_reports_no_change() {
     let state = tempfile::tempdir().unwrap();
-    let env = [("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_STATE", state.path().to_str().unwrap())];
+    let env = [
+        ("FAKE_GLUSTER_VERSION", "11.1"),
+        ("FAKE_GLUSTER_STATE", state.path().to_str().unwrap()),
+    ];
     let first = run(op_version(json!({})), &fake_path(), &env);
-    assert_eq!((first["changed"].clone(), first["op_version"].clone()), (json!(true), json!(110000)), "{first}");
+    assert_eq!(
+        (first["changed"].clone(), first["op_version"].clone()),
+        (json!(true), json!(110000)),
+        "{first}"
+    );
     assert_eq!(first["op_version_before"], 100000);
     let second = run(op_version(json!({})), &fake_path(), &env);
-    assert_eq!((second["changed"].clone(), second["failed"].clone()), (json!(false), json!(false)), "{second}");
+    assert_eq!(
+        (second["changed"].clone(), second["failed"].clone()),
+        (json!(false), json!(false)),
+        "{second}"
+    );
 }
 
 #[test]
 fn op_version_refuses_with_a_rejected_peer_and_above_max() {
-    let v = run(op_version(json!({})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_PREFIX", "rejected-")]);
+    let v = run(
+        op_version(json!({})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_PREFIX", "rejected-")],
+    );
     assert_eq!(v["failed"], true);
-    assert!(v["msg"].as_str().unwrap().contains("refusing to change op-version while peers are not connected and in the cluster"), "{v}");
-    let v = run(op_version(json!({"target": "120000"})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "11.1")]);
-    assert!(v["msg"].as_str().unwrap().contains("a server still runs an older release"), "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("refusing to change op-version while peers are not connected and in the cluster"),
+        "{v}"
+    );
+    let v = run(
+        op_version(json!({"target": "120000"})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_VERSION", "11.1")],
+    );
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("a server still runs an older release"),
+        "{v}"
+    );
 }
 
 fn heal(extra: Value) -> Value {
@@ -214,16 +318,41 @@ fn heal(extra: Value) -> Value {
 #[test]
 fn heal_with_nothing_pending_changes_nothing() {
     let v = run(heal(json!({})), &fake_path(), &[]);
-    assert_eq!((v["failed"].clone(), v["changed"].clone(), v["healed"].clone()), (json!(false), json!(false), json!(true)), "{v}");
+    assert_eq!(
+        (v["failed"].clone(), v["changed"].clone(), v["healed"].clone()),
+        (json!(false), json!(false), json!(true)),
+        "{v}"
+    );
     assert_eq!(v["pending_total"], 0);
-    assert!(v["msg"].as_str().unwrap().starts_with("nothing to heal on arb0, dr0, ec0, gv0"), "{v}");
-    assert!(!v["commands"].as_array().unwrap().iter().any(|c| c == "gluster --mode=script volume heal gv0"), "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("nothing to heal on arb0, dr0, ec0, gv0"),
+        "{v}"
+    );
+    assert!(
+        !v["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "gluster --mode=script volume heal gv0"),
+        "{v}"
+    );
 }
 
 #[test]
 fn heal_without_wait_returns_the_counts_of_a_degraded_pool() {
-    let v = run(heal(json!({"volumes": ["gv0"], "wait": false})), &fake_path(), &[("FAKE_GLUSTER_PREFIX", "degraded-")]);
-    assert_eq!((v["failed"].clone(), v["changed"].clone(), v["healed"].clone()), (json!(false), json!(true), json!(false)), "{v}");
+    let v = run(
+        heal(json!({"volumes": ["gv0"], "wait": false})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_PREFIX", "degraded-")],
+    );
+    assert_eq!(
+        (v["failed"].clone(), v["changed"].clone(), v["healed"].clone()),
+        (json!(false), json!(true), json!(false)),
+        "{v}"
+    );
     assert_eq!(v["pending_total"], 56);
     assert_eq!(v["volumes"]["gv0"]["bricks_down"], json!(["10.198.0.13:/bricks/gv0"]));
     // gluster refuses the trigger while a brick is down: it waits for the brick.
@@ -232,15 +361,33 @@ fn heal_without_wait_returns_the_counts_of_a_degraded_pool() {
 
 #[test]
 fn heal_in_check_mode_triggers_nothing() {
-    let v = run(heal(json!({"volumes": "gv0", "_ansible_check_mode": true})), &fake_path(), &[("FAKE_GLUSTER_PREFIX", "degraded-")]);
+    let v = run(
+        heal(json!({"volumes": "gv0", "_ansible_check_mode": true})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_PREFIX", "degraded-")],
+    );
     assert_eq!(v["changed"], false, "{v}");
-    assert!(v["msg"].as_str().unwrap().starts_with("would trigger heal: gv0: 56 pending, 1 brick(s) down"), "{v}");
-    assert!(!v["commands"].as_array().unwrap().iter().any(|c| c == "gluster --mode=script volume heal gv0"));
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("would trigger heal: gv0: 56 pending, 1 brick(s) down"),
+        "{v}"
+    );
+    assert!(!v["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "gluster --mode=script volume heal gv0"));
 }
 
 #[test]
 fn heal_wait_fails_when_a_brick_stays_down() {
-    let v = run(heal(json!({"volumes": ["gv0"], "poll_interval": 1, "timeout": "1m"})), &fake_path(), &[("FAKE_GLUSTER_PREFIX", "degraded-")]);
+    let v = run(
+        heal(json!({"volumes": ["gv0"], "poll_interval": 1, "timeout": "1m"})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_PREFIX", "degraded-")],
+    );
     assert_eq!(v["failed"], true, "{v}");
     let msg = v["msg"].as_str().unwrap();
     assert!(msg.contains("brick 10.198.0.13:/bricks/gv0 stays down"), "{msg}");
@@ -250,7 +397,16 @@ fn heal_wait_fails_when_a_brick_stays_down() {
 #[test]
 fn heal_refuses_volumes_that_do_not_heal() {
     let v = run(heal(json!({"volumes": ["dist0"]})), &fake_path(), &[]);
-    assert!(v["msg"].as_str().unwrap().contains("volume 'dist0' is Distribute: only replicate and disperse volumes heal"), "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("volume 'dist0' is Distribute: only replicate and disperse volumes heal"),
+        "{v}"
+    );
     let v = run(heal(json!({"volumes": ["nope"]})), &fake_path(), &[]);
-    assert!(v["msg"].as_str().unwrap().contains("volume 'nope' does not exist"), "{v}");
+    assert!(
+        v["msg"].as_str().unwrap().contains("volume 'nope' does not exist"),
+        "{v}"
+    );
 }

@@ -35,7 +35,12 @@ pub struct Opt {
 
 impl Opt {
     pub const fn new(name: &'static str, kind: Kind) -> Self {
-        Opt { name, kind, required: false, secret: false }
+        Opt {
+            name,
+            kind,
+            required: false,
+            secret: false,
+        }
     }
     pub const fn required(mut self) -> Self {
         self.required = true;
@@ -98,7 +103,11 @@ pub fn parse_args_text(text: &str) -> Result<RawArgs, ModuleError> {
             _ => {}
         }
     }
-    Ok(RawArgs { context, keel_module, user })
+    Ok(RawArgs {
+        context,
+        keel_module,
+        user,
+    })
 }
 
 fn truthy(v: &Value) -> bool {
@@ -107,11 +116,7 @@ fn truthy(v: &Value) -> bool {
 
 /// Checks the user's options against `spec` and returns them coerced to their declared kinds.
 /// Options not given are absent from the map, so a typed struct supplies its own defaults.
-pub fn validate(
-    module: &str,
-    spec: &[Opt],
-    user: &Map<String, Value>,
-) -> Result<Map<String, Value>, ModuleError> {
+pub fn validate(module: &str, spec: &[Opt], user: &Map<String, Value>) -> Result<Map<String, Value>, ModuleError> {
     let valid = || {
         let mut names: Vec<&str> = spec.iter().map(|o| o.name).collect();
         names.sort_unstable();
@@ -142,9 +147,8 @@ pub fn validate(
                 }
             }
             Some(v) => {
-                let coerced = coerce(opt.kind, v).map_err(|why| {
-                    ModuleError::invalid_args(format!("{module}: option '{}' {why}", opt.name))
-                })?;
+                let coerced = coerce(opt.kind, v)
+                    .map_err(|why| ModuleError::invalid_args(format!("{module}: option '{}' {why}", opt.name)))?;
                 out.insert(opt.name.to_string(), coerced);
             }
         }
@@ -152,10 +156,14 @@ pub fn validate(
     Ok(out)
 }
 
+/// For `#[serde(default = "keel_runtime::args::default_true")]` on boolean options.
+pub fn default_true() -> bool {
+    true
+}
+
 /// Deserializes validated options into a module's typed struct.
 pub fn into_typed<T: DeserializeOwned>(module: &str, opts: Map<String, Value>) -> Result<T, ModuleError> {
-    serde_json::from_value(Value::Object(opts))
-        .map_err(|e| ModuleError::invalid_args(format!("{module}: {e}")))
+    serde_json::from_value(Value::Object(opts)).map_err(|e| ModuleError::invalid_args(format!("{module}: {e}")))
 }
 
 fn coerce(kind: Kind, v: &Value) -> Result<Value, String> {
@@ -177,7 +185,10 @@ fn coerce(kind: Kind, v: &Value) -> Result<Value, String> {
             .map(Value::from)
             .ok_or_else(|| format!("must be an integer, got {}", shown())),
         Kind::Duration => coerce_duration(v).map(Value::from).ok_or_else(|| {
-            format!("must be a duration in seconds or with a unit (90, 90s, 5m, 1h30m, 2d), got {}", shown())
+            format!(
+                "must be a duration in seconds or with a unit (90, 90s, 5m, 1h30m, 2d), got {}",
+                shown()
+            )
         }),
         Kind::Choice(choices) => {
             let s = match v {
@@ -227,8 +238,8 @@ pub fn coerce_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -243,7 +254,9 @@ pub fn coerce_bool(v: &Value) -> Option<bool> {
 fn coerce_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
         }),
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
@@ -338,7 +351,10 @@ mod tests {
         let err = validate("m", SPEC, &user(json!({"name": "a", "wiat": true}))).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("'wiat'"), "{msg}");
-        assert!(msg.contains("count, mode, name, password, timeout, volumes, wait"), "{msg}");
+        assert!(
+            msg.contains("count, mode, name, password, timeout, volumes, wait"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -350,14 +366,25 @@ mod tests {
     #[test]
     fn booleans_coerce_like_ansible() {
         for (given, want) in [
-            (json!("yes"), true), (json!("No"), false), (json!("TRUE"), true), (json!("off"), false),
-            (json!("On"), true), (json!("1"), true), (json!(0), false), (json!(true), true),
+            (json!("yes"), true),
+            (json!("No"), false),
+            (json!("TRUE"), true),
+            (json!("off"), false),
+            (json!("On"), true),
+            (json!("1"), true),
+            (json!(0), false),
+            (json!(true), true),
         ] {
             let out = validate("m", SPEC, &user(json!({"name": "a", "wait": given.clone()}))).unwrap();
             assert_eq!(out["wait"], json!(want), "{given}");
         }
-        let msg = validate("m", SPEC, &user(json!({"name": "a", "wait": "maybe"}))).unwrap_err().to_string();
-        assert!(msg.contains("option 'wait' must be a boolean") && msg.contains("'maybe'"), "{msg}");
+        let msg = validate("m", SPEC, &user(json!({"name": "a", "wait": "maybe"})))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("option 'wait' must be a boolean") && msg.contains("'maybe'"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -372,15 +399,24 @@ mod tests {
         for bad in ["", "ten", "1m30", "-5", "5w"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
-        let msg = validate("m", SPEC, &user(json!({"name": "a", "count": "many"}))).unwrap_err().to_string();
+        let msg = validate("m", SPEC, &user(json!({"name": "a", "count": "many"})))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("option 'count' must be an integer"), "{msg}");
     }
 
     #[test]
     fn choices_and_lists() {
-        let out = validate("m", SPEC, &user(json!({"name": "a", "mode": "online", "volumes": "gv0, gv1"}))).unwrap();
+        let out = validate(
+            "m",
+            SPEC,
+            &user(json!({"name": "a", "mode": "online", "volumes": "gv0, gv1"})),
+        )
+        .unwrap();
         assert_eq!(out["volumes"], json!(["gv0", "gv1"]));
-        let msg = validate("m", SPEC, &user(json!({"name": "a", "mode": "sideways"}))).unwrap_err().to_string();
+        let msg = validate("m", SPEC, &user(json!({"name": "a", "mode": "sideways"})))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("must be one of: online, offline"), "{msg}");
     }
 }

@@ -66,7 +66,10 @@ impl Runner {
             Ok(Some(status)) => status,
             Ok(None) => {
                 kill_group(&mut child);
-                return Err(ModuleError::Timeout { cmd, seconds: timeout.as_secs() });
+                return Err(ModuleError::Timeout {
+                    cmd,
+                    seconds: timeout.as_secs(),
+                });
             }
             Err(e) => {
                 kill_group(&mut child);
@@ -160,9 +163,12 @@ fn kill_group(child: &mut Child) {
 pub fn display(argv: &[&str]) -> String {
     argv.iter()
         .map(|a| {
-            let plain = !a.is_empty()
-                && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-            if plain { a.to_string() } else { format!("'{}'", a.replace('\'', r"'\''")) }
+            let plain = !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                a.to_string()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -175,8 +181,13 @@ mod tests {
     #[test]
     fn captures_output_and_exit_code_without_a_shell() {
         let mut r = Runner::default();
-        let out = r.run(&["sh", "-c", "echo out; echo err >&2; exit 3"], Duration::from_secs(10)).unwrap();
-        assert_eq!((out.rc, out.stdout.as_str(), out.stderr.as_str()), (3, "out\n", "err\n"));
+        let out = r
+            .run(&["sh", "-c", "echo out; echo err >&2; exit 3"], Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(
+            (out.rc, out.stdout.as_str(), out.stderr.as_str()),
+            (3, "out\n", "err\n")
+        );
         // A metacharacter in an argument is data, not shell syntax.
         let out = r.run(&["echo", "a;b", "$(id)"], Duration::from_secs(10)).unwrap();
         assert_eq!(out.stdout, "a;b $(id)\n");
@@ -185,7 +196,9 @@ mod tests {
 
     #[test]
     fn missing_program_is_not_found() {
-        let err = Runner::default().run(&["keel-no-such-program"], Duration::from_secs(1)).unwrap_err();
+        let err = Runner::default()
+            .run(&["keel-no-such-program"], Duration::from_secs(1))
+            .unwrap_err();
         assert!(matches!(err, ModuleError::NotFound { .. }), "{err:?}");
     }
 
@@ -201,6 +214,9 @@ mod tests {
 
     #[test]
     fn display_quotes_only_what_needs_it() {
-        assert_eq!(display(&["gluster", "--mode=script", "volume heal", "it's"]), r"gluster --mode=script 'volume heal' 'it'\''s'");
+        assert_eq!(
+            display(&["gluster", "--mode=script", "volume heal", "it's"]),
+            r"gluster --mode=script 'volume heal' 'it'\''s'"
+        );
     }
 }

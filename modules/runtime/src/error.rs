@@ -9,10 +9,17 @@ pub enum ModuleError {
     InvalidArgs(String),
     /// A program the module needs is not installed on the target.
     #[error("the '{program}' command was not found on this host (searched PATH={path}). {hint}")]
-    NotFound { program: String, path: String, hint: String },
+    NotFound {
+        program: String,
+        path: String,
+        hint: String,
+    },
     /// A command ran and failed; its output goes back to the operator.
     #[error("{msg}")]
-    Command { msg: String, output: Box<crate::command::Output> },
+    Command {
+        msg: String,
+        output: Box<crate::command::Output>,
+    },
     #[error("'{cmd}' did not finish within {seconds} s and was killed; raise the module's timeout option if the cluster is just slow")]
     Timeout { cmd: String, seconds: u64 },
     /// Any other failure; `data` is returned beside `msg` (findings, counts, ...).
@@ -25,13 +32,19 @@ impl ModuleError {
         ModuleError::InvalidArgs(msg.into())
     }
     pub fn failed(msg: impl Into<String>) -> Self {
-        ModuleError::Failed { msg: msg.into(), data: Map::new() }
+        ModuleError::Failed {
+            msg: msg.into(),
+            data: Map::new(),
+        }
     }
     pub fn failed_with(msg: impl Into<String>, data: Map<String, Value>) -> Self {
         ModuleError::Failed { msg: msg.into(), data }
     }
     /// A command failure whose message explains what the command was for.
     pub fn command(msg: impl Into<String>, output: crate::command::Output) -> Self {
-        ModuleError::Command { msg: msg.into(), output: Box::new(output) }
+        ModuleError::Command {
+            msg: msg.into(),
+            output: Box::new(output),
+        }
     }
 }

@@ -37,7 +37,9 @@ impl Secrets {
             Value::String(s) => Value::String(self.mask_str(&s)),
             Value::Array(items) => Value::Array(items.into_iter().map(|v| self.mask_value(v)).collect()),
             Value::Object(map) => Value::Object(
-                map.into_iter().map(|(k, v)| (self.mask_str(&k), self.mask_value(v))).collect(),
+                map.into_iter()
+                    .map(|(k, v)| (self.mask_str(&k), self.mask_value(v)))
+                    .collect(),
             ),
             other => other,
         }

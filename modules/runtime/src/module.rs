@@ -32,7 +32,12 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(module: &'static str, ansible: AnsibleContext) -> Self {
-        Ctx { module, ansible, runner: Runner::default(), warnings: Vec::new() }
+        Ctx {
+            module,
+            ansible,
+            runner: Runner::default(),
+            warnings: Vec::new(),
+        }
     }
     pub fn check_mode(&self) -> bool {
         self.ansible.check_mode
@@ -53,7 +58,10 @@ static SECRETS: OnceLock<Mutex<Secrets>> = OnceLock::new();
 static MODULE_NAME: OnceLock<Mutex<String>> = OnceLock::new();
 
 fn secrets() -> Secrets {
-    SECRETS.get().and_then(|m| m.lock().ok().map(|s| s.clone())).unwrap_or_default()
+    SECRETS
+        .get()
+        .and_then(|m| m.lock().ok().map(|s| s.clone()))
+        .unwrap_or_default()
 }
 
 /// Runs the module named in the args file (argv[1]) and prints its result. Never returns an
@@ -93,15 +101,21 @@ fn dispatch(modules: &[&ModuleDef]) -> Result<(Value, Secrets), ModuleError> {
             names()
         ))
     })?;
-    let def = modules.iter().find(|m| m.name == wanted).ok_or_else(|| {
-        ModuleError::invalid_args(format!("unknown module '{wanted}'; this build has: {}", names()))
-    })?;
+    let def = modules
+        .iter()
+        .find(|m| m.name == wanted)
+        .ok_or_else(|| ModuleError::invalid_args(format!("unknown module '{wanted}'; this build has: {}", names())))?;
     Ok(run_module(def, raw))
 }
 
 /// Validates, runs and renders one module; the secrets come back so the caller masks output.
 pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
-    if let Some(m) = MODULE_NAME.get_or_init(|| Mutex::new(String::new())).lock().ok().as_mut() {
+    if let Some(m) = MODULE_NAME
+        .get_or_init(|| Mutex::new(String::new()))
+        .lock()
+        .ok()
+        .as_mut()
+    {
         **m = def.name.to_string();
     }
     let secret_opts: Vec<&Opt> = def.options.iter().filter(|o| o.secret).collect();
@@ -122,7 +136,10 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
     let mut ctx = Ctx::new(def.name, raw.context.clone());
     let outcome = args::validate(def.name, def.options, &raw.user).and_then(|opts| {
         if ctx.check_mode() && !def.supports_check_mode {
-            let mut r = ModuleResult::new(false, format!("remote module ({}) does not support check mode", def.name));
+            let mut r = ModuleResult::new(
+                false,
+                format!("remote module ({}) does not support check mode", def.name),
+            );
             r.skipped = true;
             return Ok(r);
         }
@@ -156,7 +173,11 @@ fn invocation(user: &Map<String, Value>, secret_opts: &[&Opt]) -> Value {
 }
 
 pub fn error_result(err: ModuleError) -> ModuleResult {
-    let mut r = ModuleResult { failed: true, msg: err.to_string(), ..Default::default() };
+    let mut r = ModuleResult {
+        failed: true,
+        msg: err.to_string(),
+        ..Default::default()
+    };
     match err {
         ModuleError::Command { output, .. } => {
             r.rc = Some(output.rc);
@@ -191,7 +212,10 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let module = MODULE_NAME
             .get()
             .and_then(|m| m.lock().ok().map(|s| s.clone()))

@@ -20,11 +20,16 @@ pub struct ModuleResult {
 
 impl ModuleResult {
     pub fn new(changed: bool, msg: impl Into<String>) -> Self {
-        ModuleResult { changed, msg: msg.into(), ..Default::default() }
+        ModuleResult {
+            changed,
+            msg: msg.into(),
+            ..Default::default()
+        }
     }
 
     pub fn with(mut self, key: &str, value: impl serde::Serialize) -> Self {
-        self.data.insert(key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+        self.data
+            .insert(key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
         self
     }
 

@@ -12,8 +12,15 @@ const DEBIAN_VERSIONS: [(&str, &str); 2] = [("10.3", "10.3-5"), ("11.1", "11.1-3
 
 /// Every Gluster package moves to a new release together (apt refuses a partial upgrade).
 pub const PACKAGES: [&str; 9] = [
-    "glusterfs-server", "glusterfs-client", "glusterfs-common", "glusterfs-cli", "libglusterfs0",
-    "libgfapi0", "libgfrpc0", "libgfxdr0", "libgfchangelog0",
+    "glusterfs-server",
+    "glusterfs-client",
+    "glusterfs-common",
+    "glusterfs-cli",
+    "libglusterfs0",
+    "libgfapi0",
+    "libgfrpc0",
+    "libgfxdr0",
+    "libgfchangelog0",
 ];
 
 /// The shared, read-only root every node overlays: Debian bookworm with Gluster 10.3 and sshd.
@@ -28,7 +35,10 @@ pub fn base(cache: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(cache).map_err(|e| e.to_string())?;
     util::run(
         Command::new("debootstrap")
-            .args(["--variant=minbase", "--include=openssh-server,glusterfs-server,glusterfs-client,iproute2,procps,psmisc,attr"])
+            .args([
+                "--variant=minbase",
+                "--include=openssh-server,glusterfs-server,glusterfs-client,iproute2,procps,psmisc,attr",
+            ])
             .arg("bookworm")
             .arg(&dir),
     )?;
@@ -58,7 +68,12 @@ pub fn repo(cache: &Path, base: &Path) -> Result<PathBuf> {
         } else {
             download_backports(cache, &dir, debian)?;
         }
-        let index = util::output(Command::new("apt-ftparchive").arg("packages").arg(".").current_dir(&dir))?;
+        let index = util::output(
+            Command::new("apt-ftparchive")
+                .arg("packages")
+                .arg(".")
+                .current_dir(&dir),
+        )?;
         std::fs::write(dir.join("Packages"), index).map_err(|e| e.to_string())?;
     }
     Ok(repo)
@@ -75,7 +90,11 @@ fn download_backports(cache: &Path, into: &Path, debian: &str) -> Result {
         .and_then(|u| u.split_whitespace().next())
         .unwrap_or("http://deb.debian.org/debian")
         .to_string();
-    std::fs::write(apt.join("sources.list"), format!("deb {mirror} bookworm-backports main\n")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        apt.join("sources.list"),
+        format!("deb {mirror} bookworm-backports main\n"),
+    )
+    .map_err(|e| e.to_string())?;
     let opts = |c: &mut Command| {
         c.arg("-q")
             .arg(format!("-oDir::State::Lists={}", apt.join("lists").display()))
@@ -95,7 +114,14 @@ fn download_backports(cache: &Path, into: &Path, debian: &str) -> Result {
 
 /// The shell line that moves a node to `version` from the local repository.
 pub fn install_command(version: &str) -> String {
-    let debian = DEBIAN_VERSIONS.iter().find(|(v, _)| *v == version).map(|(_, d)| *d).unwrap_or(version);
+    let debian = DEBIAN_VERSIONS
+        .iter()
+        .find(|(v, _)| *v == version)
+        .map(|(_, d)| *d)
+        .unwrap_or(version);
     let pkgs: Vec<String> = PACKAGES.iter().map(|p| format!("{p}={debian}")).collect();
-    format!("apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {} >/dev/null", pkgs.join(" "))
+    format!(
+        "apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {} >/dev/null",
+        pkgs.join(" ")
+    )
 }

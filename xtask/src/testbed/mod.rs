@@ -30,7 +30,10 @@ pub struct Paths {
 impl Paths {
     pub fn from_env() -> Self {
         let var = |k: &str, d: &str| PathBuf::from(std::env::var(k).unwrap_or_else(|_| d.to_string()));
-        Paths { cache: var("KEEL_TESTBED_CACHE", "/var/cache/keel-testbed"), state: var("KEEL_TESTBED_STATE", "/var/lib/keel-testbed") }
+        Paths {
+            cache: var("KEEL_TESTBED_CACHE", "/var/cache/keel-testbed"),
+            state: var("KEEL_TESTBED_STATE", "/var/lib/keel-testbed"),
+        }
     }
     pub fn key(&self) -> PathBuf {
         self.state.join("id_ed25519")
@@ -85,13 +88,21 @@ pub fn main(args: &[String]) -> Result {
 }
 
 fn parse_up(args: &[String]) -> Result<Options> {
-    let mut o = Options { nodes: 3, version: "10.3".into(), layout: Layout::Replica3 };
+    let mut o = Options {
+        nodes: 3,
+        version: "10.3".into(),
+        layout: Layout::Replica3,
+    };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--nodes" => {
-                o.nodes = value.parse().ok().filter(|n| (2..=6).contains(n)).ok_or("--nodes must be 2 to 6")?;
+                o.nodes = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (2..=6).contains(n))
+                    .ok_or("--nodes must be 2 to 6")?;
             }
             "--version" => {
                 if !cache::VERSIONS.contains(&value.as_str()) {
@@ -117,7 +128,9 @@ fn parse_up(args: &[String]) -> Result<Options> {
 
 /// The servers node1..nodeN (10.199.0.11..) and one client (10.199.0.21).
 fn nodes(n: u8) -> Vec<Node> {
-    let mut v: Vec<Node> = (1..=n).map(|i| Node::new(&format!("node{i}"), &format!("10.199.0.{}", 10 + i))).collect();
+    let mut v: Vec<Node> = (1..=n)
+        .map(|i| Node::new(&format!("node{i}"), &format!("10.199.0.{}", 10 + i)))
+        .collect();
     v.push(Node::new("client1", "10.199.0.21"));
     v
 }
@@ -159,33 +172,56 @@ pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
     // is present but cannot run, so gsyncd goes too: that server has no geo-replication.
     // dpkg-divert keeps apt's view of the packages intact.
     if let Some(s) = servers.get(2) {
-        s.ssh_ok(paths, &format!("for f in {NO_PYTHON}; do dpkg-divert --local --rename --add $f >/dev/null; done; ! command -v python3"))?;
+        s.ssh_ok(
+            paths,
+            &format!(
+                "for f in {NO_PYTHON}; do dpkg-divert --local --rename --add $f >/dev/null; done; ! command -v python3"
+            ),
+        )?;
     }
     for s in &servers {
         s.ssh_ok(paths, "mkdir -p /bricks && glusterd")?;
     }
     let first = servers[0];
     for s in &servers[1..] {
-        node::retry(Duration::from_secs(30), || first.ssh_ok(paths, &format!("gluster peer probe {}", s.addr)))?;
+        node::retry(Duration::from_secs(30), || {
+            first.ssh_ok(paths, &format!("gluster peer probe {}", s.addr))
+        })?;
     }
     node::retry(Duration::from_secs(60), || {
         let out = first.ssh_ok(paths, "gluster --mode=script pool list")?;
         let connected = out.lines().filter(|l| l.contains("Connected")).count();
-        if connected == servers.len() { Ok(()) } else { Err(format!("{connected} of {} peers connected", servers.len())) }
+        if connected == servers.len() {
+            Ok(())
+        } else {
+            Err(format!("{connected} of {} peers connected", servers.len()))
+        }
     })?;
     for (name, create) in volumes(opts.layout, &servers) {
-        first.ssh_ok(paths, &format!("gluster --mode=script volume create {name} {create} force"))?;
+        first.ssh_ok(
+            paths,
+            &format!("gluster --mode=script volume create {name} {create} force"),
+        )?;
         first.ssh_ok(paths, &format!("gluster --mode=script volume start {name}"))?;
     }
     node::retry(Duration::from_secs(60), || {
         let out = first.ssh_ok(paths, "gluster --mode=script volume status all")?;
-        let down: Vec<&str> = out.lines().filter(|l| l.trim_end().ends_with(" N       N/A") || l.contains(" N  ")).collect();
-        if down.is_empty() { Ok(()) } else { Err(format!("not yet online: {down:?}")) }
+        let down: Vec<&str> = out
+            .lines()
+            .filter(|l| l.trim_end().ends_with(" N       N/A") || l.contains(" N  "))
+            .collect();
+        if down.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("not yet online: {down:?}"))
+        }
     })?;
     // glusterd answers "option cluster.max-op-version does not exist" for a while after the
     // pool forms; the pool is settled once every server answers it.
     for s in &servers {
-        node::retry(Duration::from_secs(60), || s.ssh_ok(paths, "gluster --mode=script volume get all cluster.max-op-version"))?;
+        node::retry(Duration::from_secs(60), || {
+            s.ssh_ok(paths, "gluster --mode=script volume get all cluster.max-op-version")
+        })?;
     }
     let client = all.iter().find(|n| !n.is_server()).expect("a client");
     let backups: Vec<&str> = servers[1..].iter().map(|s| s.addr.as_str()).collect();
@@ -206,7 +242,15 @@ pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
 fn volumes(layout: Layout, servers: &[&Node]) -> Vec<(String, String)> {
     let bricks = |vol: &str, per_server: u8| {
         (0..per_server)
-            .flat_map(|i| servers.iter().map(move |s| format!("{}:/bricks/{vol}{}", s.addr, if per_server > 1 { format!("-{i}") } else { String::new() })))
+            .flat_map(|i| {
+                servers.iter().map(move |s| {
+                    format!(
+                        "{}:/bricks/{vol}{}",
+                        s.addr,
+                        if per_server > 1 { format!("-{i}") } else { String::new() }
+                    )
+                })
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -275,7 +319,9 @@ fn status(paths: &Paths) -> Result {
         return Ok(());
     }
     for n in &recorded {
-        let v = n.ssh_ok(paths, "gluster --version 2>/dev/null | head -1; hostname").unwrap_or_else(|e| format!("unreachable: {e}"));
+        let v = n
+            .ssh_ok(paths, "gluster --version 2>/dev/null | head -1; hostname")
+            .unwrap_or_else(|e| format!("unreachable: {e}"));
         println!("{:8} {:12} {}", n.name, n.addr, v.replace('\n', "  "));
     }
     if let Some(first) = recorded.iter().find(|n| n.is_server()) {
@@ -286,7 +332,10 @@ fn status(paths: &Paths) -> Result {
 }
 
 fn client(paths: &Paths) -> Result<Node> {
-    recorded_nodes(paths).into_iter().find(|n| !n.is_server()).ok_or_else(|| "testbed is not up".to_string())
+    recorded_nodes(paths)
+        .into_iter()
+        .find(|n| !n.is_server())
+        .ok_or_else(|| "testbed is not up".to_string())
 }
 
 const WRITER: &str = include_str!("../../../testbed/writer.sh");

@@ -14,7 +14,10 @@ pub struct Node {
 
 impl Node {
     pub fn new(name: &str, addr: &str) -> Self {
-        Node { name: name.into(), addr: addr.into() }
+        Node {
+            name: name.into(),
+            addr: addr.into(),
+        }
     }
 
     /// A node recorded by `start` in the state folder.
@@ -51,14 +54,33 @@ impl Node {
             std::fs::create_dir_all(dir.join(d)).map_err(|e| e.to_string())?;
         }
         std::fs::write(dir.join("addr"), &self.addr).map_err(|e| e.to_string())?;
-        let lower = format!("lowerdir={},upperdir={},workdir={}", base.display(), dir.join("upper").display(), dir.join("work").display());
-        util::run(Command::new("mount").args(["-t", "overlay", "overlay", "-o", &lower]).arg(&root))?;
+        let lower = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            base.display(),
+            dir.join("upper").display(),
+            dir.join("work").display()
+        );
+        util::run(
+            Command::new("mount")
+                .args(["-t", "overlay", "overlay", "-o", &lower])
+                .arg(&root),
+        )?;
         for sys in ["dev", "sys"] {
-            util::run(Command::new("mount").arg("--rbind").arg(format!("/{sys}")).arg(root.join(sys)))?;
+            util::run(
+                Command::new("mount")
+                    .arg("--rbind")
+                    .arg(format!("/{sys}"))
+                    .arg(root.join(sys)),
+            )?;
         }
         let repo_dir = root.join("srv/keel-repo");
         std::fs::create_dir_all(&repo_dir).map_err(|e| e.to_string())?;
-        util::run(Command::new("mount").args(["--bind", "-o", "ro"]).arg(repo).arg(&repo_dir))?;
+        util::run(
+            Command::new("mount")
+                .args(["--bind", "-o", "ro"])
+                .arg(repo)
+                .arg(&repo_dir),
+        )?;
 
         let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string())
             .chain(all.iter().map(|n| format!("{} {}\n", n.addr, n.name)))
@@ -67,7 +89,13 @@ impl Node {
         write("etc/hosts", &hosts)?;
         write("etc/hostname", &format!("{}\n", self.name))?;
         // A dark site: only the local repository, no route to any mirror.
-        write("etc/apt/sources.list", &super::cache::VERSIONS.iter().map(|v| format!("deb [trusted=yes] file:/srv/keel-repo/{v} ./\n")).collect::<String>())?;
+        write(
+            "etc/apt/sources.list",
+            &super::cache::VERSIONS
+                .iter()
+                .map(|v| format!("deb [trusted=yes] file:/srv/keel-repo/{v} ./\n"))
+                .collect::<String>(),
+        )?;
         let _ = std::fs::remove_dir_all(root.join("etc/apt/sources.list.d"));
         std::fs::create_dir_all(root.join("etc/apt/sources.list.d")).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(root.join("root/.ssh")).map_err(|e| e.to_string())?;
@@ -76,7 +104,18 @@ impl Node {
 
         let ns = self.netns();
         util::run(Command::new("ip").args(["netns", "add", &ns]))?;
-        util::run(Command::new("ip").args(["link", "add", &self.veth(), "type", "veth", "peer", "name", "eth0", "netns", &ns]))?;
+        util::run(Command::new("ip").args([
+            "link",
+            "add",
+            &self.veth(),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &ns,
+        ]))?;
         util::run(Command::new("ip").args(["link", "set", &self.veth(), "master", BRIDGE, "up"]))?;
         let in_ns = |args: &[&str]| util::run(Command::new("ip").args(["netns", "exec", &ns, "ip"]).args(args));
         in_ns(&["addr", "add", &format!("{}/{PREFIX}", self.addr), "dev", "eth0"])?;
@@ -115,7 +154,14 @@ impl Node {
         let out = Command::new("ssh")
             .arg("-i")
             .arg(paths.key())
-            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+            .args([
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
             .args(["-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"])
             .arg(format!("root@{}", self.addr))
             .arg(script)
@@ -126,7 +172,13 @@ impl Node {
         if out.status.success() {
             Ok(stdout)
         } else {
-            Err(format!("{}: `{script}` failed ({}): {}{}", self.name, out.status, stdout, String::from_utf8_lossy(&out.stderr)))
+            Err(format!(
+                "{}: `{script}` failed ({}): {}{}",
+                self.name,
+                out.status,
+                stdout,
+                String::from_utf8_lossy(&out.stderr)
+            ))
         }
     }
 
@@ -134,11 +186,20 @@ impl Node {
     pub fn stop(&self, paths: &Paths) {
         kill_rooted_under(&self.dir(paths));
         if let Ok(pid) = std::fs::read_to_string(self.dir(paths).join("pid")) {
-            let _ = Command::new("kill").args(["-9", pid.trim()]).stderr(Stdio::null()).status();
+            let _ = Command::new("kill")
+                .args(["-9", pid.trim()])
+                .stderr(Stdio::null())
+                .status();
         }
         unmount_under(&self.dir(paths));
-        let _ = Command::new("ip").args(["netns", "del", &self.netns()]).stderr(Stdio::null()).status();
-        let _ = Command::new("ip").args(["link", "del", &self.veth()]).stderr(Stdio::null()).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns()])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.veth()])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -146,11 +207,20 @@ pub fn keypair(key: &Path) -> Result {
     if key.exists() {
         return Ok(());
     }
-    util::run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", "keel-testbed", "-f"]).arg(key))
+    util::run(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "keel-testbed", "-f"])
+            .arg(key),
+    )
 }
 
 pub fn bridge_up() -> Result {
-    let exists = Command::new("ip").args(["link", "show", BRIDGE]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let exists = Command::new("ip")
+        .args(["link", "show", BRIDGE])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if !exists {
         util::run(Command::new("ip").args(["link", "add", BRIDGE, "type", "bridge"]))?;
         util::run(Command::new("ip").args(["addr", "add", &format!("{BRIDGE_ADDR}/{PREFIX}"), "dev", BRIDGE]))?;
@@ -188,7 +258,10 @@ fn kill_rooted_under(dir: &Path) {
             return;
         }
         for pid in pids {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).stderr(Stdio::null()).status();
+            let _ = Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -218,8 +291,16 @@ fn unmount_under(dir: &Path) {
 }
 
 fn our_netns() -> Vec<String> {
-    let out = Command::new("ip").args(["netns", "list"]).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
-    out.lines().filter_map(|l| l.split_whitespace().next()).filter(|n| n.starts_with("keel-")).map(str::to_string).collect()
+    let out = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    out.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with("keel-"))
+        .map(str::to_string)
+        .collect()
 }
 
 fn bridge_exists() -> bool {

@@ -50,6 +50,23 @@ pub fn main(args: &[String]) -> Result {
         )
     });
 
+    t.check("cargo fmt --check and cargo clippy (no warnings)", || {
+        util::run(
+            Command::new(cargo())
+                .current_dir(&root)
+                .args(["fmt", "--all", "--check"]),
+        )?;
+        util::run(Command::new(cargo()).current_dir(&root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    });
+
     let mut tarball = None;
     t.check("collection build, static binary, size budgets", || {
         tarball = Some(collection::build()?);

@@ -10,6 +10,7 @@ fn main() {
         &keel_gluster_precheck::MODULE,
         &keel_gluster_op_version::MODULE,
         &keel_gluster_heal::MODULE,
+        &keel_gluster_verify::MODULE,
         &selftest::MODULE,
     ]);
 }

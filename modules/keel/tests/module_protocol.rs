@@ -62,7 +62,7 @@ fn old_style_args_are_refused_clearly() {
 fn unknown_module_lists_the_ones_there_are() {
     let v = run(json!({"_keel_module": "gluster_nope"}), "/usr/bin:/bin", &[]);
     assert_eq!(v["failed"], true);
-    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck, gluster_op_version, gluster_heal"), "{v}");
+    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck, gluster_op_version, gluster_heal, gluster_verify"), "{v}");
 }
 
 #[test]
@@ -409,4 +409,64 @@ fn heal_refuses_volumes_that_do_not_heal() {
         v["msg"].as_str().unwrap().contains("volume 'nope' does not exist"),
         "{v}"
     );
+}
+
+fn verify(extra: Value) -> Value {
+    let mut args = json!({"_keel_module": "gluster_verify", "poll_interval": 1, "timeout": 2});
+    args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    args
+}
+
+#[test]
+fn verify_passes_on_a_whole_pool_at_the_expected_release() {
+    let v = run(
+        verify(json!({"version": "11.1"})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_VERSION", "11.1")],
+    );
+    assert_eq!(
+        (v["failed"].clone(), v["changed"].clone()),
+        (json!(false), json!(false)),
+        "{v}"
+    );
+    assert_eq!(v["version"]["text"], "11.1");
+}
+
+#[test]
+fn verify_waits_then_names_the_release_and_the_offline_bricks() {
+    let v = run(
+        verify(json!({"version": "11.1"})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_PREFIX", "degraded-")],
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.starts_with("the pool is not whole after 2 s"), "{msg}");
+    assert!(msg.contains("this server runs Gluster 10.3, expected 11.1"), "{msg}");
+    assert!(msg.contains("peer 10.198.0.13 is disconnected"), "{msg}");
+    assert!(
+        msg.contains("brick 10.198.0.13:/bricks/gv0 of volume gv0 is offline"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn verify_fails_at_once_on_a_rejected_peer_with_the_remedies() {
+    let v = run(
+        verify(json!({"timeout": 60})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_PREFIX", "rejected-")],
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    let msg = v["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("is 'Peer Rejected'") && msg.contains("copy the good server's /var/lib/glusterd/vols/"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn verify_waits_for_glusterd() {
+    let v = run(verify(json!({})), &fake_path(), &[("FAKE_GLUSTER_MODE", "no-glusterd")]);
+    assert!(v["msg"].as_str().unwrap().contains("glusterd is not running"), "{v}");
 }

@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright: Keel developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the module is the static binary plugins/modules/__bin__/keel_*, run by the
+# keel.storage.native_module action plugin.
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: gluster_verify
+short_description: Wait until a GlusterFS server runs the expected release and its pool is whole
+version_added: 0.1.0
+description:
+  - Polls until this server runs O(version), glusterd answers, every peer is connected and
+    C(Peer in Cluster), and every brick and self-heal daemon of every started volume is online.
+  - "Fails at once when a peer is C(Peer Rejected) (the message names the known remedies) or when a
+    Gluster process still runs a binary an install replaced (it needs a restart); fails after
+    O(timeout) naming what is still missing."
+  - Read-only; run it on a server after starting it again, before moving to the next one.
+options:
+  version:
+    description: The Gluster release this server must run, such as C(11.1). Without it, any release passes.
+    type: str
+  timeout:
+    description: How long to wait, in seconds or with a unit (C(5m)).
+    type: str
+    default: "300"
+  poll_interval:
+    description: Time between two looks, in seconds or with a unit.
+    type: str
+    default: "5"
+extends_documentation_fragment:
+  - keel.storage.gluster.read_only
+attributes:
+  platform:
+    platforms: posix
+    description: Linux x86_64 Gluster servers; no Python needed.
+requirements:
+  - GlusterFS 3.13 or later on the target.
+author:
+  - Keel developers
+'''
+
+EXAMPLES = r'''
+- name: Wait until the upgraded server is back and the pool is whole
+  keel.storage.gluster_verify:
+    version: "11.1"
+    timeout: 10m
+'''
+
+RETURN = r'''
+version:
+  description: The Gluster release this server runs, as C(major), C(minor) and C(text).
+  returned: success
+  type: dict
+  sample: {"major": 11, "minor": 1, "text": "11.1"}
+waited_s:
+  description: Seconds waited.
+  returned: success
+  type: int
+'''

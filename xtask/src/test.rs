@@ -74,12 +74,7 @@ pub fn main(args: &[String]) -> Result {
     });
 
     if let Some(tarball) = &tarball {
-        let releases: Vec<_> = if quick {
-            vec![ansible::NEWEST]
-        } else {
-            ansible::RELEASES.iter().collect()
-        };
-        for release in releases {
+        for release in releases(quick) {
             let core = release.core;
             let venv = match ansible::venv(release) {
                 Ok(v) => v,
@@ -103,7 +98,10 @@ pub fn main(args: &[String]) -> Result {
             ] {
                 t.check(
                     &format!("ansible-core {core}: tests/playbooks/{playbook} {}", extra.join(" ")),
-                    || playbook_run(&venv, &collections, &root, playbook, extra, path_first),
+                    || {
+                        let inventory = root.join("tests/playbooks/inventory.ini");
+                        playbook_run(&venv, &collections, &root, &inventory, playbook, extra, path_first)
+                    },
                 );
             }
         }
@@ -148,12 +146,7 @@ fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
         },
     );
     if let Some(inventory) = &inventory {
-        let releases: Vec<_> = if quick {
-            vec![ansible::NEWEST]
-        } else {
-            ansible::RELEASES.iter().collect()
-        };
-        for release in releases {
+        for release in releases(quick) {
             let core = release.core;
             for playbook in ["testbed_facts.yml", "testbed_heal.yml"] {
                 t.check(
@@ -161,10 +154,7 @@ fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
                     || {
                         let venv = ansible::venv(release)?;
                         let collections = root.join("build").join(format!("ansible-{core}"));
-                        let mut cmd = venv.cmd("ansible-playbook");
-                        ansible_env(&mut cmd, &collections, root);
-                        cmd.arg("-i").arg(inventory).arg(format!("tests/playbooks/{playbook}"));
-                        util::run(&mut cmd)
+                        playbook_run(&venv, &collections, root, inventory, playbook, &[], None)
                     },
                 );
             }
@@ -205,6 +195,15 @@ fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
             }
         },
     );
+}
+
+/// Every supported ansible-core, or only the newest with --quick.
+fn releases(quick: bool) -> Vec<&'static ansible::Release> {
+    if quick {
+        vec![ansible::NEWEST]
+    } else {
+        ansible::RELEASES.iter().collect()
+    }
 }
 
 fn cargo() -> String {
@@ -266,6 +265,7 @@ fn playbook_run(
     venv: &Venv,
     collections: &Path,
     root: &Path,
+    inventory: &Path,
     playbook: &str,
     extra: &[&str],
     path_first: Option<&str>,
@@ -279,7 +279,8 @@ fn playbook_run(
             format!("{}:{}:{path}", root.join(dir).display(), venv.dir.join("bin").display()),
         );
     }
-    cmd.args(["-i", "tests/playbooks/inventory.ini"])
+    cmd.arg("-i")
+        .arg(inventory)
         .arg(format!("tests/playbooks/{playbook}"))
         .args(extra);
     util::run(&mut cmd)

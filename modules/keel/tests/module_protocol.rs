@@ -33,10 +33,21 @@ fn run(args: Value, path: &str, env: &[(&str, &str)]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
 }
 
-fn facts(extra: Value) -> Value {
-    let mut args = json!({"_keel_module": "gluster_facts", "_ansible_check_mode": false, "_ansible_version": "2.21.5"});
-    args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+/// The args file of `module`: `base` then `extra`, a later key winning.
+fn module_args(module: &str, base: Value, extra: Value) -> Value {
+    let mut args = json!({ "_keel_module": module });
+    for part in [base, extra] {
+        args.as_object_mut().unwrap().extend(part.as_object().unwrap().clone());
+    }
     args
+}
+
+fn facts(extra: Value) -> Value {
+    module_args(
+        "gluster_facts",
+        json!({"_ansible_check_mode": false, "_ansible_version": "2.21.5"}),
+        extra,
+    )
 }
 
 #[test]
@@ -146,10 +157,8 @@ fn bad_options_name_the_option() {
 fn secrets_never_leave_the_module() {
     let secret = "s3cr3t-Value";
     for extra in [json!({}), json!({"fail": true}), json!({"panic": true})] {
-        let mut args = json!({"_keel_module": "keel_selftest", "message": "hi", "password": secret, "change": true,
-                              "_ansible_diff": true});
-        args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        let v = run(args, "/usr/bin:/bin", &[]);
+        let base = json!({"message": "hi", "password": secret, "change": true, "_ansible_diff": true});
+        let v = run(module_args("keel_selftest", base, extra), "/usr/bin:/bin", &[]);
         assert!(!v.to_string().contains(secret), "{v}");
         assert!(v.to_string().contains("********"), "{v}");
     }
@@ -222,9 +231,7 @@ fn precheck_names_a_bad_target_and_a_bad_mode() {
 }
 
 fn op_version(extra: Value) -> Value {
-    let mut args = json!({"_keel_module": "gluster_op_version", "_ansible_diff": true});
-    args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    args
+    module_args("gluster_op_version", json!({"_ansible_diff": true}), extra)
 }
 
 #[test]
@@ -310,9 +317,7 @@ fn op_version_refuses_with_a_rejected_peer_and_above_max() {
 }
 
 fn heal(extra: Value) -> Value {
-    let mut args = json!({"_keel_module": "gluster_heal"});
-    args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    args
+    module_args("gluster_heal", json!({}), extra)
 }
 
 #[test]
@@ -412,9 +417,7 @@ fn heal_refuses_volumes_that_do_not_heal() {
 }
 
 fn verify(extra: Value) -> Value {
-    let mut args = json!({"_keel_module": "gluster_verify", "poll_interval": 1, "timeout": 2});
-    args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    args
+    module_args("gluster_verify", json!({"poll_interval": 1, "timeout": 2}), extra)
 }
 
 #[test]

@@ -113,7 +113,10 @@ pub fn main(args: &[String]) -> Result {
 
     eprintln!();
     for (name, why) in &t.failed {
-        eprintln!("FAILED: {name}: {}", why.lines().next().unwrap_or(""));
+        eprintln!(
+            "FAILED: {name}: {}",
+            why.lines().take(14).collect::<Vec<_>>().join("\n")
+        );
     }
     // The plain closing line CI reads.
     println!("{} passed, {} failed", t.passed.len(), t.failed.len());
@@ -188,7 +191,7 @@ fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
             );
             // molecule's own config, not the tests' isolated one.
             cmd.env_remove("ANSIBLE_CONFIG").arg("test");
-            util::run(&mut cmd)?;
+            util::run_explained(&mut cmd)?;
             match testbed::leftovers(&paths).as_slice() {
                 [] => Ok(()),
                 left => Err(format!("molecule destroy left behind: {}", left.join("; "))),
@@ -283,5 +286,5 @@ fn playbook_run(
         .arg(inventory)
         .arg(format!("tests/playbooks/{playbook}"))
         .args(extra);
-    util::run(&mut cmd)
+    util::run_explained(&mut cmd)
 }

@@ -24,6 +24,50 @@ pub fn run(cmd: &mut Command) -> Result {
     }
 }
 
+/// Runs `cmd` like `run`, echoing its output as it comes, and on failure adds the lines that say
+/// what failed (ansible's `fatal:` and `FAILED!`, molecule's `ERROR`), so the closing summary,
+/// which is all a CI log tail may show, carries the reason.
+pub fn run_explained(cmd: &mut Command) -> Result {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    eprintln!("+ {}", show(cmd));
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+    let echo = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut reasons = Vec::new();
+            let Some(pipe) = pipe else { return reasons };
+            for line in BufReader::new(pipe).lines().map_while(std::result::Result::ok) {
+                eprintln!("{line}");
+                if ["fatal:", "FAILED!", "ERROR", "failed:"]
+                    .iter()
+                    .any(|k| line.contains(k))
+                {
+                    reasons.push(line.chars().take(400).collect::<String>());
+                }
+            }
+            reasons
+        })
+    };
+    let out = echo(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = echo(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let mut reasons = out.join().unwrap_or_default();
+    reasons.extend(err.join().unwrap_or_default());
+    if status.success() {
+        return Ok(());
+    }
+    reasons.truncate(12);
+    Err(format!(
+        "{} failed ({status})\n    {}",
+        show(cmd),
+        reasons.join("\n    ")
+    ))
+}
+
 /// Runs `cmd` and returns its stdout; fails with its stderr.
 pub fn output(cmd: &mut Command) -> Result<String> {
     let out = cmd.output().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;

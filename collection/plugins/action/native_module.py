@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Keel developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs a keel.storage module: picks the static `keel` binary built for the target's system and
-architecture and tells it which module to run. Every module in meta/runtime.yml routes here."""
+"""Runs a keel.storage module: picks the static binary that holds it, built for the target's system
+and architecture, and tells it which module to run. Every module in meta/runtime.yml routes here."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ import os
 from ansible.plugins.action import ActionBase
 
 COLLECTION = 'keel.storage'
-BINARY = 'keel'
+# Which multi-call binary holds each module (a family per binary keeps each under its size budget).
+# `cargo xtask collection` checks this table against what every built binary says it holds.
+BINARY_OF = {
+    'gluster_facts': 'keel_gluster_cluster',
+    'gluster_precheck': 'keel_gluster_cluster',
+    'gluster_op_version': 'keel_gluster_cluster',
+    'gluster_heal': 'keel_gluster_cluster',
+    'gluster_verify': 'keel_gluster_cluster',
+}
 BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'modules', '__bin__')
 # uname -m spellings to the names the builds carry.
 ARCHITECTURES = {'x86_64': 'x86_64', 'amd64': 'x86_64', 'aarch64': 'aarch64', 'arm64': 'aarch64'}
@@ -28,14 +36,19 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         module = self._task.action.rsplit('.', 1)[-1]
+        binary = BINARY_OF.get(module)
+        if binary is None:
+            result.update(failed=True, msg='%s: no module named %s; modules: %s'
+                          % (COLLECTION, module, ', '.join(sorted(BINARY_OF))))
+            return result
 
         platform, discovered = self._platform(task_vars)
         if platform is None:
             result.update(failed=True, msg=discovered)
             return result
-        build = '%s_%s' % (BINARY, platform)
+        build = '%s_%s' % (binary, platform)
         if not os.path.exists(os.path.join(BIN_DIR, build)):
-            available = sorted(n[len(BINARY) + 1:] for n in os.listdir(BIN_DIR) if n.startswith(BINARY + '_')) \
+            available = sorted(n[len(binary) + 1:] for n in os.listdir(BIN_DIR) if n.startswith(binary + '_')) \
                 if os.path.isdir(BIN_DIR) else []
             result.update(
                 failed=True,

@@ -1,6 +1,7 @@
 //! `keel_selftest`: exercises the protocol runtime end to end (options of every kind, a secret,
 //! a command, check and diff mode, failure and panic paths). Used by the test suite through
-//! `keel.storage.__bin__.keel_linux_x86_64`; not routed or documented as a user module.
+//! `keel.storage.__bin__.keel_gluster_cluster_linux_x86_64`; every binary holds it; not routed or
+//! documented as a user module.
 
 use std::time::Duration;
 

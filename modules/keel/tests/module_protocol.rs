@@ -22,7 +22,7 @@ fn run(args: Value, path: &str, env: &[(&str, &str)]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("args");
     std::fs::write(&file, args.to_string()).unwrap();
-    let mut cmd = Command::cargo_bin("keel").unwrap();
+    let mut cmd = Command::cargo_bin("keel_gluster_cluster").unwrap();
     cmd.arg(&file).env_clear().env("PATH", path);
     for (k, v) in env {
         cmd.env(k, v);
@@ -52,10 +52,16 @@ fn facts(extra: Value) -> Value {
 
 #[test]
 fn no_args_file_is_a_json_failure() {
-    let out = Command::cargo_bin("keel").unwrap().output().unwrap();
+    let out = Command::cargo_bin("keel_gluster_cluster").unwrap().output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["failed"], true);
-    assert!(v["msg"].as_str().unwrap().contains("usage: keel ARGS_FILE"), "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("usage: keel_gluster_cluster ARGS_FILE"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -63,7 +69,11 @@ fn old_style_args_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("args");
     std::fs::write(&file, "heal=yes").unwrap();
-    let out = Command::cargo_bin("keel").unwrap().arg(&file).output().unwrap();
+    let out = Command::cargo_bin("keel_gluster_cluster")
+        .unwrap()
+        .arg(&file)
+        .output()
+        .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["failed"], true);
     assert!(v["msg"].as_str().unwrap().contains("not a JSON object"), "{v}");

@@ -86,8 +86,10 @@ pub fn main(modules: &[&ModuleDef]) -> ! {
 fn dispatch(modules: &[&ModuleDef]) -> Result<(Value, Secrets), ModuleError> {
     let names = || modules.iter().map(|m| m.name).collect::<Vec<_>>().join(", ");
     let path = std::env::args().nth(1).ok_or_else(|| {
+        let program = std::env::args().next().unwrap_or_default();
+        let program = program.rsplit('/').next().unwrap_or("keel");
         ModuleError::invalid_args(format!(
-            "usage: keel ARGS_FILE (an Ansible binary module; run it through ansible-core). Modules: {}",
+            "usage: {program} ARGS_FILE (an Ansible binary module; run it through ansible-core). Modules: {}",
             names()
         ))
     })?;

@@ -19,6 +19,8 @@ BINARY_OF = {
     'gluster_op_version': 'keel_gluster_cluster',
     'gluster_heal': 'keel_gluster_cluster',
     'gluster_verify': 'keel_gluster_cluster',
+    'gluster_service': 'keel_gluster_node',
+    'gluster_install': 'keel_gluster_node',
 }
 BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'modules', '__bin__')
 # uname -m spellings to the names the builds carry.

@@ -1,14 +1,12 @@
 //! The `keel` binary as ansible-core runs it: an args file in, one JSON object out. Fake
 //! `gluster` programs on PATH (tests/fake-bin) answer with output captured from real glusterfs.
 
-use std::path::{Path, PathBuf};
-
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+
+use common::{module_args, repo};
 
 fn fake_path() -> String {
     format!(
@@ -17,29 +15,9 @@ fn fake_path() -> String {
     )
 }
 
-/// Runs the binary on `args` with `path` as PATH and `env` added; returns the parsed result.
+/// Runs the pool-wide binary on `args` with `path` as PATH and `env` added.
 fn run(args: Value, path: &str, env: &[(&str, &str)]) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("args");
-    std::fs::write(&file, args.to_string()).unwrap();
-    let mut cmd = Command::cargo_bin("keel_gluster_cluster").unwrap();
-    cmd.arg(&file).env_clear().env("PATH", path);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "exactly one line of JSON: {stdout}");
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
-
-/// The args file of `module`: `base` then `extra`, a later key winning.
-fn module_args(module: &str, base: Value, extra: Value) -> Value {
-    let mut args = json!({ "_keel_module": module });
-    for part in [base, extra] {
-        args.as_object_mut().unwrap().extend(part.as_object().unwrap().clone());
-    }
-    args
+    common::run("keel_gluster_cluster", args, path, env)
 }
 
 fn facts(extra: Value) -> Value {

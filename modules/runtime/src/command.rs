@@ -39,17 +39,20 @@ impl Runner {
     /// Runs `argv` with a C locale, no stdin and `timeout`; a non-zero exit is not an error here
     /// (callers decide), a missing program or a timeout is.
     pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
+        self.run_env(argv, &[], timeout)
+    }
+
+    /// `run` with extra environment variables (for example DEBIAN_FRONTEND, or credentials a
+    /// CLI reads from its environment: values of secret options are masked in the result anyway).
+    pub fn run_env(&mut self, argv: &[&str], env: &[(&str, &str)], timeout: Duration) -> Result<Output, ModuleError> {
         let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
-        let path = find_program(program).map_err(|_| ModuleError::NotFound {
-            program: program.to_string(),
-            path: std::env::var("PATH").unwrap_or_default(),
-            hint: String::new(),
-        })?;
+        let path = locate(program)?;
         let cmd = display(argv);
         self.history.push(cmd.clone());
         let started = Instant::now();
         let mut child = Command::new(&path)
             .args(args)
+            .envs(env.iter().copied())
             .env("LC_ALL", "C")
             .env("LANG", "C")
             .stdin(Stdio::null())
@@ -85,6 +88,42 @@ impl Runner {
             duration_ms: started.elapsed().as_millis() as u64,
         })
     }
+
+    /// Starts `argv` in a session of its own with no stdin/stdout/stderr and does not wait: for
+    /// daemons that must outlive the module (a service restarted where there is no systemd).
+    pub fn spawn_detached(&mut self, argv: &[&str]) -> Result<u32, ModuleError> {
+        let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
+        let path = locate(program)?;
+        let cmd = display(argv);
+        self.history.push(cmd.clone());
+        let mut command = Command::new(&path);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| ModuleError::failed(format!("could not start '{cmd}': {e}")))?;
+        Ok(child.id())
+    }
+}
+
+/// Whether `program` is on PATH (to pick between tools, e.g. apt-get or dnf).
+pub fn program_exists(program: &str) -> bool {
+    find_program(program).is_ok()
+}
+
+fn locate(program: &str) -> Result<std::path::PathBuf, ModuleError> {
+    find_program(program).map_err(|_| ModuleError::NotFound {
+        program: program.to_string(),
+        path: std::env::var("PATH").unwrap_or_default(),
+        hint: String::new(),
+    })
 }
 
 /// `which` over PATH, with a file-system view that never asks NSS for a home directory: a

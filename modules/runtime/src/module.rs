@@ -51,6 +51,9 @@ impl Ctx {
     pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
         self.runner.run(argv, timeout)
     }
+    pub fn run_env(&mut self, argv: &[&str], env: &[(&str, &str)], timeout: Duration) -> Result<Output, ModuleError> {
+        self.runner.run_env(argv, env, timeout)
+    }
 }
 
 /// Secrets known so far, for the panic hook.

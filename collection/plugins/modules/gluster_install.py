@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: Keel developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the module is the static binary plugins/modules/__bin__/keel_*, run by the
+# keel.storage.native_module action plugin.
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: gluster_install
+short_description: Install one GlusterFS release on a server or client, every Gluster package together
+version_added: 0.1.0
+description:
+  - Moves every installed Gluster package (C(glusterfs-server), C(-client), C(-common), C(-cli) and the
+    C(libgf*) libraries, which pin each other's exact versions) to release O(version) with the host's
+    package manager (apt, dnf, yum or zypper, detected), then checks that C(gluster --version) (or
+    C(glusterfs --version) on a client) reports it.
+  - O(repo) names a repository to install from, for sites without internet access; with apt only that
+    source is refreshed, so unreachable mirrors do not fail the run.
+  - Refuses a downgrade unless O(allow_downgrade=true). Reports C(changed=false) when every package
+    already carries the release. On failure returns the package manager's output.
+  - Stop the Gluster services first (M(keel.storage.gluster_service)): processes keep running the
+    replaced binaries until restarted; the module warns when C(glusterd) is running.
+options:
+  version:
+    description: The Gluster release to install, such as C(11.1).
+    type: str
+    required: true
+  packages:
+    description: The packages to move. Default every Gluster package installed on the host.
+    type: list
+    elements: str
+  repo:
+    description:
+      - A repository to install from. With apt, a folder or URL of a flat repository (written as
+        C(deb [trusted=yes] URI ./) to C(/etc/apt/sources.list.d/keel-gluster.list)) or a whole C(deb ...)
+        source line; with dnf and yum a C(--repofrompath) URL; with zypper a C(--plus-repo) URL.
+    type: str
+  allow_downgrade:
+    description: Allow moving to an older release (Gluster does not support downgrading a pool member).
+    type: bool
+    default: false
+  update_cache:
+    description: Refresh the apt package index first.
+    type: bool
+    default: true
+  package_manager:
+    description: The package manager to use; C(auto) picks the first of apt-get, dnf, yum, zypper found.
+    type: str
+    choices: [auto, apt, dnf, yum, zypper]
+    default: auto
+  timeout:
+    description: Time the package manager may take, in seconds or with a unit (C(15m)).
+    type: str
+    default: "900"
+attributes:
+  check_mode:
+    support: full
+    description: Reports the packages it would move; installs nothing and refreshes no index.
+  diff_mode:
+    support: full
+    description: Shows each package's version before and after.
+  platform:
+    platforms: posix
+    description: Linux x86_64 hosts with apt, dnf, yum or zypper; no Python needed.
+author:
+  - Keel developers
+'''
+
+EXAMPLES = r'''
+- name: Install Gluster 11.1 from the configured repositories
+  keel.storage.gluster_install:
+    version: "11.1"
+
+- name: Install Gluster 11.1 from a local mirror (dark site)
+  keel.storage.gluster_install:
+    version: "11.1"
+    repo: /srv/mirror/gluster-11.1
+'''
+
+RETURN = r'''
+package_manager:
+  description: The package manager used.
+  returned: always
+  type: str
+  sample: apt
+version_before:
+  description: The release C(gluster --version) reported before.
+  returned: success
+  type: str
+  sample: "10.3"
+version:
+  description: The release C(gluster --version) reports now (unchanged in check mode).
+  returned: success
+  type: str
+  sample: "11.1"
+packages:
+  description: The packages moved (or that would move in check mode).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{name: glusterfs-server, from: 10.3-5, to: 11.1-3~bpo12+1}]
+'''

@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: Keel developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the module is the static binary plugins/modules/__bin__/keel_*, run by the
+# keel.storage.native_module action plugin.
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: gluster_service
+short_description: Stop or start a GlusterFS server's services for an upgrade, and restore exactly what ran
+version_added: 0.1.0
+description:
+  - O(state=stopped) stops, on this server, the gfapi consumers named in O(consumers) (NFS-Ganesha,
+    Samba, qemu, ...), then C(glusterd), C(glustereventsd), the brick processes (C(glusterfsd)), the
+    self-heal daemon and FUSE clients (C(glusterfs)) and geo-replication workers (C(gsyncd)), as the
+    Gluster upgrade guides require before the packages are replaced.
+  - Where systemd runs, the units C(glusterd), C(glustereventsd) and the consumers are stopped with
+    C(systemctl); processes left over (bricks are not part of C(glusterd.service)), or every process
+    where there is no systemd, get SIGTERM, then SIGKILL after O(timeout). No other process is touched.
+  - Before stopping anything it records what was running (units, or the command lines of C(glusterd),
+    C(glustereventsd) and the consumers, and the Gluster FUSE mounts) in O(record).
+  - O(state=started) starts exactly that recorded set (or O(services) when given, or C(glusterd) and
+    O(consumers) when there is no record), waits until C(glusterd) answers, mounts again the recorded
+    Gluster FUSE mounts whose client process died, and removes the record.
+  - Idempotent; a second O(state=stopped) keeps what the first one recorded.
+options:
+  state:
+    description: Whether the Gluster services of this server should be stopped or started.
+    type: str
+    choices: [stopped, started]
+    required: true
+  consumers:
+    description:
+      - gfapi consumers on this server to stop first and start last. systemd unit names where systemd
+        runs (C(nfs-ganesha), C(smb)), process names otherwise.
+    type: list
+    elements: str
+    default: []
+  services:
+    description:
+      - With O(state=started), start exactly these (systemd units, or programs where there is no systemd)
+        instead of the recorded set.
+    type: list
+    elements: str
+  timeout:
+    description:
+      - Grace after SIGTERM before SIGKILL, and the time C(glusterd) has to answer after a start; seconds
+        or with a unit (C(90s), C(5m)).
+    type: str
+    default: "120"
+  record:
+    description: Where the stopped set is recorded between O(state=stopped) and O(state=started).
+    type: path
+    default: /var/lib/keel/gluster_service.json
+attributes:
+  check_mode:
+    support: full
+    description: Reports what it would stop or start; changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the processes and units stopped, or the services started.
+  platform:
+    platforms: posix
+    description: Linux x86_64 Gluster servers, with or without systemd; no Python needed.
+author:
+  - Keel developers
+'''
+
+EXAMPLES = r'''
+- name: Stop Gluster and NFS-Ganesha on this server
+  keel.storage.gluster_service:
+    state: stopped
+    consumers: [nfs-ganesha]
+  register: stopped
+
+- name: Start again exactly what was stopped, and wait for glusterd
+  keel.storage.gluster_service:
+    state: started
+
+- name: Start only glusterd
+  keel.storage.gluster_service:
+    state: started
+    services: [glusterd]
+'''
+
+RETURN = r'''
+systemd:
+  description: Whether systemd runs this host (units were used) or processes were signalled.
+  returned: always
+  type: bool
+running_before:
+  description: The Gluster and consumer processes found running (O(state=stopped)).
+  returned: when state is stopped
+  type: list
+  elements: dict
+  sample: [{pid: 412, name: glusterd, cmdline: [/usr/sbin/glusterd, -p, /run/glusterd.pid]}]
+stopped:
+  description: Names of the processes stopped, in the order they were signalled.
+  returned: when state is stopped
+  type: list
+  elements: str
+  sample: [glusterd, glusterfsd, glusterfs]
+killed:
+  description: Processes that did not exit within O(timeout) of SIGTERM and got SIGKILL.
+  returned: when state is stopped and something was stopped
+  type: list
+  elements: str
+recorded:
+  description: What O(state=started) will bring back.
+  returned: when state is stopped and something was stopped
+  type: dict
+started:
+  description: Units or programs started.
+  returned: when state is started
+  type: list
+  elements: str
+  sample: [glusterd]
+remounted:
+  description: Gluster FUSE mounts mounted again.
+  returned: when state is started and something was started
+  type: list
+  elements: str
+record:
+  description: The path of the record.
+  returned: always
+  type: str
+'''

@@ -1,0 +1,348 @@
+//! `keel.storage.gluster_install`: moves every Gluster package of this host to one release with
+//! the host's package manager (apt, dnf, yum or zypper), optionally from a given repository (a
+//! dark site's local mirror), refuses a downgrade unless asked, then checks what `gluster
+//! --version` reports.
+
+pub mod packages;
+
+use std::time::Duration;
+
+use keel_gluster_cli::parse::{parse_version, version_from, GlusterVersion};
+use keel_runtime::command::program_exists;
+use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use packages::{Installed, Manager, Plan};
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "gluster_install",
+    options: &[
+        Opt::new("version", Kind::Str).required(),
+        Opt::new("packages", Kind::List),
+        Opt::new("repo", Kind::Str),
+        Opt::new("allow_downgrade", Kind::Bool),
+        Opt::new("update_cache", Kind::Bool),
+        Opt::new(
+            "package_manager",
+            Kind::Choice(&["auto", "apt", "dnf", "yum", "zypper"]),
+        ),
+        Opt::new("timeout", Kind::Duration),
+    ],
+    supports_check_mode: true,
+    run,
+};
+
+/// Where a given apt repository is written (one file of Keel's own, replaced when it changes).
+const APT_SOURCE: &str = "/etc/apt/sources.list.d/keel-gluster.list";
+
+#[derive(Deserialize)]
+struct Args {
+    version: String,
+    packages: Option<Vec<String>>,
+    repo: Option<String>,
+    #[serde(default)]
+    allow_downgrade: bool,
+    #[serde(default = "keel_runtime::args::default_true")]
+    update_cache: bool,
+    #[serde(default = "auto")]
+    package_manager: String,
+    #[serde(default = "default_timeout")]
+    timeout: u64,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+fn default_timeout() -> u64 {
+    900
+}
+
+fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    let args: Args = into_typed("gluster_install", opts)?;
+    let release = version_from(&args.version).ok_or_else(|| {
+        ModuleError::invalid_args(format!(
+            "gluster_install: option 'version' must be a Gluster release like 11.1, got '{}'",
+            args.version
+        ))
+    })?;
+    let manager = detect(&args.package_manager)?;
+    let timeout = Duration::from_secs(args.timeout);
+    let installed = installed(ctx, manager)?;
+    let names = match &args.packages {
+        Some(p) if !p.is_empty() => p.clone(),
+        _ => installed.iter().map(|i| i.name.clone()).collect(),
+    };
+    if names.is_empty() {
+        return Err(ModuleError::failed(
+            "no Gluster package is installed on this host; name the packages to install in the 'packages' option",
+        ));
+    }
+    let before = gluster_version(ctx).ok();
+
+    let mut changed_source = false;
+    if manager == Manager::Apt {
+        if let Some(repo) = &args.repo {
+            changed_source = apt_source(ctx, repo)?;
+        }
+        if args.update_cache && !ctx.check_mode() {
+            apt_update(ctx, args.repo.is_some(), timeout)?;
+        }
+    }
+    let madison = if manager == Manager::Apt {
+        let mut argv = vec!["apt-cache", "madison"];
+        argv.extend(names.iter().map(String::as_str));
+        ctx.run(&argv, Duration::from_secs(60))?.stdout
+    } else {
+        String::new()
+    };
+    let exact = |p: &str| {
+        (manager == Manager::Apt)
+            .then(|| packages::madison_candidate(&madison, p, &release))
+            .flatten()
+    };
+    // A release may drop a package (11.1 has no libglusterd0): move what the repository offers,
+    // leave the rest to the package manager's dependency resolution, and say so.
+    let (names, dropped): (Vec<String>, Vec<String>) = if manager == Manager::Apt && !ctx.check_mode() {
+        names.into_iter().partition(|n| {
+            exact(n).is_some()
+                || installed
+                    .iter()
+                    .any(|i| &i.name == n && at_release(&i.version, &release))
+        })
+    } else {
+        (names, Vec::new())
+    };
+    if names.is_empty() {
+        return Err(ModuleError::failed(format!(
+            "the package repositories offer no {} build of any Gluster package (apt-cache madison lists: {}). Add \
+             the repository that holds it (option 'repo') or check the version",
+            release.text,
+            madison_summary(&madison)
+        )));
+    }
+    if !dropped.is_empty() {
+        ctx.warn(format!(
+            "no {} build of {} in the repositories (dropped by that release?); left to the package manager",
+            release.text,
+            dropped.join(", ")
+        ));
+    }
+    let plan = packages::plan(&names, &installed, &release, exact);
+    let base = |r: ModuleResult| {
+        r.with("package_manager", manager)
+            .with("version_before", before.as_ref().map(|v| v.text.clone()))
+    };
+    let (moves, downgrade) = match plan {
+        Plan::AtRelease => {
+            let now = gluster_version(ctx).ok();
+            let msg = format!(
+                "every Gluster package ({}) already carries {}",
+                names.join(", "),
+                release.text
+            );
+            return Ok(base(ModuleResult::new(changed_source, msg))
+                .with("version", now.map(|v| v.text))
+                .with("packages", Vec::<packages::Move>::new()));
+        }
+        Plan::Install { moves, downgrade } => (moves, downgrade),
+    };
+    if downgrade && !args.allow_downgrade {
+        let from: Vec<String> = moves.iter().filter_map(|m| m.from.clone()).collect();
+        return Err(ModuleError::failed(format!(
+            "refusing to downgrade Gluster to {} (installed: {}): Gluster does not support downgrades; set \
+             allow_downgrade: true only to roll back a server that has not yet rejoined the pool",
+            release.text,
+            from.join(", ")
+        )));
+    }
+    let diff = json!({
+        "before": moves.iter().map(|m| format!("{} {}\n", m.name, m.from.as_deref().unwrap_or("(not installed)"))).collect::<String>(),
+        "after": moves.iter().map(|m| format!("{} {}\n", m.name, m.to)).collect::<String>(),
+        "before_header": "installed packages", "after_header": "installed packages"});
+    if ctx.check_mode() {
+        let mut r = base(ModuleResult::new(
+            true,
+            format!("would install Gluster {} ({} package(s))", release.text, moves.len()),
+        ));
+        r.diff = Some(diff);
+        return Ok(r.with("packages", &moves).with("version", before.map(|v| v.text)));
+    }
+    if running("glusterd") {
+        ctx.warn(
+            "glusterd is running during the package installation: every Gluster process keeps running the old, \
+             replaced binaries until restarted. Stop the services first (keel.storage.gluster_service).",
+        );
+    }
+    let argv = packages::install_argv(manager, &moves, downgrade, args.repo.as_deref());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let out = ctx.run_env(
+        &argv,
+        &[("DEBIAN_FRONTEND", "noninteractive"), ("NEEDRESTART_MODE", "l")],
+        timeout,
+    )?;
+    if !out.success() {
+        return Err(ModuleError::command(
+            format!(
+                "{} could not install Gluster {} (rc {}); the package manager's output follows",
+                manager.program(),
+                release.text,
+                out.rc
+            ),
+            out,
+        ));
+    }
+    verify(ctx, manager, &names, &release)?;
+    let now = gluster_version(ctx)?;
+    let mut r = base(ModuleResult::new(
+        true,
+        format!(
+            "installed Gluster {} ({} package(s)); gluster --version reports {}",
+            release.text,
+            moves.len(),
+            now.text
+        ),
+    ));
+    r.diff = Some(diff);
+    Ok(r.with("packages", &moves).with("version", now.text))
+}
+
+fn detect(wanted: &str) -> Result<Manager, ModuleError> {
+    if let Some(m) = Manager::from_name(wanted) {
+        return if program_exists(m.program()) {
+            Ok(m)
+        } else {
+            Err(ModuleError::failed(format!(
+                "package_manager {wanted} was asked for, but {} is not on this host",
+                m.program()
+            )))
+        };
+    }
+    Manager::ALL
+        .into_iter()
+        .find(|m| program_exists(m.program()))
+        .ok_or_else(|| {
+            ModuleError::failed(
+                "no supported package manager on this host (looked for apt-get, dnf, yum, zypper); install Gluster \
+                 by hand or set package_manager",
+            )
+        })
+}
+
+fn installed(ctx: &mut Ctx, manager: Manager) -> Result<Vec<Installed>, ModuleError> {
+    let argv: &[&str] = match manager {
+        Manager::Apt => &[
+            "dpkg-query",
+            "-W",
+            "-f",
+            "${Package}\t${Version}\t${db:Status-Abbrev}\n",
+        ],
+        _ => &["rpm", "-qa", "--qf", "%{NAME}\t%{VERSION}-%{RELEASE}\n"],
+    };
+    let out = ctx.run(argv, Duration::from_secs(60))?;
+    if !out.success() {
+        return Err(ModuleError::command("cannot list the installed packages", out));
+    }
+    Ok(match manager {
+        Manager::Apt => packages::parse_dpkg_query(&out.stdout),
+        _ => packages::parse_rpm_query(&out.stdout),
+    })
+}
+
+/// Writes Keel's apt source for `repo`; true when it changed.
+fn apt_source(ctx: &mut Ctx, repo: &str) -> Result<bool, ModuleError> {
+    let line = format!("{}\n", packages::apt_source_line(repo));
+    if std::fs::read_to_string(APT_SOURCE).ok().as_deref() == Some(line.as_str()) {
+        return Ok(false);
+    }
+    if !ctx.check_mode() {
+        std::fs::write(APT_SOURCE, &line)
+            .map_err(|e| ModuleError::failed(format!("cannot write {APT_SOURCE}: {e}")))?;
+    }
+    Ok(true)
+}
+
+/// Refreshes the package index; with a given repository only its own source, so unreachable
+/// mirrors of a dark site do not fail the run.
+fn apt_update(ctx: &mut Ctx, only_keel_source: bool, timeout: Duration) -> Result<(), ModuleError> {
+    let mut argv = vec!["apt-get", "update", "-q"];
+    let source_list = format!("-oDir::Etc::SourceList={APT_SOURCE}");
+    if only_keel_source {
+        argv.extend([
+            source_list.as_str(),
+            "-oDir::Etc::SourceParts=-",
+            "-oAPT::Get::List-Cleanup=0",
+        ]);
+    }
+    let out = ctx.run_env(&argv, &[("DEBIAN_FRONTEND", "noninteractive")], timeout)?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(ModuleError::command(
+            format!(
+                "apt-get update failed (rc {}): the package repositories cannot be read",
+                out.rc
+            ),
+            out,
+        ))
+    }
+}
+
+fn madison_summary(madison: &str) -> String {
+    let lines: Vec<String> = madison
+        .lines()
+        .map(|l| l.split('|').take(2).map(str::trim).collect::<Vec<_>>().join(" "))
+        .collect();
+    if lines.is_empty() {
+        "nothing".into()
+    } else {
+        lines.join(", ")
+    }
+}
+
+/// After installing: every package carries the release.
+fn verify(ctx: &mut Ctx, manager: Manager, names: &[String], release: &GlusterVersion) -> Result<(), ModuleError> {
+    let now = installed(ctx, manager)?;
+    let wrong: Vec<String> = names
+        .iter()
+        .filter_map(|n| {
+            let have = now.iter().find(|i| &i.name == n);
+            let ok = have.is_some_and(|i| at_release(&i.version, release));
+            (!ok).then(|| format!("{n} {}", have.map_or("not installed", |i| i.version.as_str())))
+        })
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(ModuleError::failed(format!(
+            "the package manager succeeded but these packages do not carry {}: {}",
+            release.text,
+            wrong.join(", ")
+        )))
+    }
+}
+
+/// `gluster --version` on a server, `glusterfs --version` on a client without the CLI.
+fn gluster_version(ctx: &mut Ctx) -> Result<GlusterVersion, ModuleError> {
+    let program = if program_exists("gluster") {
+        "gluster"
+    } else {
+        "glusterfs"
+    };
+    let out = ctx.run(&[program, "--version"], Duration::from_secs(30))?;
+    parse_version(&out.stdout)
+        .map_err(|e| ModuleError::command(format!("'{program} --version' does not name a release: {e}"), out))
+}
+
+fn at_release(package_version: &str, release: &GlusterVersion) -> bool {
+    packages::release_of(package_version).is_some_and(|r| (r.major, r.minor) == (release.major, release.minor))
+}
+
+fn running(name: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .any(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == name))
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,325 @@
+//! Package facts as pure functions of the package tools' output: which Gluster packages are
+//! installed, which versions a repository offers, and what must move.
+
+use keel_gluster_cli::parse::{version_from, GlusterVersion};
+use serde::Serialize;
+
+/// The package managers Keel drives, each with its query tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Manager {
+    Apt,
+    Dnf,
+    Yum,
+    Zypper,
+}
+
+impl Manager {
+    pub const ALL: [Manager; 4] = [Manager::Apt, Manager::Dnf, Manager::Yum, Manager::Zypper];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Manager::Apt => "apt",
+            Manager::Dnf => "dnf",
+            Manager::Yum => "yum",
+            Manager::Zypper => "zypper",
+        }
+    }
+
+    /// The program whose presence means this manager runs the host.
+    pub fn program(self) -> &'static str {
+        match self {
+            Manager::Apt => "apt-get",
+            Manager::Dnf => "dnf",
+            Manager::Yum => "yum",
+            Manager::Zypper => "zypper",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Manager> {
+        Manager::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+/// One installed package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Installed {
+    pub name: String,
+    pub version: String,
+}
+
+/// Packages of a Gluster installation: they move to a new release together, or the package
+/// manager refuses (the library packages pin each other's exact versions).
+pub fn is_gluster_package(name: &str) -> bool {
+    name.starts_with("glusterfs")
+        || name.starts_with("libglusterfs")
+        || name.starts_with("libgfapi")
+        || name.starts_with("libgfrpc")
+        || name.starts_with("libgfxdr")
+        || name.starts_with("libgfchangelog")
+        || name.starts_with("libglusterd")
+        || name == "python3-gluster"
+}
+
+/// `dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n'`: installed Gluster packages.
+pub fn parse_dpkg_query(out: &str) -> Vec<Installed> {
+    out.lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let (name, version, status) = (f.next()?, f.next()?, f.next().unwrap_or(""));
+            (status.starts_with("ii") && is_gluster_package(name)).then(|| Installed {
+                name: name.to_string(),
+                version: version.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `rpm -qa --qf '%{NAME}\t%{VERSION}-%{RELEASE}\n'`: installed Gluster packages.
+pub fn parse_rpm_query(out: &str) -> Vec<Installed> {
+    out.lines()
+        .filter_map(|l| {
+            let (name, version) = l.split_once('\t')?;
+            is_gluster_package(name).then(|| Installed {
+                name: name.to_string(),
+                version: version.trim().to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The release a package version carries: "11.1-3~bpo12+1" and "1:10.3-5" -> 11.1 and 10.3.
+pub fn release_of(package_version: &str) -> Option<GlusterVersion> {
+    let no_epoch = package_version.split_once(':').map_or(package_version, |(_, v)| v);
+    version_from(no_epoch)
+}
+
+/// `apt-cache madison P...`: for `package`, the first (highest-priority) version of `release`.
+pub fn madison_candidate(out: &str, package: &str, release: &GlusterVersion) -> Option<String> {
+    out.lines().find_map(|l| {
+        let mut f = l.split('|').map(str::trim);
+        let (name, version) = (f.next()?, f.next()?);
+        let r = release_of(version)?;
+        (name == package && (r.major, r.minor) == (release.major, release.minor)).then(|| version.to_string())
+    })
+}
+
+/// One package's move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Move {
+    pub name: String,
+    pub from: Option<String>,
+    /// The exact package version where it is known (apt), else the release.
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Every package already carries the release.
+    AtRelease,
+    Install {
+        moves: Vec<Move>,
+        downgrade: bool,
+    },
+}
+
+/// What must move so that every one of `packages` carries `release`. `installed` is what the
+/// host has; `exact` gives the repository's exact version of a package where known.
+pub fn plan(
+    packages: &[String],
+    installed: &[Installed],
+    release: &GlusterVersion,
+    exact: impl Fn(&str) -> Option<String>,
+) -> Plan {
+    let mut moves = Vec::new();
+    let mut downgrade = false;
+    for name in packages {
+        let have = installed.iter().find(|i| &i.name == name);
+        let at_release = have
+            .and_then(|i| release_of(&i.version))
+            .is_some_and(|r| (r.major, r.minor) == (release.major, release.minor));
+        if at_release {
+            continue;
+        }
+        if let Some(r) = have.and_then(|i| release_of(&i.version)) {
+            downgrade |= (r.major, r.minor) > (release.major, release.minor);
+        }
+        moves.push(Move {
+            name: name.clone(),
+            from: have.map(|i| i.version.clone()),
+            to: exact(name).unwrap_or_else(|| release.text.clone()),
+        });
+    }
+    if moves.is_empty() {
+        Plan::AtRelease
+    } else {
+        Plan::Install { moves, downgrade }
+    }
+}
+
+/// The package manager's install command for `moves` (argv, without a shell).
+pub fn install_argv(manager: Manager, moves: &[Move], downgrade: bool, repo: Option<&str>) -> Vec<String> {
+    let mut argv: Vec<String> = Vec::new();
+    match manager {
+        Manager::Apt => {
+            argv.extend(
+                [
+                    "apt-get",
+                    "install",
+                    "-y",
+                    "-q",
+                    "-o",
+                    "Dpkg::Options::=--force-confold",
+                ]
+                .map(String::from),
+            );
+            if downgrade {
+                argv.push("--allow-downgrades".into());
+            }
+            argv.extend(moves.iter().map(|m| format!("{}={}", m.name, m.to)));
+        }
+        Manager::Dnf | Manager::Yum => {
+            argv.push(manager.program().into());
+            argv.push("-y".into());
+            if let Some(r) = repo {
+                argv.push(format!("--repofrompath=keel-gluster,{r}"));
+            }
+            argv.push(if downgrade { "downgrade" } else { "install" }.into());
+            // NAME-VERSION* matches every build of the release.
+            argv.extend(moves.iter().map(|m| format!("{}-{}*", m.name, m.to)));
+        }
+        Manager::Zypper => {
+            argv.extend(["zypper", "--non-interactive"].map(String::from));
+            if let Some(r) = repo {
+                argv.push("--plus-repo".into());
+                argv.push(r.into());
+            }
+            argv.push("install".into());
+            if downgrade {
+                argv.push("--oldpackage".into());
+            }
+            argv.extend(moves.iter().map(|m| format!("{}={}", m.name, m.to)));
+        }
+    }
+    argv
+}
+
+/// An apt source line for `repo`: kept as given when it is one, else a flat repository at a URL
+/// or a local folder (how a dark site serves packages).
+pub fn apt_source_line(repo: &str) -> String {
+    if repo.starts_with("deb ") {
+        return repo.to_string();
+    }
+    let uri = if repo.starts_with('/') {
+        format!("file:{repo}")
+    } else {
+        repo.to_string()
+    };
+    format!("deb [trusted=yes] {uri} ./")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> GlusterVersion {
+        version_from(s).unwrap()
+    }
+
+    // Captured on a testbed node (Debian bookworm, glusterfs 10.3-5) and its local repository.
+    const DPKG: &str = "apt\t2.6.1\tii \nglusterfs-cli\t10.3-5\tii \nglusterfs-client\t10.3-5\tii \n\
+        glusterfs-common\t10.3-5\tii \nglusterfs-server\t10.3-5\tii \nlibgfapi0\t10.3-5\tii \n\
+        libgfchangelog0\t10.3-5\tii \nlibgfrpc0\t10.3-5\tii \nlibgfxdr0\t10.3-5\tii \nlibglusterd0\t10.3-5\trc \n\
+        libglusterfs0\t10.3-5\tii \n";
+    const MADISON: &str = "glusterfs-server | 11.1-3~bpo12+1 | file:/srv/keel-repo/11.1 ./ Packages\n\
+        glusterfs-server |     10.3-5 | file:/srv/keel-repo/10.3 ./ Packages\n\
+        glusterfs-cli | 11.1-3~bpo12+1 | file:/srv/keel-repo/11.1 ./ Packages\n";
+
+    #[test]
+    fn installed_gluster_packages_only_and_only_installed_ones() {
+        let got = parse_dpkg_query(DPKG);
+        assert_eq!(got.len(), 9);
+        assert!(got.iter().all(|i| i.version == "10.3-5"));
+        assert!(
+            !got.iter().any(|i| i.name == "libglusterd0"),
+            "removed, config left (rc)"
+        );
+        assert!(!got.iter().any(|i| i.name == "apt"));
+        let rpm = parse_rpm_query("glusterfs-server\t11.1-1.el9\nbash\t5.1-6\nlibgfapi0\t11.1-1.el9\n");
+        assert_eq!(rpm.len(), 2);
+    }
+
+    #[test]
+    fn picks_the_repository_version_of_the_release() {
+        assert_eq!(
+            madison_candidate(MADISON, "glusterfs-server", &v("11.1")).as_deref(),
+            Some("11.1-3~bpo12+1")
+        );
+        assert_eq!(
+            madison_candidate(MADISON, "glusterfs-server", &v("10.3")).as_deref(),
+            Some("10.3-5")
+        );
+        assert_eq!(madison_candidate(MADISON, "glusterfs-server", &v("9.2")), None);
+        assert_eq!(release_of("1:10.3-5"), Some(v("10.3")));
+    }
+
+    #[test]
+    fn plans_moves_downgrades_and_nothing_at_the_release() {
+        let installed = parse_dpkg_query(DPKG);
+        let names: Vec<String> = installed.iter().map(|i| i.name.clone()).collect();
+        let exact = |p: &str| madison_candidate(MADISON, p, &v("11.1"));
+        match plan(&names, &installed, &v("11.1"), exact) {
+            Plan::Install { moves, downgrade } => {
+                assert!(!downgrade);
+                assert_eq!(moves.len(), 9);
+                let server = moves.iter().find(|m| m.name == "glusterfs-server").unwrap();
+                assert_eq!(
+                    (server.from.as_deref(), server.to.as_str()),
+                    (Some("10.3-5"), "11.1-3~bpo12+1")
+                );
+                let common = moves.iter().find(|m| m.name == "glusterfs-common").unwrap();
+                assert_eq!(common.to, "11.1", "not in the index: the release");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(plan(&names, &installed, &v("10.3"), |_| None), Plan::AtRelease);
+        assert!(matches!(
+            plan(&names, &installed, &v("9.2"), |_| None),
+            Plan::Install { downgrade: true, .. }
+        ));
+    }
+
+    #[test]
+    fn install_commands_per_manager() {
+        let moves = vec![Move {
+            name: "glusterfs-server".into(),
+            from: Some("10.3-5".into()),
+            to: "11.1-3~bpo12+1".into(),
+        }];
+        assert_eq!(
+            install_argv(Manager::Apt, &moves, false, None).join(" "),
+            "apt-get install -y -q -o Dpkg::Options::=--force-confold glusterfs-server=11.1-3~bpo12+1"
+        );
+        let rpm = vec![Move {
+            name: "glusterfs-server".into(),
+            from: None,
+            to: "11.1".into(),
+        }];
+        assert_eq!(
+            install_argv(Manager::Dnf, &rpm, true, Some("file:///srv/repo")).join(" "),
+            "dnf -y --repofrompath=keel-gluster,file:///srv/repo downgrade glusterfs-server-11.1*"
+        );
+        assert_eq!(
+            install_argv(Manager::Zypper, &rpm, false, None).join(" "),
+            "zypper --non-interactive install glusterfs-server=11.1"
+        );
+        assert_eq!(
+            apt_source_line("/srv/keel-repo/11.1"),
+            "deb [trusted=yes] file:/srv/keel-repo/11.1 ./"
+        );
+        assert_eq!(
+            apt_source_line("deb http://m/debian bookworm main"),
+            "deb http://m/debian bookworm main"
+        );
+    }
+}

@@ -1,0 +1,646 @@
+//! `keel.storage.gluster_service`: stops this server's Gluster processes (glusterd,
+//! glustereventsd, bricks, self-heal and FUSE clients, geo-replication workers) and the gfapi
+//! consumers the operator names, through systemd where it runs and by signalling the processes
+//! otherwise; remembers what ran, so `started` brings back exactly that set.
+
+pub mod procs;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use procs::{FuseMount, Proc, GLUSTER_PROGRAMS, TOP_LEVEL};
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "gluster_service",
+    options: &[
+        Opt::new("state", Kind::Choice(&["stopped", "started"])).required(),
+        Opt::new("consumers", Kind::List),
+        Opt::new("services", Kind::List),
+        Opt::new("timeout", Kind::Duration),
+        Opt::new("record", Kind::Str),
+    ],
+    supports_check_mode: true,
+    run,
+};
+
+const DEFAULT_RECORD: &str = "/var/lib/keel/gluster_service.json";
+const SYSTEMD_UNITS: [&str; 2] = ["glusterd", "glustereventsd"];
+
+#[derive(Deserialize)]
+struct Args {
+    state: String,
+    #[serde(default)]
+    consumers: Vec<String>,
+    services: Option<Vec<String>>,
+    #[serde(default = "default_timeout")]
+    timeout: u64,
+    #[serde(default = "default_record")]
+    record: String,
+}
+
+fn default_timeout() -> u64 {
+    120
+}
+fn default_record() -> String {
+    DEFAULT_RECORD.into()
+}
+
+/// What was running when the services were stopped: what `started` brings back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub systemd: bool,
+    /// systemd units that were active, in the order to start them.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Without systemd: the programs to run again, with their command lines.
+    #[serde(default)]
+    pub programs: Vec<Proc>,
+    #[serde(default)]
+    pub mounts: Vec<FuseMount>,
+}
+
+impl Record {
+    /// A second `stopped` after a partial one must not forget what the first saw running.
+    pub fn merge(mut self, newer: Record) -> Record {
+        self.systemd |= newer.systemd;
+        for u in newer.units {
+            if !self.units.contains(&u) {
+                self.units.push(u);
+            }
+        }
+        for p in newer.programs {
+            if !self.programs.iter().any(|q| q.name == p.name) {
+                self.programs.push(p);
+            }
+        }
+        for m in newer.mounts {
+            if !self.mounts.contains(&m) {
+                self.mounts.push(m);
+            }
+        }
+        self.units.sort_by_key(|u| start_rank(u));
+        self.programs.sort_by_key(|p| start_rank(&p.name));
+        self
+    }
+}
+
+/// glusterd first (it starts the bricks), then the events daemon, then the consumers.
+fn start_rank(name: &str) -> usize {
+    TOP_LEVEL.iter().position(|t| *t == name).unwrap_or(TOP_LEVEL.len())
+}
+
+/// Processes to signal, in the order to signal them: consumers first (they hold volumes open),
+/// then glusterd (so it restarts nothing), then everything it started.
+pub fn to_signal<'a>(running: &'a [Proc], consumers: &[String]) -> Vec<&'a Proc> {
+    let rank = |p: &Proc| {
+        if consumers.contains(&p.name) {
+            0
+        } else {
+            1 + GLUSTER_PROGRAMS
+                .iter()
+                .position(|g| *g == p.name)
+                .unwrap_or(GLUSTER_PROGRAMS.len())
+        }
+    };
+    let mut out: Vec<&Proc> = running
+        .iter()
+        .filter(|p| consumers.contains(&p.name) || GLUSTER_PROGRAMS.contains(&p.name.as_str()))
+        .collect();
+    out.sort_by_key(|p| (rank(p), p.pid));
+    out
+}
+
+/// What a `stopped` run finds to record (before stopping anything).
+pub fn record_of(
+    running: &[Proc],
+    active_units: &[String],
+    mounts: Vec<FuseMount>,
+    systemd: bool,
+    consumers: &[String],
+) -> Record {
+    let programs = if systemd {
+        Vec::new()
+    } else {
+        let mut seen: Vec<Proc> = Vec::new();
+        for p in running {
+            let restartable = TOP_LEVEL.contains(&p.name.as_str()) || consumers.contains(&p.name);
+            if restartable && !p.cmdline.is_empty() && !seen.iter().any(|q| q.name == p.name) {
+                seen.push(p.clone());
+            }
+        }
+        seen
+    };
+    Record {
+        systemd,
+        units: active_units.to_vec(),
+        programs,
+        mounts,
+    }
+    .merge(Record::default())
+}
+
+/// Names with counts, for messages: "glusterd, glusterfsd x3".
+fn summary(procs: &[&Proc]) -> String {
+    let mut names: Vec<(String, usize)> = Vec::new();
+    for p in procs {
+        match names.iter_mut().find(|(n, _)| *n == p.name) {
+            Some((_, c)) => *c += 1,
+            None => names.push((p.name.clone(), 1)),
+        }
+    }
+    names
+        .iter()
+        .map(|(n, c)| if *c > 1 { format!("{n} x{c}") } else { n.clone() })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+struct Host {
+    proc_root: PathBuf,
+    systemd: bool,
+}
+
+impl Host {
+    fn detect() -> Host {
+        Host {
+            proc_root: PathBuf::from("/proc"),
+            // sd_booted(): systemd is PID 1 exactly when this directory exists.
+            systemd: Path::new("/run/systemd/system").is_dir(),
+        }
+    }
+
+    fn running(&self, consumers: &[String]) -> Vec<Proc> {
+        procs::scan(&self.proc_root)
+            .into_iter()
+            .filter(|p| consumers.contains(&p.name) || GLUSTER_PROGRAMS.contains(&p.name.as_str()))
+            .collect()
+    }
+}
+
+/// The units among `units` that systemd reports active.
+fn active_units(ctx: &mut Ctx, units: &[String]) -> Result<Vec<String>, ModuleError> {
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut argv = vec!["systemctl", "is-active"];
+    argv.extend(units.iter().map(String::as_str));
+    // is-active exits non-zero when any unit is inactive; the per-unit lines are what count.
+    let out = ctx.run(&argv, Duration::from_secs(30))?;
+    Ok(units
+        .iter()
+        .zip(out.stdout.lines())
+        .filter(|(_, state)| matches!(state.trim(), "active" | "activating" | "reloading"))
+        .map(|(u, _)| u.clone())
+        .collect())
+}
+
+fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    let args: Args = into_typed("gluster_service", opts)?;
+    let host = Host::detect();
+    if args.state == "stopped" {
+        stop(ctx, &args, &host)
+    } else {
+        start(ctx, &args, &host)
+    }
+}
+
+fn read_record(path: &Path) -> Result<Option<Record>, ModuleError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            ModuleError::failed(format!(
+                "the record of stopped services {} is unreadable ({e}); check it, or remove it and start the \
+                 services by hand",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ModuleError::failed(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn write_record(path: &Path, record: &Record) -> Result<(), ModuleError> {
+    let fail = |e: std::io::Error| ModuleError::failed(format!("cannot write the record {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let text = serde_json::to_string_pretty(record).unwrap_or_default();
+    // Write then rename: a crash never leaves half a record.
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+fn listing(procs: &[Proc], units: &[String]) -> String {
+    let mut s: String = units.iter().map(|u| format!("unit {u}: active\n")).collect();
+    s += &procs
+        .iter()
+        .map(|p| format!("{} (pid {})\n", p.name, p.pid))
+        .collect::<String>();
+    s
+}
+
+fn stop(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleError> {
+    let record_path = PathBuf::from(&args.record);
+    let running = host.running(&args.consumers);
+    let units_known: Vec<String> = args
+        .consumers
+        .iter()
+        .cloned()
+        .chain(SYSTEMD_UNITS.iter().map(|u| u.to_string()))
+        .collect();
+    let active = if host.systemd {
+        active_units(ctx, &units_known)?
+    } else {
+        Vec::new()
+    };
+    let base = |r: ModuleResult| {
+        r.with("systemd", host.systemd).with("record", &args.record).with(
+            "running_before",
+            running
+                .iter()
+                .map(|p| json!({"pid": p.pid, "name": p.name}))
+                .collect::<Vec<_>>(),
+        )
+    };
+    if running.is_empty() && active.is_empty() {
+        return Ok(base(ModuleResult::new(
+            false,
+            "no Gluster process or named consumer is running",
+        ))
+        .with("stopped", Vec::<String>::new()));
+    }
+    let mounts = procs::gluster_mounts(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default());
+    let record = record_of(&running, &active, mounts, host.systemd, &args.consumers);
+    let order = to_signal(&running, &args.consumers);
+    let what = summary(&order);
+    let diff = json!({"before": listing(&running, &active), "after": "",
+                      "before_header": "Gluster processes and units", "after_header": "Gluster processes and units"});
+    if ctx.check_mode() {
+        let mut r = base(ModuleResult::new(
+            true,
+            format!("would stop {}", join_what(&active, &what)),
+        ));
+        r.diff = Some(diff);
+        return Ok(r.with("stopped", names(&order)));
+    }
+    let merged = match read_record(&record_path)? {
+        Some(old) => old.merge(record),
+        None => record,
+    };
+    write_record(&record_path, &merged)?;
+
+    if host.systemd {
+        // Consumers first, then the Gluster units.
+        let (consumer_units, gluster_units): (Vec<&String>, Vec<&String>) =
+            active.iter().partition(|u| args.consumers.contains(u));
+        for group in [consumer_units, gluster_units] {
+            if group.is_empty() {
+                continue;
+            }
+            let mut argv = vec!["systemctl", "stop"];
+            argv.extend(group.iter().map(|u| u.as_str()));
+            let out = ctx.run(&argv, Duration::from_secs(args.timeout.max(30)))?;
+            if !out.success() {
+                return Err(ModuleError::command(
+                    format!(
+                        "systemctl could not stop {}",
+                        group.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                    out,
+                ));
+            }
+        }
+    }
+    // What systemd left (bricks and clients are not part of glusterd.service) or everything
+    // where there is no systemd.
+    let left = host.running(&args.consumers);
+    let killed = terminate(
+        ctx,
+        host,
+        &to_signal(&left, &args.consumers),
+        Duration::from_secs(args.timeout),
+    )?;
+    let mut r = base(ModuleResult::new(
+        true,
+        format!("stopped {}", join_what(&active, &what)),
+    ));
+    r.diff = Some(diff);
+    if !killed.is_empty() {
+        ctx.warn(format!(
+            "{} did not exit within {} s of SIGTERM and were killed",
+            killed.join(", "),
+            args.timeout
+        ));
+    }
+    Ok(r.with("stopped", names(&order))
+        .with("killed", killed)
+        .with("recorded", merged))
+}
+
+fn join_what(units: &[String], procs: &str) -> String {
+    let mut parts = Vec::new();
+    if !units.is_empty() {
+        parts.push(format!("units {}", units.join(", ")));
+    }
+    if !procs.is_empty() {
+        parts.push(format!("processes {procs}"));
+    }
+    parts.join("; ")
+}
+
+fn names(procs: &[&Proc]) -> Vec<String> {
+    let mut n: Vec<String> = procs.iter().map(|p| p.name.clone()).collect();
+    n.dedup();
+    n
+}
+
+/// SIGTERM, wait up to `grace`, then SIGKILL what is left; returns the names that needed KILL.
+fn terminate(ctx: &mut Ctx, host: &Host, order: &[&Proc], grace: Duration) -> Result<Vec<String>, ModuleError> {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    if order.is_empty() {
+        return Ok(Vec::new());
+    }
+    ctx.runner.history.push(format!(
+        "kill -TERM {}",
+        order.iter().map(|p| p.pid.to_string()).collect::<Vec<_>>().join(" ")
+    ));
+    for p in order {
+        let _ = kill(Pid::from_raw(p.pid), Signal::SIGTERM);
+    }
+    let alive = |ps: &[&Proc]| -> Vec<Proc> {
+        ps.iter()
+            .filter(|p| procs::alive(&host.proc_root, p.pid))
+            .map(|p| (*p).clone())
+            .collect()
+    };
+    let started = Instant::now();
+    let mut left = alive(order);
+    while !left.is_empty() && started.elapsed() < grace {
+        std::thread::sleep(Duration::from_millis(200));
+        left = alive(order);
+    }
+    if left.is_empty() {
+        return Ok(Vec::new());
+    }
+    ctx.runner.history.push(format!(
+        "kill -KILL {}",
+        left.iter().map(|p| p.pid.to_string()).collect::<Vec<_>>().join(" ")
+    ));
+    for p in &left {
+        let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+    }
+    let refs: Vec<&Proc> = left.iter().collect();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if alive(&refs).is_empty() {
+            return Ok(left.iter().map(|p| format!("{} (pid {})", p.name, p.pid)).collect());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(ModuleError::failed(format!(
+        "{} survived SIGKILL (stuck in the kernel, e.g. on a hung mount); reboot this server before upgrading it",
+        alive(&refs)
+            .iter()
+            .map(|p| format!("{} (pid {})", p.name, p.pid))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleError> {
+    let record_path = PathBuf::from(&args.record);
+    let record = read_record(&record_path)?;
+    // The given set, else exactly what was stopped, else glusterd and the named consumers.
+    let wanted = match (&args.services, &record) {
+        (Some(services), _) => Record {
+            systemd: host.systemd,
+            units: if host.systemd { services.clone() } else { Vec::new() },
+            programs: if host.systemd {
+                Vec::new()
+            } else {
+                services.iter().map(|s| program(s)).collect()
+            },
+            mounts: Vec::new(),
+        },
+        (None, Some(r)) => r.clone(),
+        (None, None) => {
+            let names: Vec<String> = std::iter::once("glusterd".to_string())
+                .chain(args.consumers.iter().cloned())
+                .collect();
+            Record {
+                systemd: host.systemd,
+                units: if host.systemd { names.clone() } else { Vec::new() },
+                programs: if host.systemd {
+                    Vec::new()
+                } else {
+                    names.iter().map(|s| program(s)).collect()
+                },
+                mounts: Vec::new(),
+            }
+        }
+    }
+    .merge(Record::default());
+
+    let consumers: Vec<String> = wanted.programs.iter().map(|p| p.name.clone()).collect();
+    let running = host.running(&consumers);
+    let inactive_units: Vec<String> = if host.systemd {
+        let active = active_units(ctx, &wanted.units)?;
+        wanted.units.iter().filter(|u| !active.contains(u)).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let missing_programs: Vec<&Proc> = wanted
+        .programs
+        .iter()
+        .filter(|p| !running.iter().any(|r| r.name == p.name))
+        .collect();
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let dead_mounts: Vec<&FuseMount> = wanted.mounts.iter().filter(|m| !mount_alive(m, &mountinfo)).collect();
+    let to_start: Vec<String> = inactive_units
+        .iter()
+        .cloned()
+        .chain(missing_programs.iter().map(|p| p.name.clone()))
+        .collect();
+    let base = |r: ModuleResult| r.with("systemd", host.systemd).with("record", &args.record);
+    if to_start.is_empty() && dead_mounts.is_empty() {
+        if !ctx.check_mode() && record.is_some() {
+            remove_record(&record_path)?;
+        }
+        return Ok(
+            base(ModuleResult::new(false, "every recorded Gluster service is running")).with("started", to_start),
+        );
+    }
+    let diff = json!({"before": "", "after": to_start.iter().map(|s| format!("{s}\n")).collect::<String>(),
+                      "before_header": "Gluster services started", "after_header": "Gluster services started"});
+    let remounts: Vec<String> = dead_mounts.iter().map(|m| m.target.clone()).collect();
+    if ctx.check_mode() {
+        let mut r = base(ModuleResult::new(
+            true,
+            format!("would start {}{}", to_start.join(", "), remount_note(&remounts)),
+        ));
+        r.diff = Some(diff);
+        return Ok(r.with("started", to_start).with("remounted", remounts));
+    }
+    for unit in &inactive_units {
+        let out = ctx.run(&["systemctl", "start", unit], Duration::from_secs(args.timeout.max(30)))?;
+        if !out.success() {
+            return Err(ModuleError::command(format!("systemctl could not start {unit}"), out));
+        }
+    }
+    for p in &missing_programs {
+        let argv: Vec<&str> = p.cmdline.iter().map(String::as_str).collect();
+        ctx.runner.spawn_detached(&argv)?;
+    }
+    let glusterd_wanted =
+        wanted.units.iter().any(|u| u == "glusterd") || wanted.programs.iter().any(|p| p.name == "glusterd");
+    if glusterd_wanted {
+        wait_glusterd(ctx, Duration::from_secs(args.timeout))?;
+    }
+    for m in &dead_mounts {
+        remount(ctx, m, &mountinfo)?;
+    }
+    remove_record(&record_path)?;
+    let mut r = base(ModuleResult::new(
+        true,
+        format!("started {}{}", to_start.join(", "), remount_note(&remounts)),
+    ));
+    r.diff = Some(diff);
+    Ok(r.with("started", to_start).with("remounted", remounts))
+}
+
+fn remount_note(targets: &[String]) -> String {
+    if targets.is_empty() {
+        String::new()
+    } else {
+        format!("; remount {}", targets.join(", "))
+    }
+}
+
+/// A program to start by name: its command line is its name (found on PATH).
+fn program(name: &str) -> Proc {
+    Proc {
+        pid: 0,
+        name: name.rsplit('/').next().unwrap_or(name).to_string(),
+        cmdline: vec![name.to_string()],
+    }
+}
+
+fn remove_record(path: &Path) -> Result<(), ModuleError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ModuleError::failed(format!("cannot remove {}: {e}", path.display()))),
+    }
+}
+
+/// Mounted and answering (a FUSE mount whose process died stays listed but fails every stat).
+fn mount_alive(m: &FuseMount, mountinfo: &str) -> bool {
+    procs::gluster_mounts(mountinfo).iter().any(|x| x.target == m.target) && std::fs::metadata(&m.target).is_ok()
+}
+
+fn remount(ctx: &mut Ctx, m: &FuseMount, mountinfo: &str) -> Result<(), ModuleError> {
+    if procs::gluster_mounts(mountinfo).iter().any(|x| x.target == m.target) {
+        ctx.run(&["umount", "-l", &m.target], Duration::from_secs(30))?;
+    }
+    let out = ctx.run(
+        &["mount", "-t", "glusterfs", &m.source, &m.target],
+        Duration::from_secs(60),
+    )?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(ModuleError::command(
+            format!("could not mount {} on {} again", m.source, m.target),
+            out,
+        ))
+    }
+}
+
+/// glusterd answers once `gluster pool list` succeeds.
+fn wait_glusterd(ctx: &mut Ctx, timeout: Duration) -> Result<(), ModuleError> {
+    let started = Instant::now();
+    loop {
+        let out = ctx.run(
+            &["gluster", "--mode=script", "--timeout=10", "pool", "list"],
+            Duration::from_secs(20),
+        )?;
+        if out.success() {
+            return Ok(());
+        }
+        if started.elapsed() >= timeout {
+            return Err(ModuleError::command(
+                format!(
+                    "glusterd was started but does not answer after {} s; see /var/log/glusterfs/glusterd.log",
+                    timeout.as_secs()
+                ),
+                out,
+            ));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: i32, name: &str) -> Proc {
+        Proc {
+            pid,
+            name: name.into(),
+            cmdline: vec![format!("/usr/sbin/{name}")],
+        }
+    }
+
+    #[test]
+    fn signals_consumers_then_glusterd_then_its_children_and_nothing_else() {
+        let running = vec![
+            p(5, "glusterfsd"),
+            p(3, "glusterd"),
+            p(9, "sshd"),
+            p(7, "glusterfs"),
+            p(8, "ganesha.nfsd"),
+        ];
+        let order: Vec<i32> = to_signal(&running, &["ganesha.nfsd".into()])
+            .iter()
+            .map(|p| p.pid)
+            .collect();
+        assert_eq!(order, vec![8, 3, 5, 7]);
+    }
+
+    #[test]
+    fn records_top_level_programs_only_without_systemd() {
+        let running = vec![
+            p(5, "glusterfsd"),
+            p(3, "glusterd"),
+            p(4, "glustereventsd"),
+            p(8, "smbd"),
+        ];
+        let r = record_of(&running, &[], vec![], false, &["smbd".into()]);
+        let names: Vec<&str> = r.programs.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, vec!["glusterd", "glustereventsd", "smbd"]);
+        let r = record_of(&running, &["glusterd".into()], vec![], true, &[]);
+        assert!(r.programs.is_empty());
+        assert_eq!(r.units, vec!["glusterd"]);
+    }
+
+    #[test]
+    fn a_second_record_keeps_what_the_first_saw() {
+        let first = Record {
+            systemd: true,
+            units: vec!["smb".into(), "glusterd".into()],
+            ..Default::default()
+        };
+        let merged = first.merge(Record {
+            systemd: true,
+            units: vec!["glustereventsd".into()],
+            ..Default::default()
+        });
+        assert_eq!(merged.units, vec!["glusterd", "glustereventsd", "smb"]);
+    }
+}

@@ -1,0 +1,145 @@
+//! This host's process table and FUSE mounts, read from /proc (a root given so tests can use a
+//! fake one). Only what identifies a Gluster process: its name, its command line, its state.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Programs of a Gluster server, by the kernel's process name (`comm`): the management daemon,
+/// the events daemon, bricks, FUSE clients and self-heal daemons, geo-replication workers.
+pub const GLUSTER_PROGRAMS: [&str; 5] = ["glusterd", "glustereventsd", "glusterfsd", "glusterfs", "gsyncd"];
+
+/// Programs that the operator starts (glusterd starts the bricks, self-heal and gsyncd itself).
+pub const TOP_LEVEL: [&str; 2] = ["glusterd", "glustereventsd"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proc {
+    pub pid: i32,
+    pub name: String,
+    pub cmdline: Vec<String>,
+}
+
+/// Live processes (zombies excluded: they have exited, their parent just has not reaped them).
+pub fn scan(proc_root: &Path) -> Vec<Proc> {
+    let Ok(dir) = std::fs::read_dir(proc_root) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Proc> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| read(proc_root, pid))
+        .collect();
+    out.sort_by_key(|p| p.pid);
+    out
+}
+
+fn read(proc_root: &Path, pid: i32) -> Option<Proc> {
+    let dir = proc_root.join(pid.to_string());
+    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+    // The state follows the name in parentheses, which may itself hold spaces or parentheses.
+    let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    let name = std::fs::read_to_string(dir.join("comm")).ok()?.trim_end().to_string();
+    let cmdline = std::fs::read(dir.join("cmdline"))
+        .map(|raw| {
+            raw.split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Proc { pid, name, cmdline })
+}
+
+/// Whether `pid` still runs (a zombie does not).
+pub fn alive(proc_root: &Path, pid: i32) -> bool {
+    read(proc_root, pid).is_some()
+}
+
+/// A Gluster FUSE mount on this host: `glusterfs` client processes die with the services, so
+/// the mount is remounted on start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FuseMount {
+    pub source: String,
+    pub target: String,
+}
+
+/// `fuse.glusterfs` entries of a mountinfo file.
+pub fn gluster_mounts(mountinfo: &str) -> Vec<FuseMount> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let target = left.split_whitespace().nth(4)?;
+            let mut r = right.split_whitespace();
+            let (fstype, source) = (r.next()?, r.next()?);
+            (fstype == "fuse.glusterfs").then(|| FuseMount {
+                source: source.to_string(),
+                target: unescape(target),
+            })
+        })
+        .collect()
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal.
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake(root: &Path, pid: i32, comm: &str, state: &str, cmdline: &[&str]) {
+        let d = root.join(pid.to_string());
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("comm"), format!("{comm}\n")).unwrap();
+        std::fs::write(d.join("stat"), format!("{pid} ({comm} x) {state} 1 2 3")).unwrap();
+        std::fs::write(d.join("cmdline"), cmdline.join("\0") + "\0").unwrap();
+    }
+
+    #[test]
+    fn scans_names_and_command_lines_and_skips_zombies() {
+        let dir = tempfile::tempdir().unwrap();
+        fake(
+            dir.path(),
+            12,
+            "glusterd",
+            "S",
+            &["/usr/sbin/glusterd", "-p", "/run/glusterd.pid"],
+        );
+        fake(dir.path(), 30, "glusterfsd", "Z", &[]);
+        std::fs::create_dir_all(dir.path().join("self")).unwrap();
+        let procs = scan(dir.path());
+        assert_eq!(
+            procs,
+            vec![Proc {
+                pid: 12,
+                name: "glusterd".into(),
+                cmdline: vec!["/usr/sbin/glusterd".into(), "-p".into(), "/run/glusterd.pid".into()]
+            }]
+        );
+        assert!(alive(dir.path(), 12));
+        assert!(!alive(dir.path(), 30), "a zombie has exited");
+        assert!(!alive(dir.path(), 31));
+    }
+
+    #[test]
+    fn finds_gluster_fuse_mounts() {
+        let info = "22 1 0:21 / /proc rw,nosuid - proc proc rw\n\
+                    95 60 0:50 / /mnt/my\\040vol rw,relatime shared:1 - fuse.glusterfs 10.199.0.11:/gv0 rw,user_id=0\n\
+                    96 60 0:51 / /mnt/nfs rw - nfs4 srv:/x rw\n";
+        assert_eq!(
+            gluster_mounts(info),
+            vec![FuseMount {
+                source: "10.199.0.11:/gv0".into(),
+                target: "/mnt/my vol".into()
+            }]
+        );
+    }
+}

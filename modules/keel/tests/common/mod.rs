@@ -1,0 +1,37 @@
+//! What every module test needs: run a module binary as ansible-core does (an args file in, one
+//! JSON object out) and build its args.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `binary` on `args` with `path` as the whole PATH and `env` added; returns the parsed result.
+pub fn run(binary: &str, args: Value, path: &str, env: &[(&str, &str)]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("args");
+    std::fs::write(&file, args.to_string()).unwrap();
+    let mut cmd = Command::cargo_bin(binary).unwrap();
+    cmd.arg(&file).env_clear().env("PATH", path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "exactly one line of JSON: {stdout}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+/// The args file of `module`: `base` then `extra`, a later key winning.
+pub fn module_args(module: &str, base: Value, extra: Value) -> Value {
+    let mut args = json!({ "_keel_module": module });
+    for part in [base, extra] {
+        args.as_object_mut().unwrap().extend(part.as_object().unwrap().clone());
+    }
+    args
+}

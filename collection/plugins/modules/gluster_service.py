@@ -15,15 +15,16 @@ description:
   - O(state=stopped) stops, on this server, the gfapi consumers named in O(consumers) (NFS-Ganesha,
     Samba, qemu, ...), then C(glusterd), C(glustereventsd), the brick processes (C(glusterfsd)), the
     self-heal daemon and FUSE clients (C(glusterfs)) and geo-replication workers (C(gsyncd)), as the
-    Gluster upgrade guides require before the packages are replaced.
+    Gluster upgrade guides require before the packages are replaced. On a client it stops the consumers
+    and unmounts the Gluster FUSE mounts (O(unmount=true)).
   - Where systemd runs, the units C(glusterd), C(glustereventsd) and the consumers are stopped with
     C(systemctl); processes left over (bricks are not part of C(glusterd.service)), or every process
     where there is no systemd, get SIGTERM, then SIGKILL after O(timeout). No other process is touched.
   - Before stopping anything it records what was running (units, or the command lines of C(glusterd),
     C(glustereventsd) and the consumers, and the Gluster FUSE mounts) in O(record).
   - O(state=started) starts exactly that recorded set (or O(services) when given, or C(glusterd) and
-    O(consumers) when there is no record), waits until C(glusterd) answers, mounts again the recorded
-    Gluster FUSE mounts whose client process died, and removes the record.
+    O(consumers) when there is no record): C(glusterd) first, waiting until it answers, then the recorded
+    Gluster FUSE mounts that are gone, then the consumers; then it removes the record.
   - Idempotent; a second O(state=stopped) keeps what the first one recorded.
 options:
   state:
@@ -50,6 +51,15 @@ options:
         or with a unit (C(90s), C(5m)).
     type: str
     default: "120"
+  unmount:
+    description:
+      - With O(state=stopped), unmount this host's Gluster FUSE mounts after stopping the consumers and
+        before stopping Gluster (a client upgrade); fails, naming the mount, when one is in use.
+        Without it the mounts' client processes are stopped like every Gluster process.
+      - Either way O(state=started) mounts them again with the options their client process had
+        (backup volfile servers, C(ro), C(acl)).
+    type: bool
+    default: false
   record:
     description: Where the stopped set is recorded between O(state=stopped) and O(state=started).
     type: path
@@ -78,6 +88,12 @@ EXAMPLES = r'''
 - name: Start again exactly what was stopped, and wait for glusterd
   keel.storage.gluster_service:
     state: started
+
+- name: On a client, stop the application using the mount, then unmount
+  keel.storage.gluster_service:
+    state: stopped
+    consumers: [myapp]
+    unmount: true
 
 - name: Start only glusterd
   keel.storage.gluster_service:

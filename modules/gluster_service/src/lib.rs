@@ -22,6 +22,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("services", Kind::List),
         Opt::new("timeout", Kind::Duration),
         Opt::new("record", Kind::Str),
+        Opt::new("unmount", Kind::Bool),
     ],
     supports_check_mode: true,
     run,
@@ -40,6 +41,8 @@ struct Args {
     timeout: u64,
     #[serde(default = "default_record")]
     record: String,
+    #[serde(default)]
+    unmount: bool,
 }
 
 fn default_timeout() -> u64 {
@@ -273,7 +276,10 @@ fn stop(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleE
         ))
         .with("stopped", Vec::<String>::new()));
     }
-    let mounts = procs::gluster_mounts(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default());
+    let mounts = procs::gluster_mounts_with_options(
+        &std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default(),
+        &running,
+    );
     let record = record_of(&running, &active, mounts, host.systemd, &args.consumers);
     let order = to_signal(&running, &args.consumers);
     let what = summary(&order);
@@ -293,37 +299,27 @@ fn stop(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleE
     };
     write_record(&record_path, &merged)?;
 
-    if host.systemd {
-        // Consumers first, then the Gluster units.
-        let (consumer_units, gluster_units): (Vec<&String>, Vec<&String>) =
-            active.iter().partition(|u| args.consumers.contains(u));
-        for group in [consumer_units, gluster_units] {
-            if group.is_empty() {
-                continue;
-            }
-            let mut argv = vec!["systemctl", "stop"];
-            argv.extend(group.iter().map(|u| u.as_str()));
-            let out = ctx.run(&argv, Duration::from_secs(args.timeout.max(30)))?;
-            if !out.success() {
-                return Err(ModuleError::command(
-                    format!(
-                        "systemctl could not stop {}",
-                        group.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                    out,
-                ));
-            }
+    // Consumers first (they hold volumes open), then the mounts, then Gluster itself.
+    let (consumer_units, gluster_units): (Vec<String>, Vec<String>) =
+        active.iter().cloned().partition(|u| args.consumers.contains(u));
+    systemctl(ctx, "stop", &consumer_units, args.timeout)?;
+    let consumer_procs: Vec<Proc> = host
+        .running(&args.consumers)
+        .into_iter()
+        .filter(|p| args.consumers.contains(&p.name))
+        .collect();
+    let grace = Duration::from_secs(args.timeout);
+    let mut killed = terminate(ctx, host, &consumer_procs.iter().collect::<Vec<_>>(), grace)?;
+    if args.unmount {
+        for m in &merged.mounts {
+            unmount(ctx, m)?;
         }
     }
+    systemctl(ctx, "stop", &gluster_units, args.timeout)?;
     // What systemd left (bricks and clients are not part of glusterd.service) or everything
     // where there is no systemd.
     let left = host.running(&args.consumers);
-    let killed = terminate(
-        ctx,
-        host,
-        &to_signal(&left, &args.consumers),
-        Duration::from_secs(args.timeout),
-    )?;
+    killed.extend(terminate(ctx, host, &to_signal(&left, &args.consumers), grace)?);
     let mut r = base(ModuleResult::new(
         true,
         format!("stopped {}", join_what(&active, &what)),
@@ -339,6 +335,38 @@ fn stop(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleE
     Ok(r.with("stopped", names(&order))
         .with("killed", killed)
         .with("recorded", merged))
+}
+
+fn systemctl(ctx: &mut Ctx, verb: &str, units: &[String], timeout: u64) -> Result<(), ModuleError> {
+    if units.is_empty() {
+        return Ok(());
+    }
+    let mut argv = vec!["systemctl", verb];
+    argv.extend(units.iter().map(String::as_str));
+    let out = ctx.run(&argv, Duration::from_secs(timeout.max(30)))?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(ModuleError::command(
+            format!("systemctl could not {verb} {}", units.join(", ")),
+            out,
+        ))
+    }
+}
+
+fn unmount(ctx: &mut Ctx, m: &FuseMount) -> Result<(), ModuleError> {
+    let out = ctx.run(&["umount", &m.target], Duration::from_secs(60))?;
+    if out.success() {
+        return Ok(());
+    }
+    Err(ModuleError::command(
+        format!(
+            "cannot unmount {} ({}): it is probably in use; stop the programs using it (name them in 'consumers', \
+             see `fuser -vm {}`) and retry. Only the consumers were stopped so far.",
+            m.target, m.source, m.target
+        ),
+        out,
+    ))
 }
 
 fn join_what(units: &[String], procs: &str) -> String {
@@ -486,13 +514,15 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
         r.diff = Some(diff);
         return Ok(r.with("started", to_start).with("remounted", remounts));
     }
-    for unit in &inactive_units {
-        let out = ctx.run(&["systemctl", "start", unit], Duration::from_secs(args.timeout.max(30)))?;
-        if !out.success() {
-            return Err(ModuleError::command(format!("systemctl could not start {unit}"), out));
-        }
-    }
-    for p in &missing_programs {
+    // glusterd first (local mounts may fetch their volfile from it), then the mounts, then the
+    // consumers that use them.
+    let is_consumer = |name: &str| !TOP_LEVEL.contains(&name);
+    let (late_units, early_units): (Vec<String>, Vec<String>) =
+        inactive_units.iter().cloned().partition(|u| is_consumer(u));
+    let (late_programs, early_programs): (Vec<&Proc>, Vec<&Proc>) =
+        missing_programs.iter().partition(|p| is_consumer(&p.name));
+    systemctl(ctx, "start", &early_units, args.timeout)?;
+    for p in &early_programs {
         let argv: Vec<&str> = p.cmdline.iter().map(String::as_str).collect();
         ctx.runner.spawn_detached(&argv)?;
     }
@@ -503,6 +533,11 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
     }
     for m in &dead_mounts {
         remount(ctx, m, &mountinfo)?;
+    }
+    systemctl(ctx, "start", &late_units, args.timeout)?;
+    for p in &late_programs {
+        let argv: Vec<&str> = p.cmdline.iter().map(String::as_str).collect();
+        ctx.runner.spawn_detached(&argv)?;
     }
     remove_record(&record_path)?;
     let mut r = base(ModuleResult::new(
@@ -547,10 +582,13 @@ fn remount(ctx: &mut Ctx, m: &FuseMount, mountinfo: &str) -> Result<(), ModuleEr
     if procs::gluster_mounts(mountinfo).iter().any(|x| x.target == m.target) {
         ctx.run(&["umount", "-l", &m.target], Duration::from_secs(30))?;
     }
-    let out = ctx.run(
-        &["mount", "-t", "glusterfs", &m.source, &m.target],
-        Duration::from_secs(60),
-    )?;
+    let options = m.options.join(",");
+    let mut argv = vec!["mount", "-t", "glusterfs"];
+    if !options.is_empty() {
+        argv.extend(["-o", options.as_str()]);
+    }
+    argv.extend([m.source.as_str(), m.target.as_str()]);
+    let out = ctx.run(&argv, Duration::from_secs(60))?;
     if out.success() {
         Ok(())
     } else {

@@ -64,6 +64,46 @@ pub fn alive(proc_root: &Path, pid: i32) -> bool {
 pub struct FuseMount {
     pub source: String,
     pub target: String,
+    /// Mount options read back from the client process (backup volfile servers, ro, acl), so the
+    /// remount is the same mount.
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// The mount options a `glusterfs` FUSE client process was started with, from its command line
+/// (`mount.glusterfs` turns `-o backup-volfile-servers=b:c` into extra `--volfile-server`s).
+pub fn mount_options(cmdline: &[String]) -> Vec<String> {
+    let servers: Vec<&str> = cmdline
+        .iter()
+        .filter_map(|a| a.strip_prefix("--volfile-server="))
+        .collect();
+    let mut opts = Vec::new();
+    if servers.len() > 1 {
+        opts.push(format!("backup-volfile-servers={}", servers[1..].join(":")));
+    }
+    if cmdline.iter().any(|a| a == "--read-only") {
+        opts.push("ro".into());
+    }
+    if cmdline.iter().any(|a| a == "--acl") {
+        opts.push("acl".into());
+    }
+    opts
+}
+
+/// The mounts of `mountinfo` with their options taken from the FUSE client serving each.
+pub fn gluster_mounts_with_options(mountinfo: &str, running: &[Proc]) -> Vec<FuseMount> {
+    gluster_mounts(mountinfo)
+        .into_iter()
+        .map(|mut m| {
+            if let Some(p) = running
+                .iter()
+                .find(|p| p.name == "glusterfs" && p.cmdline.last() == Some(&m.target))
+            {
+                m.options = mount_options(&p.cmdline);
+            }
+            m
+        })
+        .collect()
 }
 
 /// `fuse.glusterfs` entries of a mountinfo file.
@@ -78,6 +118,7 @@ pub fn gluster_mounts(mountinfo: &str) -> Vec<FuseMount> {
             (fstype == "fuse.glusterfs").then(|| FuseMount {
                 source: source.to_string(),
                 target: unescape(target),
+                options: Vec::new(),
             })
         })
         .collect()
@@ -138,8 +179,30 @@ mod tests {
             gluster_mounts(info),
             vec![FuseMount {
                 source: "10.199.0.11:/gv0".into(),
-                target: "/mnt/my vol".into()
+                target: "/mnt/my vol".into(),
+                options: vec![],
             }]
+        );
+    }
+
+    #[test]
+    fn reads_mount_options_back_from_the_client_process() {
+        // The FUSE client a testbed client runs for gv0 (backup-volfile-servers=10.199.0.12:10.199.0.13).
+        let cmdline: Vec<String> = [
+            "/usr/sbin/glusterfs",
+            "--process-name",
+            "fuse",
+            "--volfile-server=10.199.0.11",
+            "--volfile-server=10.199.0.12",
+            "--volfile-server=10.199.0.13",
+            "--volfile-id=/gv0",
+            "/mnt/gv0",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            mount_options(&cmdline),
+            vec!["backup-volfile-servers=10.199.0.12:10.199.0.13"]
         );
     }
 }

@@ -138,6 +138,7 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
         *s = secrets.clone();
     }
     let invocation = invocation(&raw.user, &secret_opts);
+    let started = std::time::Instant::now();
     let mut ctx = Ctx::new(def.name, raw.context.clone());
     let outcome = args::validate(def.name, def.options, &raw.user).and_then(|opts| {
         if ctx.check_mode() && !def.supports_check_mode {
@@ -161,6 +162,11 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
     let mut value = result.to_json();
     if let Value::Object(map) = &mut value {
         map.insert("commands".into(), json!(ctx.runner.history));
+        // Binary modules get no timing from ansible-core; reports and operators want each step's.
+        map.insert(
+            "duration_s".into(),
+            json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0),
+        );
         map.insert("invocation".into(), json!({ "module_args": invocation }));
     }
     (value, secrets)

@@ -25,12 +25,15 @@ description:
   - O(state=started) starts exactly that recorded set (or O(services) when given, or C(glusterd) and
     O(consumers) when there is no record): C(glusterd) first, waiting until it answers, then the recorded
     Gluster FUSE mounts that are gone, then the consumers; then it removes the record.
-  - Idempotent; a second O(state=stopped) keeps what the first one recorded.
+  - O(state=restarted) restarts only O(services) (default C(glusterd)); bricks and clients keep running.
+    The Gluster 11 upgrade guide's remedy for a peer left C(Peer Rejected) after an upgrade. Always reports
+    a change.
+  - Idempotent (but for O(state=restarted)); a second O(state=stopped) keeps what the first one recorded.
 options:
   state:
-    description: Whether the Gluster services of this server should be stopped or started.
+    description: Whether the Gluster services of this server should be stopped, started, or restarted.
     type: str
-    choices: [stopped, started]
+    choices: [stopped, started, restarted]
     required: true
   consumers:
     description:
@@ -42,7 +45,7 @@ options:
   services:
     description:
       - With O(state=started), start exactly these (systemd units, or programs where there is no systemd)
-        instead of the recorded set.
+        instead of the recorded set. With O(state=restarted), restart these (default C(glusterd)).
     type: list
     elements: str
   timeout:
@@ -95,6 +98,10 @@ EXAMPLES = r'''
     consumers: [myapp]
     unmount: true
 
+- name: Restart glusterd alone, the remedy for a peer left rejected after an upgrade
+  keel.storage.gluster_service:
+    state: restarted
+
 - name: Start only glusterd
   keel.storage.gluster_service:
     state: started
@@ -138,8 +145,14 @@ remounted:
   returned: when state is started and something was started
   type: list
   elements: str
+restarted:
+  description: The services restarted.
+  returned: when state is restarted
+  type: list
+  elements: str
+  sample: [glusterd]
 record:
   description: The path of the record.
-  returned: always
+  returned: when state is stopped or started
   type: str
 '''

@@ -30,6 +30,16 @@ options:
     description: Time between two looks, in seconds or with a unit.
     type: str
     default: "5"
+  other_release_peers:
+    description:
+      - Names or addresses of servers that run another release than this one, in the middle of a rolling
+        upgrade. A C(Peer Rejected) between this server and one of them is expected (Gluster 10 and 11 write
+        a volume's info file in a different order, so the checksums differ) and only warned about, and their
+        bricks and self-heal daemons, which a rejected peer's status omits, are not waited for. Any other
+        rejection still fails at once.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - keel.storage.gluster.read_only
 attributes:
@@ -50,6 +60,12 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+rejected_peers:
+  description: Peers this server sees as C(Peer Rejected) (also returned on failure).
+  returned: always
+  type: list
+  elements: str
+  sample: [10.199.0.13]
 version:
   description: The Gluster release this server runs, as C(major), C(minor) and C(text).
   returned: success

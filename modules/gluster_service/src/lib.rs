@@ -17,7 +17,7 @@ use procs::{FuseMount, Proc, GLUSTER_PROGRAMS, TOP_LEVEL};
 pub const MODULE: ModuleDef = ModuleDef {
     name: "gluster_service",
     options: &[
-        Opt::new("state", Kind::Choice(&["stopped", "started"])).required(),
+        Opt::new("state", Kind::Choice(&["stopped", "started", "restarted"])).required(),
         Opt::new("consumers", Kind::List),
         Opt::new("services", Kind::List),
         Opt::new("timeout", Kind::Duration),
@@ -204,10 +204,10 @@ fn active_units(ctx: &mut Ctx, units: &[String]) -> Result<Vec<String>, ModuleEr
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_service", opts)?;
     let host = Host::detect();
-    if args.state == "stopped" {
-        stop(ctx, &args, &host)
-    } else {
-        start(ctx, &args, &host)
+    match args.state.as_str() {
+        "stopped" => stop(ctx, &args, &host),
+        "restarted" => restart(ctx, &args, &host),
+        _ => start(ctx, &args, &host),
     }
 }
 
@@ -546,6 +546,39 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
     ));
     r.diff = Some(diff);
     Ok(r.with("started", to_start).with("remounted", remounts))
+}
+
+/// Restarts only the named services (default glusterd): bricks and clients keep running. The
+/// remedy the Gluster 11 upgrade guide gives for a peer left Rejected after an upgrade.
+fn restart(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleError> {
+    let names = args.services.clone().unwrap_or_else(|| vec!["glusterd".to_string()]);
+    let base = |r: ModuleResult| r.with("systemd", host.systemd).with("restarted", &names);
+    if ctx.check_mode() {
+        return Ok(base(ModuleResult::new(
+            true,
+            format!("would restart {}", names.join(", ")),
+        )));
+    }
+    if host.systemd {
+        systemctl(ctx, "restart", &names, args.timeout)?;
+    } else {
+        let running = host.running(&names);
+        let targets: Vec<&Proc> = running.iter().filter(|p| names.contains(&p.name)).collect();
+        terminate(ctx, host, &targets, Duration::from_secs(args.timeout))?;
+        for name in &names {
+            let cmdline = targets
+                .iter()
+                .find(|p| &p.name == name && !p.cmdline.is_empty())
+                .map(|p| p.cmdline.clone())
+                .unwrap_or_else(|| vec![name.clone()]);
+            let argv: Vec<&str> = cmdline.iter().map(String::as_str).collect();
+            ctx.runner.spawn_detached(&argv)?;
+        }
+    }
+    if names.iter().any(|n| n == "glusterd") {
+        wait_glusterd(ctx, Duration::from_secs(args.timeout))?;
+    }
+    Ok(base(ModuleResult::new(true, format!("restarted {}", names.join(", ")))))
 }
 
 fn remount_note(targets: &[String]) -> String {

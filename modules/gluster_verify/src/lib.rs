@@ -17,6 +17,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("version", Kind::Str),
         Opt::new("timeout", Kind::Duration),
         Opt::new("poll_interval", Kind::Duration),
+        Opt::new("other_release_peers", Kind::List),
     ],
     supports_check_mode: true,
     run,
@@ -29,6 +30,8 @@ struct Args {
     timeout: u64,
     #[serde(default = "default_poll")]
     poll_interval: u64,
+    #[serde(default)]
+    other_release_peers: Vec<String>,
 }
 
 fn default_timeout() -> u64 {
@@ -44,6 +47,8 @@ fn default_poll() -> u64 {
 pub struct Problems {
     pub waiting: Vec<String>,
     pub fatal: Vec<String>,
+    /// Not problems for now: rejections explained by a mixed-release pool.
+    pub warnings: Vec<String>,
 }
 
 const REJECTED_REMEDY: &str = "Known remedies: restart glusterd on that server (11.x shows this when NFS-Ganesha \
@@ -51,7 +56,28 @@ const REJECTED_REMEDY: &str = "Known remedies: restart glusterd on that server (
      after 9->10 and 10->11 upgrades): compare /var/lib/glusterd/vols/*/info with a good server, copy the good \
      server's /var/lib/glusterd/vols/ to it and restart its glusterd.";
 
-pub fn judge(pool: &Pool, expected: Option<&str>) -> Problems {
+const MIXED_RELEASE_NOTE: &str = "expected while the two servers run different releases (Gluster 10 and 11 \
+     write a volume's info file in a different order, so its checksum differs); it clears once every server runs \
+     the same release and glusterd is restarted where it persists";
+
+/// Peers that are Rejected, by name.
+pub fn rejected_peers(pool: &Pool) -> Vec<String> {
+    pool.peers
+        .iter()
+        .filter(|p| !p.is_local && p.rejected())
+        .map(|p| p.hostname.clone())
+        .collect()
+}
+
+/// Whether `peer` goes by one of `names` (its probed name or any other name it is known by).
+fn named(peer: &keel_gluster_cli::parse::Peer, names: &[String]) -> bool {
+    names.iter().any(|n| peer.hostname == *n || peer.hostnames.contains(n))
+}
+
+/// `other_release`: names of servers that run another release than this one, mid-upgrade: a
+/// rejection between this server and one of them is expected and only warned about, and their
+/// bricks and self-heal daemons (which a rejected peer's status omits) are not waited for.
+pub fn judge(pool: &Pool, expected: Option<&str>, other_release: &[String]) -> Problems {
     let mut p = Problems::default();
     if let Some(v) = expected.and_then(version_from) {
         if (pool.version.major, pool.version.minor) != (v.major, v.minor) {
@@ -61,8 +87,15 @@ pub fn judge(pool: &Pool, expected: Option<&str>) -> Problems {
             ));
         }
     }
+    let mut tolerated: Vec<&str> = Vec::new();
     for peer in pool.peers.iter().filter(|p| !p.is_local) {
-        if peer.rejected() {
+        if peer.rejected() && named(peer, other_release) {
+            tolerated.push(peer.uuid.as_str());
+            p.warnings.push(format!(
+                "peer {} is 'Peer Rejected': {MIXED_RELEASE_NOTE}",
+                peer.hostname
+            ));
+        } else if peer.rejected() {
             p.fatal
                 .push(format!("peer {} is 'Peer Rejected'. {REJECTED_REMEDY}", peer.hostname));
         } else if !peer.connected {
@@ -73,12 +106,21 @@ pub fn judge(pool: &Pool, expected: Option<&str>) -> Problems {
         }
     }
     for vol in pool.volumes.iter().filter(|v| v.info.started()) {
-        for b in vol.bricks.iter().filter(|b| !b.online) {
+        for b in vol
+            .bricks
+            .iter()
+            .filter(|b| !b.online && !tolerated.contains(&b.info.host_uuid.as_str()))
+        {
             p.waiting
                 .push(format!("brick {} of volume {} is offline", b.info.name, vol.info.name));
         }
         if vol.info.vol_type.heals() {
-            let mut servers: Vec<&str> = vol.bricks.iter().map(|b| b.info.host.as_str()).collect();
+            let mut servers: Vec<&str> = vol
+                .bricks
+                .iter()
+                .filter(|b| !tolerated.contains(&b.info.host_uuid.as_str()))
+                .map(|b| b.info.host.as_str())
+                .collect();
             servers.sort_unstable();
             servers.dedup();
             let online = vol.self_heal_daemons.iter().filter(|d| d.online).count();
@@ -125,13 +167,18 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     }
     let gluster = Gluster::default();
     let started = Instant::now();
+    let mut rejected: Vec<String> = Vec::new();
     loop {
         // glusterd not answering yet is one more thing to wait for, not a failure.
         let problems = match pool::gather(ctx, &gluster, false) {
             Ok(pool) => {
-                let mut p = judge(&pool, args.version.as_deref());
+                let mut p = judge(&pool, args.version.as_deref(), &args.other_release_peers);
                 p.fatal.extend(stale_processes());
+                rejected = rejected_peers(&pool);
                 if p.waiting.is_empty() && p.fatal.is_empty() {
+                    for w in p.warnings {
+                        ctx.warn(w);
+                    }
                     let msg = format!(
                         "Gluster {} on this server; {} peers connected and in the cluster; every brick and self-heal daemon online",
                         pool.version.text,
@@ -139,24 +186,33 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                     );
                     return Ok(ModuleResult::new(false, msg)
                         .with("version", pool.version)
+                        .with("rejected_peers", &rejected)
                         .with("waited_s", started.elapsed().as_secs()));
                 }
                 p
             }
             Err(e) => Problems {
                 waiting: vec![e.to_string()],
-                fatal: Vec::new(),
+                ..Default::default()
             },
         };
+        let data = || {
+            let mut m = Map::new();
+            m.insert("rejected_peers".into(), serde_json::json!(rejected));
+            m
+        };
         if !problems.fatal.is_empty() {
-            return Err(ModuleError::failed(problems.fatal.join("; ")));
+            return Err(ModuleError::failed_with(problems.fatal.join("; "), data()));
         }
         if started.elapsed() >= Duration::from_secs(args.timeout) {
-            return Err(ModuleError::failed(format!(
-                "the pool is not whole after {} s: {}",
-                args.timeout,
-                problems.waiting.join("; ")
-            )));
+            return Err(ModuleError::failed_with(
+                format!(
+                    "the pool is not whole after {} s: {}",
+                    args.timeout,
+                    problems.waiting.join("; ")
+                ),
+                data(),
+            ));
         }
         std::thread::sleep(Duration::from_secs(args.poll_interval.max(1)));
     }

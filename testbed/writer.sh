@@ -1,6 +1,7 @@
 #!/bin/sh
 # keel-writer: runs on the testbed's client node and proves no data is lost during an upgrade.
-#   keel-writer run MOUNT STATE      write checksummed files to MOUNT until STATE/stop appears
+#   keel-writer run MOUNT STATE      write checksummed files to MOUNT until STATE/stop appears (or
+#                                    SIGTERM); a new run continues the manifest
 #   keel-writer stop STATE           stop it and print how many files were written
 #   keel-writer verify MOUNT STATE   every file in the manifest is present and intact
 # The manifest lives on the client's own disk (STATE), never on the volume under test.
@@ -11,9 +12,10 @@ run)
   mkdir -p "$st" "$mnt/keel-writer"
   rm -f "$st/stop"
   echo $$ > "$st/pid"
-  : > "$st/manifest"
-  : > "$st/errors"
-  i=0
+  # A restart (the client upgrade stops and starts the writer) continues the same manifest.
+  [ -f "$st/manifest" ] || : > "$st/manifest"
+  [ -f "$st/errors" ] || : > "$st/errors"
+  i=$(( $(wc -l < "$st/manifest") + $(wc -l < "$st/errors") ))
   while [ ! -f "$st/stop" ]; do
     i=$((i + 1))
     f="keel-writer/f$i"

@@ -63,6 +63,15 @@ options:
         (backup volfile servers, C(ro), C(acl)).
     type: bool
     default: false
+  resync_volumes:
+    description:
+      - With O(state=restarted), restart C(glusterd) without its copy of the volume definitions, so that it
+        imports them from its peers: the Gluster procedure for a server that rejects its peers because its
+        copy differs from theirs (after a 10 to 11 upgrade, the same options are written in another order).
+        The previous copy is kept as C(/var/lib/glusterd/vols.keel-TIMESTAMP); when the import does not bring
+        every volume back within O(timeout), it is put back and the module fails. Bricks keep running.
+    type: bool
+    default: false
   record:
     description: Where the stopped set is recorded between O(state=stopped) and O(state=started).
     type: path
@@ -131,8 +140,8 @@ killed:
   type: list
   elements: str
 recorded:
-  description: What O(state=started) will bring back.
-  returned: when state is stopped and something was stopped
+  description: What O(state=started) will bring back (null when nothing is recorded).
+  returned: when state is stopped
   type: dict
 started:
   description: Units or programs started.
@@ -145,6 +154,11 @@ remounted:
   returned: when state is started and something was started
   type: list
   elements: str
+kept:
+  description: Where the previous volume definitions were kept (O(resync_volumes=true)).
+  returned: when resync_volumes is true and it succeeded
+  type: str
+  sample: /var/lib/glusterd/vols.keel-1795652400
 restarted:
   description: The services restarted.
   returned: when state is restarted

@@ -30,6 +30,12 @@ options:
     description: Time between two looks, in seconds or with a unit.
     type: str
     default: "5"
+  settle:
+    description:
+      - Seconds the pool must stay whole before the module reports it whole. Right after C(glusterd) starts,
+        peers show their stored state until the handshake completes, and the handshake may still reject them.
+    type: str
+    default: "0"
   other_release_peers:
     description:
       - Names or addresses of servers that run another release than this one, in the middle of a rolling
@@ -60,6 +66,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+whole:
+  description: Whether the pool was found whole (false on failure; unlike C(failed), a C(failed_when) leaves it alone).
+  returned: always
+  type: bool
 rejected_peers:
   description: Peers this server sees as C(Peer Rejected) (also returned on failure).
   returned: always

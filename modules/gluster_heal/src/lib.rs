@@ -213,7 +213,9 @@ fn read_all(
 
 /// Right after glusterd or a brick starts, the trigger fails until the self-heal daemon is up
 /// and connected to every brick ("Self-heal daemon is not running", or, seen on 10.3 right after
-/// `volume start force`, "Glusterd Syncop Mgmt brick op 'Heal' failed"): retry for a minute.
+/// `volume start force`, "Glusterd Syncop Mgmt brick op 'Heal' failed"; seen on a 10.3 + 11.1
+/// pool right after the upgraded server's glusterd started, "Commit failed on PEER", the 10.3
+/// peers failing the post-commit while max-op-version is renegotiated): retry for a minute.
 fn trigger(ctx: &mut Ctx, gluster: &Gluster, volume: &str) -> Result<(), ModuleError> {
     let started = Instant::now();
     loop {
@@ -229,6 +231,7 @@ fn trigger(ctx: &mut Ctx, gluster: &Gluster, volume: &str) -> Result<(), ModuleE
             "Self-heal daemon is not running",
             "not connected",
             "brick op 'Heal' failed",
+            "Commit failed on",
         ]
         .iter()
         .any(|m| text.contains(m));

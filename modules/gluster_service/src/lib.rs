@@ -23,6 +23,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("timeout", Kind::Duration),
         Opt::new("record", Kind::Str),
         Opt::new("unmount", Kind::Bool),
+        Opt::new("resync_volumes", Kind::Bool),
     ],
     supports_check_mode: true,
     run,
@@ -43,6 +44,8 @@ struct Args {
     record: String,
     #[serde(default)]
     unmount: bool,
+    #[serde(default)]
+    resync_volumes: bool,
 }
 
 fn default_timeout() -> u64 {
@@ -270,11 +273,13 @@ fn stop(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleE
         )
     };
     if running.is_empty() && active.is_empty() {
+        // What an earlier run recorded still tells `started` what to bring back.
         return Ok(base(ModuleResult::new(
             false,
             "no Gluster process or named consumer is running",
         ))
-        .with("stopped", Vec::<String>::new()));
+        .with("stopped", Vec::<String>::new())
+        .with("recorded", read_record(&record_path)?));
     }
     let mounts = procs::gluster_mounts_with_options(
         &std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default(),
@@ -559,6 +564,9 @@ fn restart(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modu
             format!("would restart {}", names.join(", ")),
         )));
     }
+    if args.resync_volumes {
+        return resync(ctx, args, host).map(base);
+    }
     if host.systemd {
         systemctl(ctx, "restart", &names, args.timeout)?;
     } else {
@@ -579,6 +587,100 @@ fn restart(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modu
         wait_glusterd(ctx, Duration::from_secs(args.timeout))?;
     }
     Ok(base(ModuleResult::new(true, format!("restarted {}", names.join(", ")))))
+}
+
+const GLUSTERD_VOLS: &str = "/var/lib/glusterd/vols";
+
+/// The Gluster remedy for a server that rejects its peers because its copy of the volume
+/// definitions differs from theirs (after a 10 -> 11 upgrade: the same options written in another
+/// order): glusterd restarts without its copy (kept aside) and imports the definitions from its
+/// peers. Bricks keep running. When the import does not bring every volume back, the copy is
+/// restored.
+fn resync(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleError> {
+    let timeout = Duration::from_secs(args.timeout);
+    let before = volume_names(Path::new(GLUSTERD_VOLS));
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let aside = PathBuf::from(format!("{GLUSTERD_VOLS}.keel-{stamp}"));
+    let io = |what: &str, e: std::io::Error| ModuleError::failed(format!("{what}: {e}"));
+    let cmdline = stop_glusterd(ctx, host, args.timeout)?;
+    ctx.runner
+        .history
+        .push(format!("mv {GLUSTERD_VOLS} {}", aside.display()));
+    std::fs::rename(GLUSTERD_VOLS, &aside).map_err(|e| io("cannot move the volume definitions aside", e))?;
+    std::fs::create_dir(GLUSTERD_VOLS).map_err(|e| io("cannot create an empty volume folder", e))?;
+    start_glusterd(ctx, host, &cmdline, args.timeout)?;
+    let started = Instant::now();
+    loop {
+        let now = volume_names(Path::new(GLUSTERD_VOLS));
+        if before.iter().all(|v| now.contains(v)) {
+            return Ok(ModuleResult::new(
+                true,
+                format!(
+                    "glusterd imported the definitions of {} from its peers (the previous copy is kept in {})",
+                    before.join(", "),
+                    aside.display()
+                ),
+            )
+            .with("kept", aside.display().to_string()));
+        }
+        if started.elapsed() >= timeout {
+            let missing: Vec<&String> = before.iter().filter(|v| !now.contains(v)).collect();
+            // Put the server back as it was.
+            stop_glusterd(ctx, host, args.timeout)?;
+            let _ = std::fs::remove_dir_all(GLUSTERD_VOLS);
+            std::fs::rename(&aside, GLUSTERD_VOLS).map_err(|e| io("cannot restore the volume definitions", e))?;
+            start_glusterd(ctx, host, &cmdline, args.timeout)?;
+            return Err(ModuleError::failed(format!(
+                "glusterd did not import {missing:?} from its peers within {} s; its own definitions were put back. \
+                 Check that the peers agree (gluster peer status on each) and see /var/log/glusterfs/glusterd.log",
+                args.timeout
+            )));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn volume_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().join("info").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Stops glusterd alone; returns its command line, to start it the same way.
+fn stop_glusterd(ctx: &mut Ctx, host: &Host, timeout: u64) -> Result<Vec<String>, ModuleError> {
+    if host.systemd {
+        systemctl(ctx, "stop", &["glusterd".to_string()], timeout)?;
+        return Ok(Vec::new());
+    }
+    let running = host.running(&[]);
+    let glusterd: Vec<&Proc> = running.iter().filter(|p| p.name == "glusterd").collect();
+    let cmdline = glusterd
+        .first()
+        .map(|p| p.cmdline.clone())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| vec!["glusterd".to_string()]);
+    terminate(ctx, host, &glusterd, Duration::from_secs(timeout))?;
+    Ok(cmdline)
+}
+
+fn start_glusterd(ctx: &mut Ctx, host: &Host, cmdline: &[String], timeout: u64) -> Result<(), ModuleError> {
+    if host.systemd {
+        systemctl(ctx, "start", &["glusterd".to_string()], timeout)?;
+    } else {
+        let argv: Vec<&str> = cmdline.iter().map(String::as_str).collect();
+        ctx.runner.spawn_detached(&argv)?;
+    }
+    wait_glusterd(ctx, Duration::from_secs(timeout))
 }
 
 fn remount_note(targets: &[String]) -> String {

@@ -18,6 +18,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("timeout", Kind::Duration),
         Opt::new("poll_interval", Kind::Duration),
         Opt::new("other_release_peers", Kind::List),
+        Opt::new("settle", Kind::Duration),
     ],
     supports_check_mode: true,
     run,
@@ -32,6 +33,8 @@ struct Args {
     poll_interval: u64,
     #[serde(default)]
     other_release_peers: Vec<String>,
+    #[serde(default)]
+    settle: u64,
 }
 
 fn default_timeout() -> u64 {
@@ -168,6 +171,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let gluster = Gluster::default();
     let started = Instant::now();
     let mut rejected: Vec<String> = Vec::new();
+    let mut whole_since: Option<Instant> = None;
     loop {
         // glusterd not answering yet is one more thing to wait for, not a failure.
         let problems = match pool::gather(ctx, &gluster, false) {
@@ -175,7 +179,21 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 let mut p = judge(&pool, args.version.as_deref(), &args.other_release_peers);
                 p.fatal.extend(stale_processes());
                 rejected = rejected_peers(&pool);
-                if p.waiting.is_empty() && p.fatal.is_empty() {
+                // Right after glusterd starts, peers still show their stored state until the
+                // handshake (which may reject them) completes: whole means whole for `settle` s.
+                let whole = p.waiting.is_empty() && p.fatal.is_empty();
+                if whole && whole_since.is_none() && args.settle > 0 {
+                    whole_since = Some(Instant::now());
+                }
+                if !whole {
+                    whole_since = None;
+                }
+                let settled = whole_since.is_none_or(|t| t.elapsed() >= Duration::from_secs(args.settle));
+                if whole && !settled {
+                    p.waiting
+                        .push(format!("the pool looks whole; watching it for {} s", args.settle));
+                }
+                if whole && settled {
                     for w in p.warnings {
                         ctx.warn(w);
                     }
@@ -187,6 +205,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                     return Ok(ModuleResult::new(false, msg)
                         .with("version", pool.version)
                         .with("rejected_peers", &rejected)
+                        .with("whole", true)
                         .with("waited_s", started.elapsed().as_secs()));
                 }
                 p
@@ -199,6 +218,8 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         let data = || {
             let mut m = Map::new();
             m.insert("rejected_peers".into(), serde_json::json!(rejected));
+            // Survives a playbook's failed_when, which rewrites `failed`.
+            m.insert("whole".into(), serde_json::json!(false));
             m
         };
         if !problems.fatal.is_empty() {

@@ -306,6 +306,8 @@ fn inventory_text(paths: &Paths, all: &[Node]) -> String {
     for n in all.iter().filter(|n| !n.is_server()) {
         s += &format!("{} ansible_host={}\n", n.name, n.addr);
     }
+    // The group names the collection's playbooks use by default.
+    s += "\n[gluster_servers:children]\nservers\n\n[gluster_clients:children]\nclients\n";
     s += &format!(
         "\n[all:vars]\nansible_user=root\nansible_ssh_private_key_file={}\n\
          ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR'\n\

@@ -34,7 +34,7 @@ notes:
   - Bricks whose server is down are absent from C(gluster volume status); they are reported with
     C(online=false).
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''

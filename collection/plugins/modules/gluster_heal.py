@@ -56,7 +56,7 @@ attributes:
 requirements:
   - GlusterFS 3.13 or later on the target (for C(heal info summary)).
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''

@@ -35,7 +35,7 @@ attributes:
     support: full
     description: Shows the op-version before and after.
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''

@@ -44,7 +44,7 @@ notes:
   - "Run it on every server before touching any (C(any_errors_fatal) in the play): each server reports
     what it sees, and a disconnected peer looks different from each side."
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''

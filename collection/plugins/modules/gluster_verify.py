@@ -39,7 +39,7 @@ attributes:
 requirements:
   - GlusterFS 3.13 or later on the target.
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''

@@ -97,4 +97,10 @@ installed_version:
   returned: always, unless the pool could not be read
   type: str
   sample: "10.3"
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
+  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 '''

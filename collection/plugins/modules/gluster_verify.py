@@ -34,6 +34,7 @@ extends_documentation_fragment:
   - keel.storage.gluster.read_only
 attributes:
   platform:
+    support: full
     platforms: posix
     description: Linux x86_64 Gluster servers; no Python needed.
 requirements:
@@ -59,4 +60,10 @@ waited_s:
   description: Seconds waited.
   returned: success
   type: int
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
+  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 '''

@@ -158,12 +158,16 @@ pub struct Injected {
 
 impl Credential {
     /// Renders the injectors as AWX does: `file` templates become files (mode 0600) in `dir`,
-    /// `{{ tower.filename.NAME }}` their paths, `{{ FIELD }}` the input's value. Only these plain
+    /// `{{ tower.filename.NAME }}` their paths, `{{ FIELD }}` the input's value (empty if not given). Only these plain
     /// substitutions are supported, which is all Keel's credential types use.
     pub fn inject(&self, tools: &Venv, dir: &Path) -> Result<Injected> {
         use std::os::unix::fs::PermissionsExt;
         let ct = yaml_to_json(tools, &self.type_file)?;
         let name = self.type_file.display().to_string();
+        let declared: Vec<String> = ct["inputs"]["fields"]
+            .as_array()
+            .map(|f| f.iter().filter_map(|f| f["id"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
         let mut files = BTreeMap::new();
         let mut out = Injected::default();
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
@@ -183,11 +187,15 @@ impl Credential {
                         .ok_or_else(|| format!("{name}: no file template '{f}' for {expr}"))?;
                     s.push_str(&p.display().to_string());
                 } else {
-                    let v = self
-                        .inputs
-                        .get(expr)
-                        .ok_or_else(|| format!("{name}: {expr} is not an input field"))?;
-                    s.push_str(v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()).as_str());
+                    if !declared.iter().any(|d| d == expr) {
+                        return Err(format!("{name}: {expr} is not an input field"));
+                    }
+                    // An optional input left empty renders as an empty string, as in AWX.
+                    match self.inputs.get(expr) {
+                        Some(Value::String(v)) => s.push_str(v),
+                        Some(v) => s.push_str(&v.to_string()),
+                        None => {}
+                    }
                 }
                 rest = &rest[end + 2..];
             }
@@ -449,7 +457,14 @@ pub fn demo_job(tools: &Venv, root: &Path, tarball: &Path, dir: &Path) -> Result
             ("FAKE_GLUSTER_VERSION".into(), "10.3".into()),
         ],
         ssh_key: Some(&key),
-        credentials: vec![],
+        // Injected as AWX would, though this playbook does not read it.
+        credentials: vec![Credential {
+            type_file: root.join("awx/credential_types/weka_login.yml"),
+            inputs: json!({"weka_auth_token": "{\"access_token\": \"t0ken\"}"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        }],
         requirements: Some(&requirements),
         project_files: vec![],
         expect_status: "successful",
@@ -468,17 +483,28 @@ pub fn demo_job(tools: &Venv, root: &Path, tarball: &Path, dir: &Path) -> Result
             "the job's gluster_facts event holds version {facts}, expected 10.3"
         ));
     }
+    let private = dir.join("private_data_dir");
+    let extravars: Value =
+        serde_json::from_str(&std::fs::read_to_string(private.join("env/extravars")).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    let token_file = extravars["weka_auth_token_file"].as_str().unwrap_or_default();
+    if !std::fs::read_to_string(token_file).is_ok_and(|t| t.contains("t0ken")) {
+        return Err(format!(
+            "the WEKA credential's token file {token_file:?} was not injected"
+        ));
+    }
     if report.stats["ok"]["localhost"].as_u64().unwrap_or(0) < 3 {
         return Err(format!("expected at least 3 ok tasks on localhost: {}", report.stats));
     }
     Ok(())
 }
 
-/// `cargo xtask awx-job PLAYBOOK INVENTORY [-e JSON|@FILE]... [--ssh-key KEY] [--requirements REQ]
-/// [--credential TYPE.yml=@INPUTS.json]... [--project-file PATH]... [--expect-status S]
-/// [--expect-failed TASK]...`: one job through the harness; its private_data_dir is build/awx-job.
+/// `cargo xtask awx-job PLAYBOOK INVENTORY [-e JSON|@FILE]... [--env K=V]... [--ssh-key KEY]
+/// [--requirements REQ] [--credential TYPE.yml=@INPUTS.json]... [--project-file PATH]...
+/// [--expect-status S] [--expect-failed TASK]...`: one job through the harness; its
+/// private_data_dir is build/awx-job.
 pub fn job_main(args: &[String]) -> Result {
-    let usage = "usage: cargo xtask awx-job PLAYBOOK|FQCN INVENTORY [-e JSON|@FILE]... [--ssh-key KEY] \
+    let usage = "usage: cargo xtask awx-job PLAYBOOK|FQCN INVENTORY [-e JSON|@FILE]... [--env K=V]... [--ssh-key KEY] \
                  [--requirements REQUIREMENTS.yml] [--credential TYPE.yml=@INPUTS.json]... [--project-file PATH]... \
                  [--expect-status successful|failed] [--expect-failed TASK]...";
     let root = util::root();
@@ -486,6 +512,7 @@ pub fn job_main(args: &[String]) -> Result {
         return Err(usage.into());
     };
     let mut extravars = Map::new();
+    let mut envvars = Vec::new();
     let mut job_key = None;
     let mut requirements = None;
     let mut credentials = Vec::new();
@@ -508,6 +535,11 @@ pub fn job_main(args: &[String]) -> Result {
         };
         match flag.as_str() {
             "-e" => extravars.extend(read_json(&value()?)?.as_object().cloned().unwrap_or_default()),
+            "--env" => {
+                let v = value()?;
+                let (k, v) = v.split_once('=').ok_or_else(|| format!("--env K=V; {usage}"))?;
+                envvars.push((k.to_string(), v.to_string()));
+            }
             "--ssh-key" => job_key = Some(PathBuf::from(value()?)),
             "--requirements" => requirements = Some(PathBuf::from(value()?)),
             "--project-file" => files.push(PathBuf::from(value()?)),
@@ -544,7 +576,7 @@ pub fn job_main(args: &[String]) -> Result {
         playbook,
         inventory: Path::new(inventory),
         extravars: Value::Object(extravars),
-        envvars: vec![],
+        envvars,
         ssh_key: job_key.as_deref(),
         credentials,
         requirements: Some(&requirements),

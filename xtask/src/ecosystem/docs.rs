@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{isolate, write};
 use crate::ansible::Venv;
@@ -28,24 +28,77 @@ const STANDARD_KEYS: &[&str] = &[
     "exception",
 ];
 
-/// How each module's examples are run here (RESULT: the registered result). Modules not listed (new ones) are syntax-checked
-/// only until added. (module, fixture release of the fake gluster, what a run must show)
-const RUN_EXAMPLES: &[(&str, &str, &str)] = &[
-    ("gluster_facts", "10.3", "RESULT is not failed"),
+/// How a module's examples and its return values are run here: a fake program's directory first
+/// on PATH, its environment (`{state}`: a directory of its own), and what each keel.storage task
+/// of the examples must show (RESULT: its registered result). Modules not listed (new ones) have
+/// their examples syntax-checked only. A WEKA module joins with the simulator's directory and
+/// environment.
+struct Run {
+    module: &'static str,
+    fake: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    expect: &'static str,
+}
+
+const GLUSTER_FAKE: &str = "tests/fake-bin/gluster-fixtures";
+
+const RUN_EXAMPLES: &[Run] = &[
+    Run {
+        module: "gluster_facts",
+        fake: GLUSTER_FAKE,
+        env: &[("FAKE_GLUSTER_VERSION", "10.3"), ("FAKE_GLUSTER_STATE", "{state}")],
+        expect: "RESULT is not failed",
+    },
     // The captured pool has a dispersed and a pure distribute volume: an online precheck must
     // block on them, with the findings returned.
-    (
-        "gluster_precheck",
-        "10.3",
-        "RESULT is not failed or (RESULT.blocking | default(false))",
-    ),
+    Run {
+        module: "gluster_precheck",
+        fake: GLUSTER_FAKE,
+        env: &[("FAKE_GLUSTER_VERSION", "10.3"), ("FAKE_GLUSTER_STATE", "{state}")],
+        expect: "RESULT is not failed or (RESULT.blocking | default(false))",
+    },
     // Its example waits for 11.1.
-    ("gluster_verify", "11.1", "RESULT is not failed"),
+    Run {
+        module: "gluster_verify",
+        fake: GLUSTER_FAKE,
+        env: &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_STATE", "{state}")],
+        expect: "RESULT is not failed",
+    },
     // These change a pool: here the fake answers from captures of a real 11.1 pool (op-version
     // 100000, max 110000; nothing to heal); the real run is on the testbed (docs/README.md).
-    ("gluster_op_version", "11.1", "RESULT is not failed"),
-    ("gluster_heal", "11.1", "RESULT is not failed"),
+    Run {
+        module: "gluster_op_version",
+        fake: GLUSTER_FAKE,
+        env: &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_STATE", "{state}")],
+        expect: "RESULT is not failed",
+    },
+    Run {
+        module: "gluster_heal",
+        fake: GLUSTER_FAKE,
+        env: &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_STATE", "{state}")],
+        expect: "RESULT is not failed",
+    },
 ];
+
+fn run_of(module: &str) -> Option<&'static Run> {
+    RUN_EXAMPLES.iter().find(|r| r.module == module)
+}
+
+/// The environment a module runs in here: its fake first on PATH (the fake gluster for modules
+/// not listed) and its variables, with a fresh state directory.
+fn fake_env(root: &Path, state: &Path, run: Option<&Run>) -> Result<Vec<(String, String)>> {
+    let _ = std::fs::remove_dir_all(state);
+    std::fs::create_dir_all(state).map_err(|e| e.to_string())?;
+    let fake = run.map_or(GLUSTER_FAKE, |r| r.fake);
+    let mut env = vec![(
+        "PATH".to_string(),
+        format!("{}:/usr/bin:/bin", root.join(fake).display()),
+    )];
+    for (k, v) in run.map_or(&[][..], |r| r.env) {
+        env.push((k.to_string(), v.replace("{state}", &state.display().to_string())));
+    }
+    Ok(env)
+}
 
 /// ansible-doc --json of one module, as installed.
 fn doc_json(tools: &Venv, collections: &Path, module: &str) -> Result<Value> {
@@ -69,26 +122,16 @@ fn binary_of(root: &Path, module: &str) -> Result<PathBuf> {
     Err(format!("no binary in {} holds {module}", dir.display()))
 }
 
-/// Runs `module` in `binary` with `args` (and the fake gluster on PATH) and returns its result.
-fn call(binary: &Path, root: &Path, work: &Path, module: &str, args: Value, fixtures: &str) -> Result<Value> {
+/// Runs `module` in `binary` with `args`, in its fake environment, and returns its result.
+fn call(binary: &Path, root: &Path, work: &Path, module: &str, args: Value) -> Result<Value> {
     let mut args = args;
     args["_keel_module"] = json!(module);
     let file = write(&work.join("args.json"), &args.to_string())?;
-    let state = work.join("gluster-state");
-    std::fs::create_dir_all(&state).map_err(|e| e.to_string())?;
-    let out = util::output(
-        std::process::Command::new(binary)
-            .arg(&file)
-            .env(
-                "PATH",
-                format!(
-                    "{}:/usr/bin:/bin",
-                    root.join("tests/fake-bin/gluster-fixtures").display()
-                ),
-            )
-            .env("FAKE_GLUSTER_VERSION", fixtures)
-            .env("FAKE_GLUSTER_STATE", &state),
-    )
+    let out = util::output(std::process::Command::new(binary).arg(&file).envs(fake_env(
+        root,
+        &work.join("state"),
+        run_of(module),
+    )?))
     .map_err(|e| format!("{module} did not answer: {e}"))?;
     serde_json::from_str(&out).map_err(|e| format!("{module} printed no JSON ({e}): {out}"))
 }
@@ -132,14 +175,7 @@ pub fn match_binaries(tools: &Venv, root: &Path, collections: &Path) -> Result {
         let options = doc["doc"]["options"].as_object().cloned().unwrap_or_default();
 
         // Names: the binary lists its valid options when given an unknown one.
-        let m = msg(&call(
-            &binary,
-            root,
-            &work,
-            &module,
-            json!({"keel_doc_probe": 1}),
-            "10.3",
-        )?);
+        let m = msg(&call(&binary, root, &work, &module, json!({"keel_doc_probe": 1}))?);
         let valid: BTreeSet<String> = m
             .split_once("valid options are: ")
             .map(|(_, l)| l.split(", ").filter(|s| *s != "none").map(str::to_string).collect())
@@ -156,14 +192,7 @@ pub fn match_binaries(tools: &Venv, root: &Path, collections: &Path) -> Result {
 
         // Types and choices: the binary's verdict on a value no type accepts.
         for o in valid.intersection(&documented) {
-            let m = msg(&call(
-                &binary,
-                root,
-                &work,
-                &module,
-                json!({ o.as_str(): [{}] }),
-                "10.3",
-            )?);
+            let m = msg(&call(&binary, root, &work, &module, json!({ o.as_str(): [{}] }))?);
             let (kind, choices) = probed_kind(&m, o)?;
             let d = &options[o];
             let dtype = d["type"].as_str().unwrap_or("str");
@@ -189,7 +218,7 @@ pub fn match_binaries(tools: &Venv, root: &Path, collections: &Path) -> Result {
         }
 
         // Required: the module names the first missing one.
-        let m = msg(&call(&binary, root, &work, &module, json!({}), "10.3")?);
+        let m = msg(&call(&binary, root, &work, &module, json!({}))?);
         if let Some((_, rest)) = m.split_once("missing required option '") {
             let o = rest.split('\'').next().unwrap_or_default();
             if options[o]["required"] != json!(true) {
@@ -198,13 +227,9 @@ pub fn match_binaries(tools: &Venv, root: &Path, collections: &Path) -> Result {
         }
 
         // Return values: every key a run on the fake pool returns is documented, and every key
-        // documented as returned always (or on success, when it succeeded) is there.
+        // documented as returned always or on success is there when the run succeeded.
         let ret = doc["return"].as_object().cloned().unwrap_or_default();
-        let fixture = RUN_EXAMPLES
-            .iter()
-            .find(|(m, _, _)| *m == module)
-            .map_or("10.3", |(_, f, _)| *f);
-        let result = call(&binary, root, &work, &module, json!({}), fixture)?;
+        let result = call(&binary, root, &work, &module, json!({}))?;
         let got = result.as_object().cloned().unwrap_or_default();
         for key in got.keys() {
             if !STANDARD_KEYS.contains(&key.as_str()) && !ret.contains_key(key) {
@@ -214,7 +239,8 @@ pub fn match_binaries(tools: &Venv, root: &Path, collections: &Path) -> Result {
         let succeeded = result["failed"] != json!(true);
         for (key, spec) in &ret {
             let when = spec["returned"].as_str().unwrap_or_default();
-            if (when == "always" || (when == "success" && succeeded)) && !got.contains_key(key) {
+            // Only a successful run shows them all: a failure may stop before (bad arguments).
+            if succeeded && (when == "always" || when == "success") && !got.contains_key(key) {
                 problems.push(format!(
                     "{module}: RETURN says '{key}' is returned {when}, but a run returned no such key"
                 ));
@@ -313,8 +339,8 @@ pub fn examples(tools: &Venv, root: &Path, work: &Path, collections: &Path) -> R
         if text.trim().is_empty() {
             return Err(format!("keel.storage.{module} has no EXAMPLES"));
         }
-        let run = RUN_EXAMPLES.iter().find(|(m, _, _)| *m == module);
-        let expect = run.map_or("RESULT is not failed", |(_, _, e)| *e);
+        let run = run_of(&module);
+        let expect = run.map_or("RESULT is not failed", |r| r.expect);
         let playbook = write(
             &dir.join(format!("{module}.yml")),
             &example_playbook(&module, text, expect),
@@ -331,19 +357,15 @@ pub fn examples(tools: &Venv, root: &Path, work: &Path, collections: &Path) -> R
         };
         checked.push(module.clone());
         // A run parses the whole playbook first, so only the examples not run get --syntax-check.
-        let Some((_, fixture, _)) = run else {
+        if run.is_none() {
             util::run_explained(&mut base(&["--syntax-check"])).map_err(|e| format!("{module} EXAMPLES: {e}"))?;
             continue;
-        };
-        let state = work.join(format!("examples-state-{module}"));
-        std::fs::create_dir_all(&state).map_err(|e| e.to_string())?;
-        let vars = json!({
-            "keel_examples_env": {
-                "PATH": format!("{}:/usr/bin:/bin", root.join("tests/fake-bin/gluster-fixtures").display()),
-                "FAKE_GLUSTER_VERSION": fixture,
-                "FAKE_GLUSTER_STATE": state,
-            }
-        });
+        }
+        let env: Map<String, Value> = fake_env(root, &work.join(format!("examples-state-{module}")), run)?
+            .into_iter()
+            .map(|(k, v)| (k, json!(v)))
+            .collect();
+        let vars = json!({ "keel_examples_env": env });
         let vars_file = write(&dir.join(format!("{module}.vars.json")), &vars.to_string())?;
         let at = format!("@{}", vars_file.display());
         util::run_explained(&mut base(&["-e", &at])).map_err(|e| format!("{module} EXAMPLES: {e}"))?;
@@ -351,7 +373,7 @@ pub fn examples(tools: &Venv, root: &Path, work: &Path, collections: &Path) -> R
     }
     let not_run: Vec<&String> = checked.iter().filter(|m| !ran.contains(m)).collect();
     eprintln!(
-        "examples: syntax-checked {}; ran on the fake gluster {}; not run (add to RUN_EXAMPLES): {}",
+        "examples: syntax-checked {}; ran against their fakes {}; not run (add to RUN_EXAMPLES): {}",
         checked.join(", "),
         ran.join(", "),
         not_run.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")

@@ -111,7 +111,7 @@ pub fn checks(t: &mut Tally, root: &Path, tarball: &Path, quick: bool) {
         || docs::match_binaries(&tools, root, &collections),
     );
     t.check(
-        "docs: every EXAMPLES block passes syntax-check and runs on the fake gluster",
+        "docs: every EXAMPLES block passes syntax-check and runs against its fake (gluster)",
         || docs::examples(&tools, root, &work, &collections),
     );
     t.check(

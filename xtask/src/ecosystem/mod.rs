@@ -18,9 +18,10 @@ use crate::util::{self, Result};
 
 /// Pinned so a new release of a linter cannot turn CI red overnight; ansible-lint 26.x and
 /// galaxy-importer 0.4.44 (which runs that ansible-lint) support the newest ansible-core of the
-/// matrix. Raise them together.
+/// matrix. Raise them together. (requirement, a program it installs; galaxy-importer has none of
+/// its own and runs as `python -m galaxy_importer.main`)
 const TOOLS: &[(&str, &str)] = &[
-    ("galaxy-importer==0.4.44", "ansible-lint"),
+    ("galaxy-importer==0.4.44", "python"),
     ("ansible-lint==26.10.1", "ansible-lint"),
     ("ansible-builder==3.2.0", "ansible-builder"),
     ("ansible-runner==2.4.3", "ansible-runner"),
@@ -74,7 +75,7 @@ pub fn checks(t: &mut Tally, root: &Path, tarball: &Path, quick: bool) {
             return;
         }
     };
-    // One install of the tarball by the tools' ansible-core, for ansible-doc, lint and examples.
+    // The tarball as installed by the galaxy check, for ansible-doc, lint, examples and AWX.
     let collections = work.join("collections");
 
     t.check(
@@ -99,7 +100,7 @@ pub fn checks(t: &mut Tally, root: &Path, tarball: &Path, quick: bool) {
         );
     }
     t.check(
-        "ansible-lint --profile production: collection, playbooks/, molecule/, tests/playbooks",
+        "ansible-lint --profile production: collection, playbooks/, molecule/, tests/playbooks, awx/",
         || lint(&tools, root, &work, &collections),
     );
     t.check(
@@ -145,9 +146,10 @@ fn galaxy_install(root: &Path, tarball: &Path, work: &Path, collections: &Path) 
         tarball.display(),
         bytes as f64 * 100.0 / GALAXY_MAX_BYTES as f64
     );
-    if bytes > GALAXY_MAX_BYTES / 4 {
+    // "Far under": within the collection's own budget, 40 % of Galaxy's limit.
+    if bytes > crate::collection::MAX_TARBALL_BYTES.min(GALAXY_MAX_BYTES) {
         return Err(format!(
-            "the tarball is {bytes} bytes, over a quarter of Galaxy's 20 MB limit"
+            "the tarball is {bytes} bytes, over the 8 MB budget (Galaxy takes 20 MB)"
         ));
     }
     let requirements = work.join("requirements.yml");

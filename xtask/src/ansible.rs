@@ -72,7 +72,7 @@ pub fn venv(release: &Release) -> Result<Venv> {
 
 /// python3.X on PATH, else a pyenv build of it (this machine kind ships several). A pyenv shim
 /// for a version that is not selected exists but fails, so each candidate must really run.
-fn find_python(version: &str) -> Result<PathBuf> {
+pub fn find_python(version: &str) -> Result<PathBuf> {
     let name = format!("python{version}");
     let path = std::env::var("PATH").unwrap_or_default();
     let mut candidates: Vec<PathBuf> = std::env::split_paths(&path).map(|d| d.join(&name)).collect();

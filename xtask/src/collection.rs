@@ -108,6 +108,12 @@ fn assemble(root: &Path, binaries: &[PathBuf]) -> Result<PathBuf> {
     if root.join("playbooks").is_dir() {
         util::copy_tree(&root.join("playbooks"), &tree.join("playbooks"))?;
     }
+    // The changelog, as Galaxy and ansible-lint look for it.
+    util::copy_tree(&root.join("changelogs"), &tree.join("changelogs"))?;
+    if root.join("CHANGELOG.rst").exists() {
+        std::fs::copy(root.join("CHANGELOG.rst"), tree.join("CHANGELOG.rst"))
+            .map_err(|e| format!("CHANGELOG.rst: {e}"))?;
+    }
     let bin_dir = tree.join("plugins/modules/__bin__");
     std::fs::create_dir_all(&bin_dir).map_err(|e| e.to_string())?;
     let mut held = Vec::new();
@@ -123,6 +129,7 @@ fn assemble(root: &Path, binaries: &[PathBuf]) -> Result<PathBuf> {
         }
     }
     check_modules(&tree, &held)?;
+    crate::ecosystem::sanity::write_ignores(&tree)?;
     Ok(tree)
 }
 

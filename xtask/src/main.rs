@@ -1,13 +1,18 @@
 //! Task runner: `cargo xtask <task>`. See README.md and ARCHITECTURE.md.
 mod ansible;
 mod collection;
+mod ecosystem;
 mod test;
 pub mod testbed;
 mod util;
 
 const USAGE: &str = "usage: cargo xtask <task>
   collection            build the static modules and dist/keel-storage-VERSION.tar.gz
-  test [--quick]        the whole suite (unit, module, collection, playbook and testbed tests)
+  test [--quick] [--only ecosystem]
+                        the whole suite (unit, module, collection, playbook, ecosystem and testbed tests)
+  changelog             antsibull-changelog release of galaxy.yml's version (CHANGELOG.rst)
+  ee                    the AWX execution environment's build context (build/ee/context)
+  awx-job PLAYBOOK INVENTORY [...]  one AWX-style job through ansible-runner (no args: usage)
   demo                  the real rolling upgrade (not built yet: issue 5)
   testbed up|down|status  a real multi-node GlusterFS cluster on this machine";
 
@@ -18,6 +23,9 @@ fn main() {
         Some("collection") => collection::main(rest),
         Some("test") => test::main(rest),
         Some("testbed") => testbed::main(rest),
+        Some("changelog") => ecosystem::changelog_main(rest),
+        Some("ee") => ecosystem::awx::ee_main(rest),
+        Some("awx-job") => ecosystem::awx::job_main(rest),
         // The real 10.3 -> 11.1 rolling upgrade needs the upgrade playbooks (issue 5).
         Some("demo") => Err(
             "the rolling-upgrade demo comes with the Gluster upgrade playbooks, which are not built \

@@ -3,6 +3,7 @@
 //! ansible-core: ansible-doc and playbook tests against localhost. `.ci/run` calls this.
 //!
 //! `--quick` skips nothing but the playbook runs on the oldest ansible-core.
+//! `--only ecosystem` builds the collection and runs only the ecosystem checks (no testbed).
 
 use std::path::Path;
 use std::process::Command;
@@ -10,15 +11,27 @@ use std::time::Instant;
 
 use crate::ansible::{self, Venv};
 use crate::collection;
+use crate::ecosystem;
 use crate::util::{self, Result};
 
-struct Tally {
+pub(crate) struct Tally {
     passed: Vec<String>,
     failed: Vec<(String, String)>,
+    /// Checks are listed but not run (`--only`).
+    skipping: bool,
 }
 
 impl Tally {
-    fn check(&mut self, name: &str, f: impl FnOnce() -> Result) {
+    pub(crate) fn fail(&mut self, name: &str, why: String) {
+        eprintln!("=== FAILED: {name}: {why}");
+        self.failed.push((name.to_string(), why));
+    }
+
+    pub(crate) fn check(&mut self, name: &str, f: impl FnOnce() -> Result) {
+        if self.skipping {
+            eprintln!("=== skipped: {name}");
+            return;
+        }
         let started = Instant::now();
         eprintln!("\n=== {name}");
         match f() {
@@ -36,10 +49,19 @@ impl Tally {
 
 pub fn main(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .map(|i| args.get(i + 1).map(String::as_str));
+    if !matches!(only, None | Some(Some("ecosystem"))) {
+        return Err("--only takes: ecosystem".into());
+    }
+    let all = only.is_none();
     let root = util::root();
     let mut t = Tally {
         passed: Vec::new(),
         failed: Vec::new(),
+        skipping: !all,
     };
 
     t.check("cargo test (unit and module tests)", || {
@@ -68,11 +90,13 @@ pub fn main(args: &[String]) -> Result {
     });
 
     let mut tarball = None;
+    t.skipping = false;
     t.check("collection build, static binary, size budgets", || {
         tarball = Some(collection::build()?);
         Ok(())
     });
 
+    t.skipping = !all;
     if let Some(tarball) = &tarball {
         for release in releases(quick) {
             let core = release.core;
@@ -107,7 +131,13 @@ pub fn main(args: &[String]) -> Result {
         }
     }
 
-    if tarball.is_some() {
+    // Galaxy, sanity, lint, changelog, docs and examples, AWX: no testbed needed.
+    t.skipping = false;
+    if let Some(tarball) = &tarball {
+        ecosystem::checks(&mut t, &root, tarball, quick);
+    }
+
+    if all && tarball.is_some() {
         testbed_checks(&mut t, &root, quick);
     }
 
@@ -201,7 +231,7 @@ fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
 }
 
 /// Every supported ansible-core, or only the newest with --quick.
-fn releases(quick: bool) -> Vec<&'static ansible::Release> {
+pub(crate) fn releases(quick: bool) -> Vec<&'static ansible::Release> {
     if quick {
         vec![ansible::NEWEST]
     } else {

@@ -16,6 +16,7 @@ options:
     default: "120"
 attributes:
   platform:
+    support: full
     platforms: posix
     description: Linux x86_64 Gluster servers with the gluster CLI and a running glusterd; no Python needed.
 requirements:

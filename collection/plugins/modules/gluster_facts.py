@@ -34,7 +34,7 @@ notes:
   - Bricks whose server is down are absent from C(gluster volume status); they are reported with
     C(online=false).
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -103,4 +103,10 @@ ansible_facts:
           type: list
           elements: dict
           returned: success
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
+  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 '''

@@ -51,12 +51,13 @@ attributes:
     support: none
     description: Healing has no before and after to show.
   platform:
+    support: full
     platforms: posix
     description: Linux x86_64 Gluster servers with a running glusterd; no Python needed.
 requirements:
   - GlusterFS 3.13 or later on the target (for C(heal info summary)).
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -102,4 +103,10 @@ elapsed_s:
   description: Seconds spent.
   returned: always
   type: int
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
+  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 '''

@@ -35,7 +35,7 @@ attributes:
     support: full
     description: Shows the op-version before and after.
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -66,4 +66,10 @@ max_op_version:
   returned: success
   type: int
   sample: 110000
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
+  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 '''

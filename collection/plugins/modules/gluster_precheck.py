@@ -44,7 +44,7 @@ notes:
   - "Run it on every server before touching any (C(any_errors_fatal) in the play): each server reports
     what it sees, and a disconnected peer looks different from each side."
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -97,4 +97,10 @@ installed_version:
   returned: always, unless the pool could not be read
   type: str
   sample: "10.3"
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
+  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 '''

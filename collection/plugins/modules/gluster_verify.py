@@ -50,12 +50,13 @@ extends_documentation_fragment:
   - keel.storage.gluster.read_only
 attributes:
   platform:
+    support: full
     platforms: posix
     description: Linux x86_64 Gluster servers; no Python needed.
 requirements:
   - GlusterFS 3.13 or later on the target.
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -85,4 +86,10 @@ waited_s:
   description: Seconds waited.
   returned: success
   type: int
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
+  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 '''

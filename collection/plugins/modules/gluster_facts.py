@@ -54,6 +54,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
 ansible_facts:
   description: Facts about the local Gluster server and its pool.
   returned: success

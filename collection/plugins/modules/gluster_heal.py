@@ -78,6 +78,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
 healed:
   description: Every brick answered and reports zero pending and zero split-brain entries.
   returned: success or a wait that failed

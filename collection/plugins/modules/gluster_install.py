@@ -20,8 +20,8 @@ description:
     source is refreshed, so unreachable mirrors do not fail the run.
   - Refuses a downgrade unless O(allow_downgrade=true). Reports C(changed=false) when every package
     already carries the release. On failure returns the package manager's output.
-  - Stop the Gluster services first (M(keel.storage.gluster_service)): processes keep running the
-    replaced binaries until restarted; the module warns when C(glusterd) is running.
+  - Stop the Gluster services first with M(keel.storage.gluster_service), because processes keep running
+    the replaced binaries until restarted; the module warns when C(glusterd) is running.
 options:
   version:
     description: The Gluster release to install, such as C(11.1).
@@ -62,10 +62,11 @@ attributes:
     support: full
     description: Shows each package's version before and after.
   platform:
+    support: full
     platforms: posix
     description: Linux x86_64 hosts with apt, dnf, yum or zypper; no Python needed.
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -80,6 +81,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
 package_manager:
   description: The package manager used.
   returned: always

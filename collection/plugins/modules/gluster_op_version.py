@@ -51,6 +51,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
 op_version_before:
   description: The cluster op-version before the module ran.
   returned: success

@@ -66,6 +66,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
 findings:
   description: Every finding, blockers first.
   returned: always, unless the pool could not be read

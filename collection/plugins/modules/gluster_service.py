@@ -23,7 +23,7 @@ description:
   - Before stopping anything it records what was running (units, or the command lines of C(glusterd),
     C(glustereventsd) and the consumers, and the Gluster FUSE mounts) in O(record).
   - O(state=started) starts exactly that recorded set (or O(services) when given, or C(glusterd) and
-    O(consumers) when there is no record): C(glusterd) first, waiting until it answers, then the recorded
+    O(consumers) when there is no record). First C(glusterd), waiting until it answers, then the recorded
     Gluster FUSE mounts that are gone, then the consumers; then it removes the record.
   - O(state=restarted) restarts only O(services) (default C(glusterd)); bricks and clients keep running.
     The Gluster 11 upgrade guide's remedy for a peer left C(Peer Rejected) after an upgrade. Always reports
@@ -66,7 +66,7 @@ options:
   resync_volumes:
     description:
       - With O(state=restarted), restart C(glusterd) without its copy of the volume definitions, so that it
-        imports them from its peers: the Gluster procedure for a server that rejects its peers because its
+        imports them from its peers. This is the Gluster procedure for a server that rejects its peers because its
         copy differs from theirs (after a 10 to 11 upgrade, the same options are written in another order).
         The previous copy is kept as C(/var/lib/glusterd/vols.keel-TIMESTAMP); when the import does not bring
         every volume back within O(timeout), it is put back and the module fails. Bricks keep running.
@@ -84,10 +84,11 @@ attributes:
     support: full
     description: Shows the processes and units stopped, or the services started.
   platform:
+    support: full
     platforms: posix
     description: Linux x86_64 Gluster servers, with or without systemd; no Python needed.
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -118,6 +119,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
 systemd:
   description: Whether systemd runs this host (units were used) or processes were signalled.
   returned: always

@@ -67,6 +67,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
 whole:
   description: Whether the pool was found whole (false on failure; unlike C(failed), a C(failed_when) leaves it alone).
   returned: always

@@ -4,6 +4,7 @@ mod collection;
 mod ecosystem;
 mod test;
 pub mod testbed;
+mod testbed_suite;
 mod util;
 
 const USAGE: &str = "usage: cargo xtask <task>

@@ -138,7 +138,7 @@ pub fn main(args: &[String]) -> Result {
     }
 
     if all && tarball.is_some() {
-        testbed_checks(&mut t, &root, quick);
+        crate::testbed_suite::checks(&mut t, &root, quick);
     }
 
     eprintln!();
@@ -157,79 +157,6 @@ pub fn main(args: &[String]) -> Result {
     }
 }
 
-/// The real 3-server pool: gluster_facts and the prechecks over ssh from every supported
-/// ansible-core, a writer running meanwhile whose files must all be intact, and a teardown that
-/// leaves nothing behind.
-fn testbed_checks(t: &mut Tally, root: &Path, quick: bool) {
-    use crate::testbed;
-    let paths = testbed::Paths::from_env();
-    let mut inventory = None;
-    t.check(
-        "testbed up: 3 servers on 10.3 and a client (real glusterd, bricks, FUSE mount)",
-        || {
-            let started = Instant::now();
-            let opts = testbed::Options {
-                nodes: 3,
-                version: "10.3".into(),
-                layout: testbed::Layout::Replica3,
-            };
-            inventory = Some(testbed::up(&paths, &opts)?);
-            eprintln!("testbed up took {:.0} s", started.elapsed().as_secs_f64());
-            testbed::writer_start(&paths)
-        },
-    );
-    if let Some(inventory) = &inventory {
-        for release in releases(quick) {
-            let core = release.core;
-            for playbook in ["testbed_facts.yml", "testbed_heal.yml"] {
-                t.check(
-                    &format!("ansible-core {core}: tests/playbooks/{playbook} over ssh on the real pool"),
-                    || {
-                        let venv = ansible::venv(release)?;
-                        let collections = root.join("build").join(format!("ansible-{core}"));
-                        playbook_run(&venv, &collections, root, inventory, playbook, &[], None)
-                    },
-                );
-            }
-        }
-        t.check(
-            "testbed writer: every file written during the tests is present and intact",
-            || {
-                testbed::writer_stop(&paths)?;
-                let n = testbed::verify(&paths)?;
-                if n == 0 {
-                    Err("the writer wrote nothing".into())
-                } else {
-                    Ok(())
-                }
-            },
-        );
-    }
-    t.check(
-        "testbed down leaves no namespace, mount, link or process behind",
-        || testbed::down(&paths),
-    );
-    t.check(
-        "molecule test (molecule/default: create/destroy through the testbed)",
-        || {
-            let venv = ansible::venv(ansible::NEWEST)?;
-            let mut cmd = venv.cmd("molecule");
-            ansible_env(
-                &mut cmd,
-                &root.join("build").join(format!("ansible-{}", ansible::NEWEST.core)),
-                root,
-            );
-            // molecule's own config, not the tests' isolated one.
-            cmd.env_remove("ANSIBLE_CONFIG").arg("test");
-            util::run_explained(&mut cmd)?;
-            match testbed::leftovers(&paths).as_slice() {
-                [] => Ok(()),
-                left => Err(format!("molecule destroy left behind: {}", left.join("; "))),
-            }
-        },
-    );
-}
-
 /// Every supported ansible-core, or only the newest with --quick.
 pub(crate) fn releases(quick: bool) -> Vec<&'static ansible::Release> {
     if quick {
@@ -244,7 +171,7 @@ fn cargo() -> String {
 }
 
 /// Settings for every ansible command: only our collections path, no user config.
-fn ansible_env(cmd: &mut Command, collections: &Path, root: &Path) {
+pub(crate) fn ansible_env(cmd: &mut Command, collections: &Path, root: &Path) {
     cmd.current_dir(root)
         .env("ANSIBLE_COLLECTIONS_PATH", collections)
         .env("ANSIBLE_CONFIG", root.join("tests/ansible.cfg"))
@@ -294,7 +221,7 @@ fn docs(venv: &Venv, collections: &Path, root: &Path) -> Result {
     Ok(())
 }
 
-fn playbook_run(
+pub(crate) fn playbook_run(
     venv: &Venv,
     collections: &Path,
     root: &Path,
@@ -316,5 +243,5 @@ fn playbook_run(
         .arg(inventory)
         .arg(format!("tests/playbooks/{playbook}"))
         .args(extra);
-    util::run_explained(&mut cmd)
+    util::run_explained(&mut cmd).map(|_| ())
 }

@@ -26,8 +26,8 @@ pub fn run(cmd: &mut Command) -> Result {
 
 /// Runs `cmd` like `run`, echoing its output as it comes, and on failure adds the lines that say
 /// what failed (ansible's `fatal:` and `FAILED!`, molecule's `ERROR`), so the closing summary,
-/// which is all a CI log tail may show, carries the reason.
-pub fn run_explained(cmd: &mut Command) -> Result {
+/// which is all a CI log tail may show, carries the reason. Returns the standard output.
+pub fn run_explained(cmd: &mut Command) -> Result<String> {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     eprintln!("+ {}", show(cmd));
@@ -38,8 +38,8 @@ pub fn run_explained(cmd: &mut Command) -> Result {
         .map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
     let echo = |pipe: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
-            let mut reasons = Vec::new();
-            let Some(pipe) = pipe else { return reasons };
+            let (mut reasons, mut all) = (Vec::new(), String::new());
+            let Some(pipe) = pipe else { return (reasons, all) };
             for line in BufReader::new(pipe).lines().map_while(std::result::Result::ok) {
                 eprintln!("{line}");
                 if ["fatal:", "FAILED!", "ERROR", "failed:"]
@@ -48,17 +48,19 @@ pub fn run_explained(cmd: &mut Command) -> Result {
                 {
                     reasons.push(line.chars().take(400).collect::<String>());
                 }
+                all.push_str(&line);
+                all.push('\n');
             }
-            reasons
+            (reasons, all)
         })
     };
     let out = echo(child.stdout.take().map(|p| Box::new(p) as _));
     let err = echo(child.stderr.take().map(|p| Box::new(p) as _));
     let status = child.wait().map_err(|e| e.to_string())?;
-    let mut reasons = out.join().unwrap_or_default();
-    reasons.extend(err.join().unwrap_or_default());
+    let (mut reasons, stdout) = out.join().unwrap_or_default();
+    reasons.extend(err.join().unwrap_or_default().0);
     if status.success() {
-        return Ok(());
+        return Ok(stdout);
     }
     reasons.truncate(12);
     Err(format!(

@@ -360,7 +360,15 @@ fn systemctl(ctx: &mut Ctx, verb: &str, units: &[String], timeout: u64) -> Resul
 }
 
 fn unmount(ctx: &mut Ctx, m: &FuseMount) -> Result<(), ModuleError> {
-    let out = ctx.run(&["umount", &m.target], Duration::from_secs(60))?;
+    // A stopped consumer's last child (a copy in flight) may hold the mount for a moment.
+    let mut out = ctx.run(&["umount", &m.target], Duration::from_secs(60))?;
+    for _ in 0..5 {
+        if out.success() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        out = ctx.run(&["umount", &m.target], Duration::from_secs(60))?;
+    }
     if out.success() {
         return Ok(());
     }

@@ -126,6 +126,9 @@ fn binary_of(root: &Path, module: &str) -> Result<PathBuf> {
 fn call(binary: &Path, root: &Path, work: &Path, module: &str, args: Value) -> Result<Value> {
     let mut args = args;
     args["_keel_module"] = json!(module);
+    // Probes only look: some modules stop processes or install packages, and this host may run
+    // a testbed whose processes its /proc shows.
+    args["_ansible_check_mode"] = json!(true);
     let file = write(&work.join("args.json"), &args.to_string())?;
     let out = util::output(std::process::Command::new(binary).arg(&file).envs(fake_env(
         root,
@@ -190,9 +193,19 @@ pub fn match_binaries(tools: &Venv, root: &Path, collections: &Path) -> Result {
             ));
         }
 
+        // Documented required options with a valid value, so that a probe of another option
+        // gets past the check for missing ones.
+        let mut required = serde_json::Map::new();
+        for (name, d) in options.iter().filter(|(_, d)| d["required"] == json!(true)) {
+            let sample = d["choices"].get(0).cloned().unwrap_or_else(|| json!("1"));
+            required.insert(name.clone(), sample);
+        }
+
         // Types and choices: the binary's verdict on a value no type accepts.
         for o in valid.intersection(&documented) {
-            let m = msg(&call(&binary, root, &work, &module, json!({ o.as_str(): [{}] }))?);
+            let mut probe = required.clone();
+            probe.insert(o.clone(), json!([{}]));
+            let m = msg(&call(&binary, root, &work, &module, Value::Object(probe))?);
             let (kind, choices) = probed_kind(&m, o)?;
             let d = &options[o];
             let dtype = d["type"].as_str().unwrap_or("str");
@@ -229,7 +242,7 @@ pub fn match_binaries(tools: &Venv, root: &Path, collections: &Path) -> Result {
         // Return values: every key a run on the fake pool returns is documented, and every key
         // documented as returned always or on success is there when the run succeeded.
         let ret = doc["return"].as_object().cloned().unwrap_or_default();
-        let result = call(&binary, root, &work, &module, json!({}))?;
+        let result = call(&binary, root, &work, &module, Value::Object(required.clone()))?;
         let got = result.as_object().cloned().unwrap_or_default();
         for key in got.keys() {
             if !STANDARD_KEYS.contains(&key.as_str()) && !ret.contains_key(key) {

@@ -367,7 +367,7 @@ fn lint(tools: &Venv, root: &Path, work: &Path, collections: &Path) -> Result {
     isolate(&mut cmd, &work.join("home"), Some(collections));
     cmd.current_dir(&stage)
         .args(["--profile", "production", "--offline", "--nocolor", "--strict"]);
-    util::run_explained(&mut cmd)
+    util::run_explained(&mut cmd).map(|_| ())
 }
 
 /// changelogs/ is valid and CHANGELOG.rst is what `antsibull-changelog generate` makes of it.

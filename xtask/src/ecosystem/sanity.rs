@@ -84,7 +84,7 @@ pub fn run(release: &Release, root: &Path, work: &Path) -> Result {
                 std::env::var("PATH").unwrap_or_default()
             ),
         );
-    util::run_explained(&mut cmd)
+    util::run_explained(&mut cmd).map(|_| ())
 }
 
 /// ansible-test bootstraps pip in each new virtualenv with get-pip.py for its pinned pip version,

@@ -1,0 +1,287 @@
+//! The testbed scenarios of `cargo xtask test`: real glusterd, real bricks, real package upgrades
+//! (10.3 -> 11.1 from the local repository), over ssh, on the oldest and newest ansible-core.
+//!
+//! A. replica 3 with the writer running: facts and heal (both cores); node1 upgraded module by
+//!    module (2.17); the rolling playbook (2.21) resumes with node2 and node3; a re-run and a
+//!    --check run change nothing; the client playbook upgrades client1 around the writer.
+//! B. arbiter (2.17): the rolling playbook from scratch, the writer running.
+//! C. mixed with a dispersed volume (2.17): the online playbook refuses with nothing touched;
+//!    the offline playbook upgrades every server.
+//! D. molecule on its own testbed.
+//! Every testbed is torn down and must leave nothing behind; the writer's files must be intact.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::ansible::{self, Release};
+use crate::test::{ansible_env, Tally};
+use crate::testbed::{self, Layout, Paths};
+use crate::util::{self, Result};
+
+const OLDEST: &Release = &ansible::RELEASES[0];
+const NEWEST: &Release = ansible::NEWEST;
+
+/// Runs a playbook (a path under tests/playbooks, or a collection playbook by FQCN) against the
+/// testbed with one ansible-core; returns its output.
+fn playbook(root: &Path, release: &Release, inventory: &Path, target: &str, extra: &[&str]) -> Result<String> {
+    let venv = ansible::venv(release)?;
+    let collections = root.join("build").join(format!("ansible-{}", release.core));
+    let mut cmd = venv.cmd("ansible-playbook");
+    ansible_env(&mut cmd, &collections, root);
+    cmd.env("KEEL_REPORT_DIR", reports(root));
+    let target = if target.ends_with(".yml") {
+        format!("tests/playbooks/{target}")
+    } else {
+        target.to_string()
+    };
+    cmd.arg("-i").arg(inventory).arg(target).args(extra);
+    util::run_explained(&mut cmd)
+}
+
+fn reports(root: &Path) -> PathBuf {
+    root.join("build").join("reports")
+}
+
+/// The `changed=N` of every server in a PLAY RECAP that is not zero.
+fn changed_servers(out: &str) -> Vec<String> {
+    out.lines()
+        .filter(|l| l.starts_with("node"))
+        .filter_map(|l| {
+            let n = l.split_whitespace().find_map(|w| w.strip_prefix("changed="))?;
+            (n != "0").then(|| l.split_whitespace().next().unwrap_or("").to_string() + " changed=" + n)
+        })
+        .collect()
+}
+
+const UPGRADE: [&str; 4] = [
+    "-e",
+    "gluster_target_version=11.1",
+    "-e",
+    "gluster_upgrade_confirm=true",
+];
+
+fn up(t: &mut Tally, paths: &Paths, layout: Layout, what: &str) -> Option<PathBuf> {
+    let mut inventory = None;
+    t.check(&format!("testbed up: {what}"), || {
+        let started = Instant::now();
+        let opts = testbed::Options {
+            nodes: 3,
+            version: "10.3".into(),
+            layout,
+        };
+        inventory = Some(testbed::up(paths, &opts)?);
+        eprintln!("testbed up took {:.0} s", started.elapsed().as_secs_f64());
+        Ok(())
+    });
+    inventory
+}
+
+fn down(t: &mut Tally, paths: &Paths) {
+    t.check(
+        "testbed down leaves no namespace, mount, link or process behind",
+        || testbed::down(paths),
+    );
+}
+
+fn writer_verified(t: &mut Tally, paths: &Paths) {
+    t.check(
+        "testbed writer: every file written during the run is present and intact",
+        || {
+            testbed::writer_stop(paths)?;
+            match testbed::verify(paths)? {
+                0 => Err("the writer wrote nothing".into()),
+                _ => Ok(()),
+            }
+        },
+    );
+}
+
+pub fn checks(t: &mut Tally, root: &Path, quick: bool) {
+    let paths = Paths::from_env();
+    let _ = std::fs::remove_dir_all(reports(root));
+    scenario_replica(t, root, &paths, quick);
+    if !quick {
+        scenario_arbiter(t, root, &paths);
+        scenario_mixed(t, root, &paths);
+    }
+    molecule(t, root, &paths);
+}
+
+fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
+    let Some(inv) = up(
+        t,
+        paths,
+        Layout::Replica3,
+        "3 servers on 10.3 and a client (replica 3, real glusterd, FUSE mount)",
+    ) else {
+        return down(t, paths);
+    };
+    t.check("testbed writer started on the client", || testbed::writer_start(paths));
+    for release in crate::test::releases(quick) {
+        for pb in ["testbed_facts.yml", "testbed_heal.yml"] {
+            t.check(
+                &format!("ansible-core {}: {pb} over ssh on the real pool", release.core),
+                || playbook(root, release, &inv, pb, &[]).map(|_| ()),
+            );
+        }
+    }
+    let node_core = if quick { NEWEST } else { OLDEST };
+    t.check(
+        &format!(
+            "ansible-core {}: node1 upgraded to 11.1 module by module (check mode, idempotence)",
+            node_core.core
+        ),
+        || {
+            playbook(root, node_core, &inv, "testbed_give_python.yml", &[])?;
+            playbook(root, node_core, &inv, "testbed_node_upgrade.yml", &[]).map(|_| ())
+        },
+    );
+    t.check(
+        "ansible-core 2.21: keel.storage.gluster_upgrade resumes (node1 skipped), node2 and node3 to 11.1, op-version 110000",
+        || {
+            let out = playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade", &UPGRADE)?;
+            if !out.contains("skip the server, already on the target release and healthy, node1") {
+                return Err("node1, already on 11.1, was not skipped".into());
+            }
+            playbook(root, NEWEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())
+        },
+    );
+    for (name, extra) in [
+        ("a second run", &UPGRADE[..]),
+        ("a --check run", &[UPGRADE.as_slice(), &["--check"]].concat()[..]),
+    ] {
+        t.check(
+            &format!("ansible-core 2.21: {name} of keel.storage.gluster_upgrade changes nothing"),
+            || {
+                let out = playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade", extra)?;
+                match changed_servers(&out).as_slice() {
+                    [] => Ok(()),
+                    changed => Err(format!("servers changed: {}", changed.join(", "))),
+                }
+            },
+        );
+    }
+    t.check(
+        "ansible-core 2.21: keel.storage.gluster_upgrade_clients upgrades client1 around the running writer",
+        || {
+            let mut extra = UPGRADE.to_vec();
+            extra.extend(["-e", r#"{"gluster_client_consumers": ["keel-writer"]}"#]);
+            playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade_clients", &extra)?;
+            playbook(root, NEWEST, &inv, "testbed_clients_upgraded.yml", &[]).map(|_| ())
+        },
+    );
+    writer_verified(t, paths);
+    t.check(
+        "upgrade reports: JSON and Markdown written, the rolling run succeeded",
+        || {
+            let dir = reports(root);
+            let names: Vec<String> = std::fs::read_dir(&dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            let online = names
+                .iter()
+                .filter(|n| n.starts_with("gluster-online-") && n.ends_with(".json"))
+                .min()
+                .ok_or_else(|| format!("no online report in {names:?}"))?;
+            let text = std::fs::read_to_string(dir.join(online)).map_err(|e| e.to_string())?;
+            let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+            if report["result"] != "succeeded" || report["servers"].as_array().map_or(0, Vec::len) != 3 {
+                return Err(format!("unexpected report: {text}"));
+            }
+            if !names
+                .iter()
+                .any(|n| n.starts_with("gluster-clients-") && n.ends_with(".md"))
+            {
+                return Err(format!("no client report in {names:?}"));
+            }
+            Ok(())
+        },
+    );
+    down(t, paths);
+}
+
+fn scenario_arbiter(t: &mut Tally, root: &Path, paths: &Paths) {
+    let Some(inv) = up(t, paths, Layout::Arbiter, "3 servers on 10.3, replica 3 arbiter 1") else {
+        return down(t, paths);
+    };
+    t.check("testbed writer started on the client", || testbed::writer_start(paths));
+    t.check(
+        "ansible-core 2.17: keel.storage.gluster_upgrade of an arbiter volume under live writes, op-version 110000",
+        || {
+            playbook(root, OLDEST, &inv, "testbed_give_python.yml", &[])?;
+            playbook(root, OLDEST, &inv, "keel.storage.gluster_upgrade", &UPGRADE)?;
+            playbook(root, OLDEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())
+        },
+    );
+    writer_verified(t, paths);
+    down(t, paths);
+}
+
+fn scenario_mixed(t: &mut Tally, root: &Path, paths: &Paths) {
+    let Some(inv) = up(
+        t,
+        paths,
+        Layout::Mixed,
+        "3 servers on 10.3, replica, arbiter and dispersed volumes",
+    ) else {
+        return down(t, paths);
+    };
+    t.check(
+        "ansible-core 2.17: the online upgrade refuses a pool with a dispersed volume, touching nothing",
+        || {
+            playbook(root, OLDEST, &inv, "testbed_give_python.yml", &[])?;
+            match playbook(root, OLDEST, &inv, "keel.storage.gluster_upgrade", &UPGRADE) {
+                Ok(_) => Err("the online upgrade of a pool with a dispersed volume went ahead".into()),
+                Err(e) if e.contains("disperse") => {
+                    playbook(root, OLDEST, &inv, "testbed_untouched.yml", &[]).map(|_| ())
+                }
+                Err(e) => Err(format!("refused, but not for the dispersed volume: {e}")),
+            }
+        },
+    );
+    t.check(
+        "ansible-core 2.17: keel.storage.gluster_upgrade_offline upgrades every server, op-version 110000",
+        || {
+            playbook(root, OLDEST, &inv, "keel.storage.gluster_upgrade_offline", &UPGRADE)?;
+            playbook(root, OLDEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())
+        },
+    );
+    down(t, paths);
+}
+
+fn molecule(t: &mut Tally, root: &Path, paths: &Paths) {
+    t.check(
+        "molecule test (molecule/default: create/destroy through the testbed)",
+        || {
+            let venv = ansible::venv(NEWEST)?;
+            let mut cmd = venv.cmd("molecule");
+            ansible_env(
+                &mut cmd,
+                &root.join("build").join(format!("ansible-{}", NEWEST.core)),
+                root,
+            );
+            // molecule's own config, not the tests' isolated one.
+            cmd.env_remove("ANSIBLE_CONFIG").arg("test");
+            util::run_explained(&mut cmd)?;
+            match testbed::leftovers(paths).as_slice() {
+                [] => Ok(()),
+                left => Err(format!("molecule destroy left behind: {}", left.join("; "))),
+            }
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_changed_servers_from_a_recap() {
+        let out = "PLAY RECAP ***\nlocalhost : ok=4 changed=0 unreachable=0\n\
+                   node1                      : ok=39   changed=0    unreachable=0\n\
+                   node2                      : ok=36   changed=4    unreachable=0\n";
+        assert_eq!(changed_servers(out), vec!["node2 changed=4"]);
+    }
+}

@@ -1,6 +1,7 @@
 //! Task runner: `cargo xtask <task>`. See README.md and ARCHITECTURE.md.
 mod ansible;
 mod collection;
+mod demo;
 mod ecosystem;
 mod test;
 pub mod testbed;
@@ -14,7 +15,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   changelog             antsibull-changelog release of galaxy.yml's version (CHANGELOG.rst)
   ee                    the AWX execution environment's build context (build/ee/context)
   awx-job PLAYBOOK INVENTORY [...]  one AWX-style job through ansible-runner (no args: usage)
-  demo                  the real rolling upgrade (not built yet: issue 5)
+  demo [--keep]         a real online rolling upgrade 10.3 -> 11.1 of a 3-server pool built here,
+                        under live writes; prints the report (--keep leaves the testbed up)
   testbed up|down|status  a real multi-node GlusterFS cluster on this machine";
 
 fn main() {
@@ -27,13 +29,7 @@ fn main() {
         Some("changelog") => ecosystem::changelog_main(rest),
         Some("ee") => ecosystem::awx::ee_main(rest),
         Some("awx-job") => ecosystem::awx::job_main(rest),
-        // The real 10.3 -> 11.1 rolling upgrade needs the upgrade playbooks (issue 5).
-        Some("demo") => Err(
-            "the rolling-upgrade demo comes with the Gluster upgrade playbooks, which are not built \
-                             yet. Today: `cargo xtask testbed up` builds a real 3-server 10.3 pool, and \
-                             `cargo xtask test` runs every module against it."
-                .into(),
-        ),
+        Some("demo") => demo::main(rest),
         _ => Err(USAGE.to_string()),
     };
     if let Err(e) = result {

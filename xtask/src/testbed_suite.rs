@@ -132,7 +132,7 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
             node_core.core
         ),
         || {
-            playbook(root, node_core, &inv, "testbed_give_python.yml", &[])?;
+            testbed::python_everywhere(paths)?;
             playbook(root, node_core, &inv, "testbed_node_upgrade.yml", &[]).map(|_| ())
         },
     );
@@ -210,7 +210,7 @@ fn scenario_arbiter(t: &mut Tally, root: &Path, paths: &Paths) {
     t.check(
         "ansible-core 2.17: keel.storage.gluster_upgrade of an arbiter volume under live writes, op-version 110000",
         || {
-            playbook(root, OLDEST, &inv, "testbed_give_python.yml", &[])?;
+            testbed::python_everywhere(paths)?;
             playbook(root, OLDEST, &inv, "keel.storage.gluster_upgrade", &UPGRADE)?;
             playbook(root, OLDEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())
         },
@@ -231,7 +231,7 @@ fn scenario_mixed(t: &mut Tally, root: &Path, paths: &Paths) {
     t.check(
         "ansible-core 2.17: the online upgrade refuses a pool with a dispersed volume, touching nothing",
         || {
-            playbook(root, OLDEST, &inv, "testbed_give_python.yml", &[])?;
+            testbed::python_everywhere(paths)?;
             match playbook(root, OLDEST, &inv, "keel.storage.gluster_upgrade", &UPGRADE) {
                 Ok(_) => Err("the online upgrade of a pool with a dispersed volume went ahead".into()),
                 Err(e) if e.contains("disperse") => {

@@ -338,11 +338,9 @@ fn at_release(package_version: &str, release: &GlusterVersion) -> bool {
     packages::release_of(package_version).is_some_and(|r| (r.major, r.minor) == (release.major, release.minor))
 }
 
+/// Whether `name` runs in this server's PID namespace.
 fn running(name: &str) -> bool {
-    std::fs::read_dir("/proc")
-        .map(|d| {
-            d.flatten()
-                .any(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == name))
-        })
-        .unwrap_or(false)
+    keel_host::procs::scan(std::path::Path::new("/proc"))
+        .iter()
+        .any(|p| p.name == name)
 }

@@ -3,8 +3,6 @@
 //! consumers the operator names, through systemd where it runs and by signalling the processes
 //! otherwise; remembers what ran, so `started` brings back exactly that set.
 
-pub mod procs;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -12,7 +10,14 @@ use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use procs::{FuseMount, Proc, GLUSTER_PROGRAMS, TOP_LEVEL};
+use keel_host::procs::{self, FuseMount, Proc};
+
+/// Programs of a Gluster server, by the kernel's process name (`comm`): the management daemon,
+/// the events daemon, bricks, FUSE clients and self-heal daemons, geo-replication workers.
+pub const GLUSTER_PROGRAMS: [&str; 5] = ["glusterd", "glustereventsd", "glusterfsd", "glusterfs", "gsyncd"];
+
+/// Programs that the operator starts (glusterd starts the bricks, self-heal and gsyncd itself).
+pub const TOP_LEVEL: [&str; 2] = ["glusterd", "glustereventsd"];
 
 pub const MODULE: ModuleDef = ModuleDef {
     name: "gluster_service",
@@ -705,6 +710,7 @@ fn program(name: &str) -> Proc {
         pid: 0,
         name: name.rsplit('/').next().unwrap_or(name).to_string(),
         cmdline: vec![name.to_string()],
+        exe: String::new(),
     }
 }
 
@@ -775,6 +781,7 @@ mod tests {
             pid,
             name: name.into(),
             cmdline: vec![format!("/usr/sbin/{name}")],
+            exe: String::new(),
         }
     }
 

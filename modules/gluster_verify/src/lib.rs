@@ -139,22 +139,18 @@ pub fn judge(pool: &Pool, expected: Option<&str>, other_release: &[String]) -> P
     p
 }
 
-/// Gluster processes still running a binary that an install replaced: they need a restart.
+/// Gluster processes (of this server's PID namespace) still running a binary that an install
+/// replaced: they need a restart.
 fn stale_processes() -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| {
-            let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
-            let exe = exe.to_string_lossy();
-            (exe.contains("/gluster") && exe.ends_with(" (deleted)")).then(|| {
-                format!(
-                    "pid {pid} still runs the replaced {}: restart it",
-                    exe.trim_end_matches(" (deleted)")
-                )
-            })
+    keel_host::procs::scan(std::path::Path::new("/proc"))
+        .into_iter()
+        .filter(|p| p.exe.contains("/gluster") && p.exe.ends_with(" (deleted)"))
+        .map(|p| {
+            format!(
+                "pid {} still runs the replaced {}: restart it",
+                p.pid,
+                p.exe.trim_end_matches(" (deleted)")
+            )
         })
         .collect()
 }

@@ -382,6 +382,21 @@ pub fn writer_stop(paths: &Paths) -> Result {
     Ok(())
 }
 
+/// Gives the Python-less server its Python back: Debian's Gluster packages run Python in their
+/// maintainer scripts, so a package upgrade needs it (Keel's modules never do).
+pub fn python_everywhere(paths: &Paths) -> Result {
+    for n in recorded_nodes(paths).iter().filter(|n| n.is_server()) {
+        n.ssh_ok(
+            paths,
+            &format!(
+                "for f in {NO_PYTHON}; do if dpkg-divert --list \"$f\" | grep -q local; then \
+                 dpkg-divert --local --rename --remove \"$f\" >/dev/null; fi; done; command -v python3 >/dev/null"
+            ),
+        )?;
+    }
+    Ok(())
+}
+
 /// Checks every file in the writer's manifest; returns how many.
 pub fn verify(paths: &Paths) -> Result<usize> {
     let out = client(paths)?.ssh_ok(paths, "keel-writer verify /mnt/gv0 /var/lib/keel-writer")?;

@@ -5,32 +5,41 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-/// Programs of a Gluster server, by the kernel's process name (`comm`): the management daemon,
-/// the events daemon, bricks, FUSE clients and self-heal daemons, geo-replication workers.
-pub const GLUSTER_PROGRAMS: [&str; 5] = ["glusterd", "glustereventsd", "glusterfsd", "glusterfs", "gsyncd"];
-
-/// Programs that the operator starts (glusterd starts the bricks, self-heal and gsyncd itself).
-pub const TOP_LEVEL: [&str; 2] = ["glusterd", "glustereventsd"];
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proc {
     pub pid: i32,
     pub name: String,
     pub cmdline: Vec<String>,
+    /// The executable, as its /proc link reads (" (deleted)" when a package replaced it).
+    #[serde(default, skip_serializing)]
+    pub exe: String,
 }
 
-/// Live processes (zombies excluded: they have exited, their parent just has not reaped them).
+/// Live processes of this host's own PID namespace (zombies excluded: they have exited, their
+/// parent just has not reaped them). Processes of containers or other namespaces on the host
+/// show in /proc too, but are not this server's: they are never touched.
 pub fn scan(proc_root: &Path) -> Vec<Proc> {
     let Ok(dir) = std::fs::read_dir(proc_root) else {
         return Vec::new();
     };
+    let own_ns = pid_namespace(&proc_root.join("self"));
     let mut out: Vec<Proc> = dir
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            own_ns.is_none() || pid_namespace(&proc_root.join(pid.to_string())).is_none_or(|ns| Some(ns) == own_ns)
+        })
         .filter_map(|pid| read(proc_root, pid))
         .collect();
     out.sort_by_key(|p| p.pid);
     out
+}
+
+/// The PID namespace of a /proc entry, as its `ns/pid` link reads ("pid:[4026531836]").
+fn pid_namespace(entry: &Path) -> Option<String> {
+    std::fs::read_link(entry.join("ns/pid"))
+        .ok()
+        .map(|l| l.to_string_lossy().into_owned())
 }
 
 fn read(proc_root: &Path, pid: i32) -> Option<Proc> {
@@ -50,7 +59,15 @@ fn read(proc_root: &Path, pid: i32) -> Option<Proc> {
                 .collect()
         })
         .unwrap_or_default();
-    Some(Proc { pid, name, cmdline })
+    let exe = std::fs::read_link(dir.join("exe"))
+        .map(|l| l.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(Proc {
+        pid,
+        name,
+        cmdline,
+        exe,
+    })
 }
 
 /// Whether `pid` still runs (a zombie does not).
@@ -162,12 +179,29 @@ mod tests {
             vec![Proc {
                 pid: 12,
                 name: "glusterd".into(),
-                cmdline: vec!["/usr/sbin/glusterd".into(), "-p".into(), "/run/glusterd.pid".into()]
+                cmdline: vec!["/usr/sbin/glusterd".into(), "-p".into(), "/run/glusterd.pid".into()],
+                exe: String::new(),
             }]
         );
         assert!(alive(dir.path(), 12));
         assert!(!alive(dir.path(), 30), "a zombie has exited");
         assert!(!alive(dir.path(), 31));
+    }
+
+    #[test]
+    fn leaves_processes_of_other_pid_namespaces_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        fake(dir.path(), 12, "glusterd", "S", &["glusterd"]);
+        fake(dir.path(), 40, "glusterd", "S", &["glusterd"]);
+        let ns = |entry: &str, id: &str| {
+            std::fs::create_dir_all(dir.path().join(entry).join("ns")).unwrap();
+            std::os::unix::fs::symlink(format!("pid:[{id}]"), dir.path().join(entry).join("ns/pid")).unwrap();
+        };
+        ns("self", "4026531836");
+        ns("12", "4026531836");
+        ns("40", "4026532999");
+        let pids: Vec<i32> = scan(dir.path()).iter().map(|p| p.pid).collect();
+        assert_eq!(pids, vec![12], "pid 40 runs in a container's namespace");
     }
 
     #[test]

@@ -74,7 +74,7 @@ options:
     default: false
   record:
     description: Where the stopped set is recorded between O(state=stopped) and O(state=started).
-    type: path
+    type: str
     default: /var/lib/keel/gluster_service.json
 attributes:
   check_mode:

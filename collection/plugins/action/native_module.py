@@ -19,6 +19,7 @@ BINARY_OF = {
     'gluster_op_version': 'keel_gluster_cluster',
     'gluster_heal': 'keel_gluster_cluster',
     'gluster_verify': 'keel_gluster_cluster',
+    'gluster_georep': 'keel_gluster_cluster',
     'gluster_service': 'keel_gluster_node',
     'gluster_install': 'keel_gluster_node',
 }

@@ -69,7 +69,9 @@ options:
         imports them from its peers. This is the Gluster procedure for a server that rejects its peers because its
         copy differs from theirs (after a 10 to 11 upgrade, the same options are written in another order).
         The previous copy is kept as C(/var/lib/glusterd/vols.keel-TIMESTAMP); when the import does not bring
-        every volume back within O(timeout), it is put back and the module fails. Bricks keep running.
+        every volume back within O(timeout), it is put back and the module fails. This server's bricks and
+        self-heal daemons are stopped and started afresh from the imported definitions (FUSE clients are
+        left alone).
     type: bool
     default: false
   record:

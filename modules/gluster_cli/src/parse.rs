@@ -564,3 +564,107 @@ mod tests {
         assert_eq!(parse_op_version(xml, "cluster.op-version").unwrap(), 30800);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// volume geo-replication status
+
+/// One brick's worker of a geo-replication session.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GeoRepPair {
+    pub primary_node: String,
+    pub primary_brick: String,
+    pub secondary_node: String,
+    /// Active, Passive, Stopped, Faulty, Created, Paused, Initializing..., Offline.
+    pub status: String,
+    pub crawl_status: String,
+}
+
+/// A session between a primary volume of this pool and a secondary volume elsewhere.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GeoRepSession {
+    pub primary_volume: String,
+    /// `[user@]host::volume`, as the start and stop commands take it.
+    pub secondary: String,
+    pub secondary_user: String,
+    pub pairs: Vec<GeoRepPair>,
+}
+
+impl GeoRepSession {
+    /// Some worker is neither stopped nor merely created: the session runs (or tries to).
+    pub fn running(&self) -> bool {
+        self.pairs
+            .iter()
+            .any(|p| !matches!(p.status.as_str(), "Stopped" | "Created" | "Offline" | ""))
+    }
+}
+
+/// Text of the first of `names` present: 10.0 renamed master/slave to primary/secondary.
+fn text_any(node: Node, names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| text(node, n))
+        .find(|t| !t.is_empty())
+        .unwrap_or_default()
+}
+
+/// `[user@]host::volume` from a pair's secondary URL (`ssh://root@host::vol` or `host::vol`).
+fn secondary_of(url: &str) -> String {
+    url.trim_start_matches("ssh://").to_string()
+}
+
+/// `volume geo-replication status --xml`: every session of every primary volume on this pool,
+/// in the pre-10.0 (master/slave) and the 10.0+ (primary/secondary) spelling.
+pub fn parse_georep_status(xml: &str) -> Result<Vec<GeoRepSession>, ParseError> {
+    let d = doc(xml)?;
+    envelope_ok(&d)?;
+    let mut out = Vec::new();
+    for vol in d
+        .descendants()
+        .filter(|n| n.has_tag_name("volume") && n.parent().is_some_and(|p| p.has_tag_name("geoRep")))
+    {
+        let name = text(vol, "name");
+        for session in vol.descendants().filter(|n| n.has_tag_name("session")) {
+            let pairs: Vec<Node> = children(session, "pair").collect();
+            let url = pairs
+                .iter()
+                .map(|p| text_any(*p, &["secondary", "slave"]))
+                .find(|u| !u.is_empty())
+                .unwrap_or_else(|| {
+                    // The session's own name ends with the secondary URL (then maybe ":UUID").
+                    let s = text_any(session, &["session_secondary", "session_slave"]);
+                    let s = s.rsplit_once("ssh://").map(|(_, r)| r.to_string()).unwrap_or(s);
+                    s.split("::")
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join("::")
+                        .split(':')
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .join(":")
+                });
+            let secondary = secondary_of(&url);
+            let secondary_user = pairs
+                .iter()
+                .map(|p| text_any(*p, &["secondary_user", "slave_user"]))
+                .find(|u| !u.is_empty())
+                .or_else(|| secondary.split_once('@').map(|(u, _)| u.to_string()))
+                .unwrap_or_else(|| "root".into());
+            out.push(GeoRepSession {
+                primary_volume: name.clone(),
+                secondary,
+                secondary_user,
+                pairs: pairs
+                    .iter()
+                    .map(|p| GeoRepPair {
+                        primary_node: text_any(*p, &["primary_node", "master_node"]),
+                        primary_brick: text_any(*p, &["primary_brick", "master_brick"]),
+                        secondary_node: text_any(*p, &["secondary_node", "slave_node"]),
+                        status: text(*p, "status"),
+                        crawl_status: text(*p, "crawl_status"),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -619,6 +619,17 @@ fn resync(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modul
     let aside = PathBuf::from(format!("{GLUSTERD_VOLS}.keel-{stamp}"));
     let io = |what: &str, e: std::io::Error| ModuleError::failed(format!("{what}: {e}"));
     let cmdline = stop_glusterd(ctx, host, args.timeout)?;
+    // Bricks and self-heal daemons started from the old definitions go too: the new glusterd
+    // starts them afresh from the imported ones (left running, they hold their ports and brick
+    // locks, and the fresh ones fail).
+    let daemons: Vec<Proc> = host
+        .running(&[])
+        .into_iter()
+        .filter(|p| {
+            p.name == "glusterfsd" || (p.name == "glusterfs" && p.cmdline.iter().any(|a| a.contains("glustershd")))
+        })
+        .collect();
+    terminate(ctx, host, &daemons.iter().collect::<Vec<_>>(), timeout)?;
     ctx.runner
         .history
         .push(format!("mv {GLUSTERD_VOLS} {}", aside.display()));

@@ -1,0 +1,231 @@
+//! `keel.storage.gluster_georep`: the geo-replication sessions whose primary volume is on this
+//! pool, their state; `stopped` stops the running ones and records them, `started` starts
+//! exactly the recorded ones again. The Gluster guides: stop geo-replication before an upgrade,
+//! start it after, and upgrade secondary pools before their primaries.
+
+use std::path::Path;
+use std::time::Duration;
+
+use keel_gluster_cli::parse::{self, GeoRepSession};
+use keel_gluster_cli::Gluster;
+use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "gluster_georep",
+    options: &[
+        Opt::new("state", Kind::Choice(&["list", "stopped", "started"])),
+        Opt::new("record", Kind::Str),
+        Opt::new("timeout", Kind::Duration),
+    ],
+    supports_check_mode: true,
+    run,
+};
+
+#[derive(Deserialize)]
+struct Args {
+    #[serde(default = "list")]
+    state: String,
+    #[serde(default = "default_record")]
+    record: String,
+    #[serde(default = "keel_gluster_cli::default_timeout")]
+    timeout: u64,
+}
+
+fn list() -> String {
+    "list".into()
+}
+fn default_record() -> String {
+    "/var/lib/keel/gluster_georep.json".into()
+}
+
+/// What gluster prints, with exit code 2 and no XML, when no session is configured.
+const NO_SESSIONS: &str = "geo-replication command failed";
+
+fn sessions(ctx: &mut Ctx, gluster: &Gluster) -> Result<Vec<GeoRepSession>, ModuleError> {
+    let timeout = format!("--timeout={}", gluster.timeout.as_secs().max(1));
+    let argv = [
+        "gluster",
+        "--mode=script",
+        "--xml",
+        timeout.as_str(),
+        "volume",
+        "geo-replication",
+        "status",
+    ];
+    let out = ctx.run(&argv, gluster.timeout + Duration::from_secs(10))?;
+    if !out.success() && !out.stdout.trim_start().starts_with('<') {
+        if format!("{}{}", out.stdout, out.stderr).contains(NO_SESSIONS) {
+            return Ok(Vec::new());
+        }
+        return Err(ModuleError::command(
+            format!("cannot read the geo-replication sessions (rc {})", out.rc),
+            out,
+        ));
+    }
+    parse::parse_georep_status(&out.stdout)
+        .map_err(|e| ModuleError::command(format!("cannot read the geo-replication status: {e}"), out))
+}
+
+fn name(s: &GeoRepSession) -> String {
+    format!("{} -> {}", s.primary_volume, s.secondary)
+}
+
+fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    let args: Args = into_typed("gluster_georep", opts)?;
+    let gluster = Gluster {
+        timeout: Duration::from_secs(args.timeout),
+    };
+    let all = sessions(ctx, &gluster)?;
+    let record = Path::new(&args.record);
+    let base = |r: ModuleResult, all: &[GeoRepSession]| {
+        r.with("sessions", all)
+            .with("role", if all.is_empty() { "none" } else { "primary" })
+    };
+    match args.state.as_str() {
+        "stopped" => {
+            let running: Vec<&GeoRepSession> = all.iter().filter(|s| s.running()).collect();
+            if running.is_empty() {
+                return Ok(base(
+                    ModuleResult::new(false, "no geo-replication session is running"),
+                    &all,
+                ));
+            }
+            let names: Vec<String> = running.iter().map(|s| name(s)).collect();
+            if ctx.check_mode() {
+                return Ok(base(
+                    ModuleResult::new(true, format!("would stop {}", names.join(", "))),
+                    &all,
+                )
+                .with("stopped", &names));
+            }
+            // Recorded first: a failure half way still lets `started` bring back every one.
+            let mut recorded: Vec<GeoRepSession> = read(record)?;
+            for s in &running {
+                if !recorded.iter().any(|r| name(r) == name(s)) {
+                    recorded.push((*s).clone());
+                }
+            }
+            write(record, &recorded)?;
+            for s in &running {
+                act(ctx, &gluster, s, "stop")?;
+            }
+            let after = sessions(ctx, &gluster)?;
+            Ok(base(ModuleResult::new(true, format!("stopped {}", names.join(", "))), &after).with("stopped", names))
+        }
+        "started" => {
+            let recorded = read(record)?;
+            let to_start: Vec<&GeoRepSession> = all
+                .iter()
+                .filter(|s| !s.running() && recorded.iter().any(|r| name(r) == name(s)))
+                .collect();
+            let names: Vec<String> = to_start.iter().map(|s| name(s)).collect();
+            if to_start.is_empty() {
+                if !ctx.check_mode() {
+                    remove(record)?;
+                }
+                return Ok(base(
+                    ModuleResult::new(false, "every recorded geo-replication session runs"),
+                    &all,
+                ));
+            }
+            if ctx.check_mode() {
+                return Ok(base(
+                    ModuleResult::new(true, format!("would start {}", names.join(", "))),
+                    &all,
+                )
+                .with("started", &names));
+            }
+            for s in &to_start {
+                act(ctx, &gluster, s, "start")?;
+            }
+            remove(record)?;
+            let after = sessions(ctx, &gluster)?;
+            Ok(base(ModuleResult::new(true, format!("started {}", names.join(", "))), &after).with("started", names))
+        }
+        _ => {
+            let msg = if all.is_empty() {
+                "no geo-replication session has its primary volume on this pool".to_string()
+            } else {
+                format!(
+                    "{} session(s): {}",
+                    all.len(),
+                    all.iter().map(name).collect::<Vec<_>>().join(", ")
+                )
+            };
+            Ok(base(ModuleResult::new(false, msg), &all))
+        }
+    }
+}
+
+/// `gluster volume geo-replication PRIMARY SECONDARY start|stop`.
+fn act(ctx: &mut Ctx, gluster: &Gluster, s: &GeoRepSession, verb: &str) -> Result<(), ModuleError> {
+    let argv = [
+        "gluster",
+        "--mode=script",
+        "volume",
+        "geo-replication",
+        &s.primary_volume,
+        &s.secondary,
+        verb,
+    ];
+    let out = ctx.run(&argv, gluster.timeout + Duration::from_secs(10))?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(ModuleError::command(
+            format!("gluster could not {verb} the geo-replication session {}", name(s)),
+            out,
+        ))
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<GeoRepSession>, ModuleError> {
+    #[derive(Deserialize)]
+    struct Recorded {
+        primary_volume: String,
+        secondary: String,
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let r: Vec<Recorded> = serde_json::from_str(&text).map_err(|e| {
+                ModuleError::failed(format!(
+                    "the record {} is unreadable ({e}); check or remove it",
+                    path.display()
+                ))
+            })?;
+            Ok(r.into_iter()
+                .map(|r| GeoRepSession {
+                    primary_volume: r.primary_volume,
+                    secondary: r.secondary,
+                    secondary_user: String::new(),
+                    pairs: Vec::new(),
+                })
+                .collect())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(ModuleError::failed(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn write(path: &Path, sessions: &[GeoRepSession]) -> Result<(), ModuleError> {
+    let fail = |e: std::io::Error| ModuleError::failed(format!("cannot write {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let list: Vec<Value> = sessions
+        .iter()
+        .map(|s| json!({"primary_volume": s.primary_volume, "secondary": s.secondary}))
+        .collect();
+    std::fs::write(path, serde_json::to_string_pretty(&list).unwrap_or_default()).map_err(fail)
+}
+
+fn remove(path: &Path) -> Result<(), ModuleError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ModuleError::failed(format!("cannot remove {}: {e}", path.display())))
+        }
+        _ => Ok(()),
+    }
+}

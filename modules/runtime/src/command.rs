@@ -39,6 +39,17 @@ impl Runner {
     /// Runs `argv` with a C locale, no stdin and `timeout`; a non-zero exit is not an error here
     /// (callers decide), a missing program or a timeout is.
     pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
+        self.run_with_env(argv, &[], timeout)
+    }
+
+    /// Like `run`, with `env` added to the command's environment. Values passed this way (tokens,
+    /// passwords) never appear in the displayed command or the history.
+    pub fn run_with_env(
+        &mut self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Output, ModuleError> {
         let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
         let path = find_program(program).map_err(|_| ModuleError::NotFound {
             program: program.to_string(),
@@ -52,6 +63,7 @@ impl Runner {
             .args(args)
             .env("LC_ALL", "C")
             .env("LANG", "C")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -192,6 +204,20 @@ mod tests {
         let out = r.run(&["echo", "a;b", "$(id)"], Duration::from_secs(10)).unwrap();
         assert_eq!(out.stdout, "a;b $(id)\n");
         assert_eq!(r.history[1], "echo 'a;b' '$(id)'");
+    }
+
+    #[test]
+    fn env_reaches_the_command_but_not_the_history() {
+        let mut r = Runner::default();
+        let out = r
+            .run_with_env(
+                &["sh", "-c", "echo $KEEL_T"],
+                &[("KEEL_T", "tok-1")],
+                Duration::from_secs(10),
+            )
+            .unwrap();
+        assert_eq!(out.stdout, "tok-1\n");
+        assert!(!r.history[0].contains("tok-1"));
     }
 
     #[test]

@@ -51,6 +51,15 @@ impl Ctx {
     pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
         self.runner.run(argv, timeout)
     }
+    /// `run` with variables added to the command's environment (credentials, for example).
+    pub fn run_with_env(
+        &mut self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Output, ModuleError> {
+        self.runner.run_with_env(argv, env, timeout)
+    }
 }
 
 /// Secrets known so far, for the panic hook.

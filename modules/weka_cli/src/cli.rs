@@ -292,3 +292,54 @@ impl Cluster {
         !backends.is_empty() && backends.iter().all(|h| h.containers.len() > 1)
     }
 }
+
+/// A version option, checked: `module: option 'NAME' must be a WEKA release like 4.2.9, got 'X'`.
+pub fn version_option(module: &str, name: &str, text: &str) -> Result<WekaVersion, ModuleError> {
+    WekaVersion::parse(text).ok_or_else(|| {
+        ModuleError::invalid_args(format!(
+            "{module}: option '{name}' must be a WEKA release like 4.2.9 or 4.2.8.312, got '{text}'"
+        ))
+    })
+}
+
+/// The `upgrade_paths` option (the collection's data file as a mapping), else the built-in copy.
+pub fn path_table(module: &str, given: Option<&serde_json::Value>) -> Result<crate::paths::Table, ModuleError> {
+    match given {
+        Some(v) => crate::paths::Table::from_value(v)
+            .map_err(|e| ModuleError::invalid_args(format!("{module}: option 'upgrade_paths': {e}"))),
+        None => Ok(crate::paths::Table::builtin()),
+    }
+}
+
+/// Polls until no data upgrade runs; the seconds waited. The metadata conversion after a hop
+/// must finish before the next upgrade may start.
+pub fn wait_data_upgrade(ctx: &mut Ctx, weka: &Weka, timeout: Duration, poll: Duration) -> Result<u64, ModuleError> {
+    let started = std::time::Instant::now();
+    loop {
+        let status = weka.status(ctx)?;
+        let running = match status.data_upgrade.as_ref().filter(|d| d.running()) {
+            Some(d) => Some(format!(
+                "{} {}{}",
+                d.kind,
+                d.state,
+                d.progress.map(|p| format!(" ({p}%)")).unwrap_or_default()
+            )),
+            None => weka
+                .tasks(ctx)?
+                .into_iter()
+                .find(|t| t.running() && t.is_data_upgrade())
+                .map(|t| format!("{} {}", t.kind, t.state)),
+        };
+        let Some(what) = running else {
+            return Ok(started.elapsed().as_secs());
+        };
+        if started.elapsed() >= timeout {
+            return Err(ModuleError::failed(format!(
+                "the data upgrade is still running after {} s ({what}): do not start another upgrade until `weka \
+                 status` shows it finished; raise data_upgrade_timeout to wait longer",
+                timeout.as_secs()
+            )));
+        }
+        std::thread::sleep(poll.max(Duration::from_secs(1)));
+    }
+}

@@ -5,5 +5,5 @@ pub mod parse;
 pub mod paths;
 pub mod version;
 
-pub use cli::{default_timeout, Cluster, Common, Weka};
+pub use cli::{default_timeout, path_table, version_option, wait_data_upgrade, Cluster, Common, Weka};
 pub use version::WekaVersion;

@@ -618,10 +618,7 @@ fn upgrade_waits_for_the_data_upgrade_and_is_idempotent() {
         "{v}"
     );
     assert!(v["data_upgrade_s"].as_u64().unwrap() >= 1, "{v}");
-    assert_eq!(
-        sim.weka("node2", "status -J").1.contains("\"state\": \"RUNNING\""),
-        false
-    );
+    assert!(!sim.weka("node2", "status -J").1.contains("\"state\": \"RUNNING\""));
     let again = sim.run("weka_upgrade", "node1", upgrade(json!({"version": "3.14.1"})));
     assert_eq!(
         (again["changed"].clone(), again["failed"].clone()),

@@ -4,10 +4,12 @@ mod collection;
 mod test;
 pub mod testbed;
 mod util;
+mod weka;
 
 const USAGE: &str = "usage: cargo xtask <task>
   collection            build the static modules and dist/keel-storage-VERSION.tar.gz
   test [--quick]        the whole suite (unit, module, collection, playbook and testbed tests)
+  test --only weka      only the WEKA parts (their cargo tests, the collection, the playbook scenarios)
   demo                  the real rolling upgrade (not built yet: issue 5)
   testbed up|down|status  a real multi-node GlusterFS cluster on this machine";
 

@@ -2,7 +2,9 @@
 //! build with its size budgets, then the installed collection under every supported
 //! ansible-core: ansible-doc and playbook tests against localhost. `.ci/run` calls this.
 //!
-//! `--quick` skips nothing but the playbook runs on the oldest ansible-core.
+//! `--quick` skips nothing but the playbook runs on the oldest ansible-core. `--only weka` runs
+//! the WEKA parts alone: their cargo tests, the collection and the weka_upgrade scenarios
+//! (xtask/src/weka.rs), without the Gluster playbooks and the testbed.
 
 use std::path::Path;
 use std::process::Command;
@@ -11,14 +13,15 @@ use std::time::Instant;
 use crate::ansible::{self, Venv};
 use crate::collection;
 use crate::util::{self, Result};
+use crate::weka;
 
-struct Tally {
-    passed: Vec<String>,
-    failed: Vec<(String, String)>,
+pub(crate) struct Tally {
+    pub(crate) passed: Vec<String>,
+    pub(crate) failed: Vec<(String, String)>,
 }
 
 impl Tally {
-    fn check(&mut self, name: &str, f: impl FnOnce() -> Result) {
+    pub(crate) fn check(&mut self, name: &str, f: impl FnOnce() -> Result) {
         let started = Instant::now();
         eprintln!("\n=== {name}");
         match f() {
@@ -36,6 +39,7 @@ impl Tally {
 
 pub fn main(args: &[String]) -> Result {
     let quick = args.iter().any(|a| a == "--quick");
+    let only_weka = args.windows(2).any(|w| w[0] == "--only" && w[1] == "weka");
     let root = util::root();
     let mut t = Tally {
         passed: Vec::new(),
@@ -43,6 +47,9 @@ pub fn main(args: &[String]) -> Result {
     };
 
     t.check("cargo test (unit and module tests)", || {
+        if only_weka {
+            return weka::cargo_tests(&root);
+        }
         util::run(
             Command::new(cargo())
                 .current_dir(&root)
@@ -91,6 +98,10 @@ pub fn main(args: &[String]) -> Result {
                 &format!("ansible-core {core}: ansible-doc lists and documents every module"),
                 || docs(&venv, &collections, &root),
             );
+            weka::checks(&mut t, &venv, &collections, &root, core);
+            if only_weka {
+                continue;
+            }
             for (playbook, extra, path_first) in [
                 ("protocol.yml", &[][..], None),
                 ("check_diff.yml", &["--check", "--diff"][..], None),
@@ -107,7 +118,7 @@ pub fn main(args: &[String]) -> Result {
         }
     }
 
-    if tarball.is_some() {
+    if tarball.is_some() && !only_weka {
         testbed_checks(&mut t, &root, quick);
     }
 
@@ -209,12 +220,12 @@ fn releases(quick: bool) -> Vec<&'static ansible::Release> {
     }
 }
 
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 /// Settings for every ansible command: only our collections path, no user config.
-fn ansible_env(cmd: &mut Command, collections: &Path, root: &Path) {
+pub(crate) fn ansible_env(cmd: &mut Command, collections: &Path, root: &Path) {
     cmd.current_dir(root)
         .env("ANSIBLE_COLLECTIONS_PATH", collections)
         .env("ANSIBLE_CONFIG", root.join("tests/ansible.cfg"))

@@ -55,10 +55,12 @@ impl Weka {
     /// Checks the credential options; `module` names the module in messages.
     pub fn new(module: &str, c: &Common) -> Result<Weka, ModuleError> {
         let mut env = Vec::new();
-        match (&c.username, &c.password) {
+        // An empty inventory variable means "not set".
+        let set = |o: &Option<String>| o.clone().filter(|s| !s.is_empty());
+        match (set(&c.username), set(&c.password)) {
             (Some(u), Some(p)) => {
-                env.push(("WEKA_USERNAME", u.clone()));
-                env.push(("WEKA_PASSWORD", p.clone()));
+                env.push(("WEKA_USERNAME", u));
+                env.push(("WEKA_PASSWORD", p));
             }
             (None, None) => {}
             _ => {
@@ -67,17 +69,17 @@ impl Weka {
                 )))
             }
         }
-        if let Some(t) = &c.token_file {
-            if !std::path::Path::new(t).is_file() {
+        if let Some(t) = set(&c.token_file) {
+            if !std::path::Path::new(&t).is_file() {
                 return Err(ModuleError::failed(format!(
                     "{module}: token_file {t} does not exist on this host: log in there with `weka user login` as a \
                      Cluster Admin (it writes ~/.weka/auth-token.json), or pass username and password"
                 )));
             }
-            env.push(("WEKA_TOKEN", t.clone()));
+            env.push(("WEKA_TOKEN", t));
         }
-        if let Some(o) = &c.org {
-            env.push(("WEKA_ORG", o.clone()));
+        if let Some(o) = set(&c.org) {
+            env.push(("WEKA_ORG", o));
         }
         Ok(Weka {
             timeout: Duration::from_secs(c.timeout.max(1)),

@@ -190,10 +190,17 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         ))
     })?;
     if !weka.installed(ctx)?.has(&target) {
-        return Err(ModuleError::failed(format!(
+        // In check mode the release was not really fetched by an earlier step.
+        if ctx.check_mode() {
+            ctx.warn(format!(
+                "WEKA {target} is not on this backend yet; the upgrade needs it there first"
+            ));
+        } else {
+            return Err(ModuleError::failed(format!(
             "WEKA {target} is not available on this backend: get it first (keel.storage.weka_version, or `weka version \
              get {target}`)"
-        )));
+            )));
+        }
     }
     let local: Vec<String> = weka.local_ps(ctx)?.into_iter().map(|c| c.name).collect();
     let flags = Flags {

@@ -221,7 +221,9 @@ impl Table {
     }
 
     fn why_unreachable(&self, from: &WekaVersion, to: &WekaVersion) -> String {
-        let oldest = &self.rules[0];
+        let Some(oldest) = self.rules.first() else {
+            return format!("no supported upgrade path from {from} to {to}: the path table is empty");
+        };
         if *from < oldest.min_source {
             return format!(
                 "no supported upgrade path from {from} to {to}: {from} is older than any source the table knows (its oldest \

@@ -347,3 +347,54 @@ fn client_findings(i: &Input, running: &WekaVersion, next: &WekaVersion, out: &m
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> WekaVersion {
+        WekaVersion::parse(s).unwrap()
+    }
+
+    fn space(free: u64, data: &[(&str, u64, u64)]) -> Space {
+        Space {
+            dir: "/opt/weka".into(),
+            exists: true,
+            free,
+            data: data.iter().map(|(c, s, f)| (c.to_string(), *s, *f)).collect(),
+        }
+    }
+
+    const GIB: u64 = 1024 * 1024 * 1024;
+
+    #[test]
+    fn up_to_4_0_the_flat_4_gb_rule() {
+        assert!(space_findings(&v("3.14.1"), &space(5 * GIB, &[("default", 100 * GIB, 5 * GIB)])).is_empty());
+        let f = space_findings(&v("4.0.2"), &space(3 * GIB, &[]));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].msg.contains("has 3.0 GiB free; the upgrade needs at least 4 GB"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn from_4_1_each_container_needs_one_and_a_half_times_its_size() {
+        let s = space(
+            100 * GIB,
+            &[("drives0", 10 * GIB, 15 * GIB), ("compute0", 10 * GIB, 14 * GIB)],
+        );
+        let f = space_findings(&v("4.2.9.28"), &s);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].msg.contains("/opt/weka/data/compute0 holds 10.0 GiB") && f[0].msg.contains("(15.0 GiB)"));
+        // The flat rule no longer applies: 3 GiB free is fine for a small directory.
+        assert!(space_findings(&v("4.1.2.36"), &space(3 * GIB, &[("drives0", GIB, 3 * GIB)])).is_empty());
+    }
+
+    #[test]
+    fn a_missing_directory_blocks() {
+        let mut s = space(0, &[]);
+        s.exists = false;
+        assert_eq!(space_findings(&v("4.0.2"), &s)[0].code, "weka_dir_missing");
+    }
+}

@@ -176,6 +176,15 @@ fn scenarios() -> Vec<Scenario> {
             },
         },
         Scenario {
+            name: "an impossible target stops the run at the plan, saying why",
+            init: INIT,
+            faults: &[],
+            vars: &["weka_target_version=3.12.1"],
+            check_mode: false,
+            fails_with: Some("WEKA does not support downgrades"),
+            verify: |o| nothing_changed(o, "3.13.1"),
+        },
+        Scenario {
             name: "a backend down stops the run at the precheck",
             init: INIT,
             faults: &["fault backend-down --host node2"],

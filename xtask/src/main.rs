@@ -7,10 +7,11 @@ mod test;
 pub mod testbed;
 mod testbed_suite;
 mod util;
+mod weka;
 
 const USAGE: &str = "usage: cargo xtask <task>
   collection            build the static modules and dist/keel-storage-VERSION.tar.gz
-  test [--quick] [--only ecosystem]
+  test [--quick] [--only ecosystem|weka]
                         the whole suite (unit, module, collection, playbook, ecosystem and testbed tests)
   changelog             antsibull-changelog release of galaxy.yml's version (CHANGELOG.rst)
   ee                    the AWX execution environment's build context (build/ee/context)

@@ -4,6 +4,8 @@
 //!
 //! `--quick` skips nothing but the playbook runs on the oldest ansible-core.
 //! `--only ecosystem` builds the collection and runs only the ecosystem checks (no testbed).
+//! `--only weka` runs the WEKA parts alone: their cargo tests, the collection and the
+//! weka_upgrade scenarios (xtask/src/weka.rs), without the Gluster playbooks and the testbed.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,12 +15,13 @@ use crate::ansible::{self, Venv};
 use crate::collection;
 use crate::ecosystem;
 use crate::util::{self, Result};
+use crate::weka;
 
 pub(crate) struct Tally {
-    passed: Vec<String>,
-    failed: Vec<(String, String)>,
+    pub(crate) passed: Vec<String>,
+    pub(crate) failed: Vec<(String, String)>,
     /// Checks are listed but not run (`--only`).
-    skipping: bool,
+    pub(crate) skipping: bool,
 }
 
 impl Tally {
@@ -53,18 +56,23 @@ pub fn main(args: &[String]) -> Result {
         .iter()
         .position(|a| a == "--only")
         .map(|i| args.get(i + 1).map(String::as_str));
-    if !matches!(only, None | Some(Some("ecosystem"))) {
-        return Err("--only takes: ecosystem".into());
+    if !matches!(only, None | Some(Some("ecosystem" | "weka"))) {
+        return Err("--only takes: ecosystem, weka".into());
     }
     let all = only.is_none();
+    let only_weka = only == Some(Some("weka"));
+    let only_ecosystem = only == Some(Some("ecosystem"));
     let root = util::root();
     let mut t = Tally {
         passed: Vec::new(),
         failed: Vec::new(),
-        skipping: !all,
+        skipping: only_ecosystem,
     };
 
     t.check("cargo test (unit and module tests)", || {
+        if only_weka {
+            return weka::cargo_tests(&root);
+        }
         util::run(
             Command::new(cargo())
                 .current_dir(&root)
@@ -96,7 +104,7 @@ pub fn main(args: &[String]) -> Result {
         Ok(())
     });
 
-    t.skipping = !all;
+    t.skipping = only_ecosystem;
     if let Some(tarball) = &tarball {
         for release in releases(quick) {
             let core = release.core;
@@ -115,6 +123,10 @@ pub fn main(args: &[String]) -> Result {
                 &format!("ansible-core {core}: ansible-doc lists and documents every module"),
                 || docs(&venv, &collections, &root),
             );
+            weka::checks(&mut t, &venv, &collections, &root, core);
+            if only_weka {
+                continue;
+            }
             for (playbook, extra, path_first) in [
                 ("protocol.yml", &[][..], None),
                 ("check_diff.yml", &["--check", "--diff"][..], None),
@@ -133,7 +145,7 @@ pub fn main(args: &[String]) -> Result {
 
     // Galaxy, sanity, lint, changelog, docs and examples, AWX: no testbed needed.
     t.skipping = false;
-    if let Some(tarball) = &tarball {
+    if let (Some(tarball), false) = (&tarball, only_weka) {
         ecosystem::checks(&mut t, &root, tarball, quick);
     }
 
@@ -166,7 +178,7 @@ pub(crate) fn releases(quick: bool) -> Vec<&'static ansible::Release> {
     }
 }
 
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 

@@ -22,6 +22,13 @@ BINARY_OF = {
     'gluster_georep': 'keel_gluster_cluster',
     'gluster_service': 'keel_gluster_node',
     'gluster_install': 'keel_gluster_node',
+    'weka_facts': 'keel_weka_cluster',
+    'weka_upgrade_path': 'keel_weka_cluster',
+    'weka_precheck': 'keel_weka_cluster',
+    'weka_verify': 'keel_weka_cluster',
+    'weka_version': 'keel_weka_node',
+    'weka_upgrade': 'keel_weka_node',
+    'weka_client_upgrade': 'keel_weka_node',
 }
 BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'modules', '__bin__')
 # uname -m spellings to the names the builds carry.

@@ -176,7 +176,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     }
     let argv = packages::install_argv(manager, &moves, downgrade, args.repo.as_deref());
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = ctx.run_env(
+    let out = ctx.run_with_env(
         &argv,
         &[("DEBIAN_FRONTEND", "noninteractive"), ("NEEDRESTART_MODE", "l")],
         timeout,
@@ -274,7 +274,7 @@ fn apt_update(ctx: &mut Ctx, only_keel_source: bool, timeout: Duration) -> Resul
             "-oAPT::Get::List-Cleanup=0",
         ]);
     }
-    let out = ctx.run_env(&argv, &[("DEBIAN_FRONTEND", "noninteractive")], timeout)?;
+    let out = ctx.run_with_env(&argv, &[("DEBIAN_FRONTEND", "noninteractive")], timeout)?;
     if out.success() {
         Ok(())
     } else {

@@ -39,12 +39,17 @@ impl Runner {
     /// Runs `argv` with a C locale, no stdin and `timeout`; a non-zero exit is not an error here
     /// (callers decide), a missing program or a timeout is.
     pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
-        self.run_env(argv, &[], timeout)
+        self.run_with_env(argv, &[], timeout)
     }
 
-    /// `run` with extra environment variables (for example DEBIAN_FRONTEND, or credentials a
-    /// CLI reads from its environment: values of secret options are masked in the result anyway).
-    pub fn run_env(&mut self, argv: &[&str], env: &[(&str, &str)], timeout: Duration) -> Result<Output, ModuleError> {
+    /// Like `run`, with `env` added to the command's environment. Values passed this way (tokens,
+    /// passwords) never appear in the displayed command or the history.
+    pub fn run_with_env(
+        &mut self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Output, ModuleError> {
         let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
         let path = locate(program)?;
         let cmd = display(argv);
@@ -52,9 +57,9 @@ impl Runner {
         let started = Instant::now();
         let mut child = Command::new(&path)
             .args(args)
-            .envs(env.iter().copied())
             .env("LC_ALL", "C")
             .env("LANG", "C")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -231,6 +236,20 @@ mod tests {
         let out = r.run(&["echo", "a;b", "$(id)"], Duration::from_secs(10)).unwrap();
         assert_eq!(out.stdout, "a;b $(id)\n");
         assert_eq!(r.history[1], "echo 'a;b' '$(id)'");
+    }
+
+    #[test]
+    fn env_reaches_the_command_but_not_the_history() {
+        let mut r = Runner::default();
+        let out = r
+            .run_with_env(
+                &["sh", "-c", "echo $KEEL_T"],
+                &[("KEEL_T", "tok-1")],
+                Duration::from_secs(10),
+            )
+            .unwrap();
+        assert_eq!(out.stdout, "tok-1\n");
+        assert!(!r.history[0].contains("tok-1"));
     }
 
     #[test]

@@ -11,6 +11,10 @@ pub struct Secrets {
 
 impl Secrets {
     pub fn new(mut values: Vec<String>) -> Self {
+        // A secret URL's credentials are secrets on their own too: a program may echo the token
+        // of `https://TOKEN@host` without the rest of the URL.
+        let credentials: Vec<String> = values.iter().flat_map(|v| url_credentials(v)).collect();
+        values.extend(credentials);
         values.retain(|v| !v.is_empty());
         // Longest first, so a secret that contains another is masked whole.
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
@@ -46,6 +50,22 @@ impl Secrets {
     }
 }
 
+/// The user-info part of `scheme://USER[:PASSWORD]@host...` and its password alone.
+fn url_credentials(value: &str) -> Vec<String> {
+    let Some((_, rest)) = value.split_once("://") else {
+        return Vec::new();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return Vec::new();
+    };
+    let mut out = vec![userinfo.to_string()];
+    if let Some((_, password)) = userinfo.split_once(':') {
+        out.push(password.to_string());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +79,17 @@ mod tests {
             out,
             json!({"msg": "url?t=********&x=********", "list": [["a ********"]], "********": 1, "n": 5})
         );
+    }
+
+    #[test]
+    fn url_credentials_are_masked_on_their_own() {
+        let s = Secrets::new(vec!["https://T0KEN@get.weka.io/dist".into(), "ftp://u:pw9@h".into()]);
+        assert_eq!(s.mask_str("GET https://T0KEN@get.weka.io/dist"), "GET ********");
+        assert_eq!(
+            s.mask_str("bad token T0KEN; user u:pw9, pw9"),
+            "bad token ********; user ********, ********"
+        );
+        assert_eq!(url_credentials("https://get.weka.io/a@b"), Vec::<String>::new());
     }
 
     #[test]

@@ -51,8 +51,14 @@ impl Ctx {
     pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
         self.runner.run(argv, timeout)
     }
-    pub fn run_env(&mut self, argv: &[&str], env: &[(&str, &str)], timeout: Duration) -> Result<Output, ModuleError> {
-        self.runner.run_env(argv, env, timeout)
+    /// `run` with variables added to the command's environment (credentials, for example).
+    pub fn run_with_env(
+        &mut self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Output, ModuleError> {
+        self.runner.run_with_env(argv, env, timeout)
     }
 }
 

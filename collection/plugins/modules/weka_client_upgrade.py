@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: Keel developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the module is the static binary plugins/modules/__bin__/keel_*, run by the
+# keel.storage.native_module action plugin.
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: weka_client_upgrade
+short_description: Upgrade a WEKA client to the cluster's release
+version_added: 0.1.0
+description:
+  - Runs C(weka local upgrade) on the client, adding C(--prepare-driver) when the client runs 4.0.1 or later (the
+    upgrade guide's rule). For a 4.2+ target it first gets the release from a backend (C(weka version get VERSION
+    --from BACKEND:14000)) unless the client has it, and for 4.3+ switches the agent (C(weka version set --agent-only
+    VERSION)).
+  - Then confirms C(weka version current) shows the target. Idempotent; a client on the target is left alone.
+  - Upgrade clients after each backend hop; clients two or more versions behind the backends are unsupported.
+options:
+  version:
+    description: The release to upgrade to; default the release the cluster runs.
+    type: str
+  backend:
+    description: C(HOST:PORT) of a backend to get a 4.2+ release from; default the first backend weka shows UP, port 14000.
+    type: str
+  upgrade_timeout:
+    description: Time each upgrade command may take.
+    type: str
+    default: "1800"
+extends_documentation_fragment:
+  - keel.storage.weka
+attributes:
+  check_mode:
+    support: full
+    description: Reports the commands it would run; changes nothing.
+  diff_mode:
+    support: full
+    description: The client's release before and after.
+author:
+  - Keel developers
+'''
+
+EXAMPLES = r'''
+- name: Upgrade the clients five at a time
+  hosts: weka_clients
+  serial: 5
+  gather_facts: false
+  tasks:
+    - name: Upgrade this client to the cluster's release
+      keel.storage.weka_client_upgrade:
+'''
+
+RETURN = r'''
+from_version:
+  description: The client's release before.
+  returned: success
+  type: str
+version:
+  description: The target release.
+  returned: success
+  type: str
+steps:
+  description: The weka commands run (or that would run).
+  returned: when a change was needed
+  type: list
+  elements: str
+  sample: ["weka local upgrade --prepare-driver"]
+elapsed_s:
+  description: Seconds the module took.
+  returned: success
+  type: int
+'''

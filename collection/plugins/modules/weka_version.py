@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: Keel developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation only: the module is the static binary plugins/modules/__bin__/keel_*, run by the
+# keel.storage.native_module action plugin.
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: weka_version
+short_description: Make a WEKA release available on a host (download or dark-site tarball) and prepare it
+version_added: 0.1.0
+description:
+  - Runs C(weka version get VERSION) (with C(--from) when O(from) is set) then C(weka version prepare VERSION), as the
+    upgrade guide's first way to download a release; or, for dark sites without access to get.weka.io, unpacks a
+    release tarball already on the host and runs its C(install.sh) (the guide's third way).
+  - Idempotent; a release C(weka version) already lists is left alone (and not prepared again).
+  - The token inside O(from) never appears in the result, even when weka echoes the URL in an error.
+options:
+  version:
+    description: The release, such as C(4.0.2).
+    type: str
+    required: true
+  from:
+    description:
+      - Where to download from, such as C(https://TOKEN@get.weka.io); without it, the cluster's distribution server.
+      - A secret, masked everywhere, and its token part on its own too.
+    type: str
+  tarball:
+    description: Path on the target of a release tarball (C(weka-VERSION.tar)) whose C(install.sh) installs the release.
+    type: path
+  prepare:
+    description: Run C(weka version prepare VERSION) after downloading it.
+    type: bool
+    default: true
+  download_timeout:
+    description: Time the download (or install.sh) and the preparation may each take.
+    type: str
+    default: "1800"
+extends_documentation_fragment:
+  - keel.storage.weka
+attributes:
+  check_mode:
+    support: full
+    description: Reports what it would download or install; changes nothing.
+  diff_mode:
+    support: full
+    description: The installed releases (C(weka version)) before and after.
+author:
+  - Keel developers
+'''
+
+EXAMPLES = r'''
+- name: Download and prepare 4.0.2 from get.weka.io on every backend
+  keel.storage.weka_version:
+    version: "4.0.2"
+    from: "https://{{ weka_get_token }}@get.weka.io"
+  no_log: false   # the module masks the token itself
+
+- name: Dark site - install from a tarball copied there before
+  keel.storage.weka_version:
+    version: "4.0.2"
+    tarball: /root/weka-4.0.2.tar
+'''
+
+RETURN = r'''
+version:
+  description: The release asked for.
+  returned: success
+  type: str
+installed_before:
+  description: The releases C(weka version) listed before.
+  returned: success
+  type: list
+  elements: str
+installed:
+  description: The releases C(weka version) lists now.
+  returned: success
+  type: list
+  elements: str
+current:
+  description: The release this host runs.
+  returned: success
+  type: str
+downloaded:
+  description: Whether this run downloaded or installed the release.
+  returned: success
+  type: bool
+prepared:
+  description: Whether this run prepared it.
+  returned: success
+  type: bool
+elapsed_s:
+  description: Seconds the module took.
+  returned: success
+  type: int
+'''

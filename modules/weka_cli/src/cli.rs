@@ -1,0 +1,347 @@
+//! Running the weka CLI through the runtime's runner: credentials go in its environment
+//! (WEKA_TOKEN / WEKA_USERNAME / WEKA_PASSWORD / WEKA_ORG, never argv), and failures become
+//! messages an operator can act on (weka missing, agent down, not logged in).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use keel_runtime::{Ctx, ModuleError, Output};
+use serde::{Deserialize, Serialize};
+
+use crate::parse::{self, Alert, Container, Installed, LocalContainer, Rebuild, Status, Task, WhoAmI};
+use crate::version::WekaVersion;
+
+/// Seconds a read-only weka command may take by default.
+pub const DEFAULT_TIMEOUT_S: u64 = 120;
+
+pub fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_S
+}
+
+/// The options every WEKA module takes (`#[serde(flatten)]` into the module's own struct).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Common {
+    pub token_file: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub org: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+}
+
+/// The options of `Common`, appended to a module's own: `options: weka_options![Opt::new(..)]`.
+#[macro_export]
+macro_rules! weka_options {
+    ($($opt:expr),* $(,)?) => {
+        &[
+            $($opt,)*
+            ::keel_runtime::Opt::new("token_file", ::keel_runtime::Kind::Str),
+            ::keel_runtime::Opt::new("username", ::keel_runtime::Kind::Str),
+            ::keel_runtime::Opt::new("password", ::keel_runtime::Kind::Str).secret(),
+            ::keel_runtime::Opt::new("org", ::keel_runtime::Kind::Str),
+            ::keel_runtime::Opt::new("timeout", ::keel_runtime::Kind::Duration),
+        ]
+    };
+}
+
+/// The weka CLI on this host, with the credentials to pass it.
+#[derive(Debug, Clone)]
+pub struct Weka {
+    pub timeout: Duration,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Weka {
+    /// Checks the credential options; `module` names the module in messages.
+    pub fn new(module: &str, c: &Common) -> Result<Weka, ModuleError> {
+        let mut env = Vec::new();
+        // An empty inventory variable means "not set".
+        let set = |o: &Option<String>| o.clone().filter(|s| !s.is_empty());
+        match (set(&c.username), set(&c.password)) {
+            (Some(u), Some(p)) => {
+                env.push(("WEKA_USERNAME", u));
+                env.push(("WEKA_PASSWORD", p));
+            }
+            (None, None) => {}
+            _ => {
+                return Err(ModuleError::invalid_args(format!(
+                    "{module}: options 'username' and 'password' go together"
+                )))
+            }
+        }
+        if let Some(t) = set(&c.token_file) {
+            if !std::path::Path::new(&t).is_file() {
+                return Err(ModuleError::failed(format!(
+                    "{module}: token_file {t} does not exist on this host: log in there with `weka user login` as a \
+                     Cluster Admin (it writes ~/.weka/auth-token.json), or pass username and password"
+                )));
+            }
+            env.push(("WEKA_TOKEN", t));
+        }
+        if let Some(o) = set(&c.org) {
+            env.push(("WEKA_ORG", o));
+        }
+        Ok(Weka {
+            timeout: Duration::from_secs(c.timeout.max(1)),
+            env,
+        })
+    }
+
+    /// Runs `weka ARGS` and returns what it did, whatever its exit code.
+    pub fn exec(&self, ctx: &mut Ctx, args: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
+        let mut argv = vec!["weka"];
+        argv.extend_from_slice(args);
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        ctx.run_with_env(&argv, &env, timeout).map_err(|e| match e {
+            ModuleError::NotFound { program, path, .. } => ModuleError::NotFound {
+                program,
+                path,
+                hint: "Install WEKA on this host (the weka CLI comes with the WEKA agent), or run this task only on \
+                       WEKA backends and clients."
+                    .into(),
+            },
+            other => other,
+        })
+    }
+
+    /// `weka ARGS` that must succeed: its stdout.
+    pub fn ok(&self, ctx: &mut Ctx, args: &[&str]) -> Result<String, ModuleError> {
+        let out = self.exec(ctx, args, self.timeout)?;
+        if !out.success() {
+            return Err(failure(&format!("'{}' failed", out.cmd), out));
+        }
+        Ok(out.stdout)
+    }
+
+    pub fn status(&self, ctx: &mut Ctx) -> Result<Status, ModuleError> {
+        let text = self.ok(ctx, &["status", "-J"])?;
+        parse::parse_status(&text).map_err(parse_failed("status -J"))
+    }
+
+    /// Every container (4.1+) or host (before) of the cluster, backends and clients.
+    pub fn containers(&self, ctx: &mut Ctx, release: &WekaVersion) -> Result<Vec<Container>, ModuleError> {
+        // `cluster container` arrived with multi-container backends in 4.1; `cluster host` is a
+        // hidden alias from 4.2 on.
+        let what = if release.at_least("4.1") { "container" } else { "host" };
+        let text = self.ok(ctx, &["cluster", what, "-J"])?;
+        parse::parse_containers(&text).map_err(parse_failed("cluster host -J"))
+    }
+
+    pub fn alerts(&self, ctx: &mut Ctx) -> Result<Vec<Alert>, ModuleError> {
+        let text = self.ok(ctx, &["alerts", "-J"])?;
+        parse::parse_alerts(&text).map_err(parse_failed("alerts -J"))
+    }
+
+    pub fn rebuild(&self, ctx: &mut Ctx) -> Result<Rebuild, ModuleError> {
+        let text = self.ok(ctx, &["status", "rebuild", "-J"])?;
+        parse::parse_rebuild(&text).map_err(parse_failed("status rebuild -J"))
+    }
+
+    pub fn tasks(&self, ctx: &mut Ctx) -> Result<Vec<Task>, ModuleError> {
+        let text = self.ok(ctx, &["cluster", "task", "-J"])?;
+        parse::parse_tasks(&text).map_err(parse_failed("cluster task -J"))
+    }
+
+    pub fn local_ps(&self, ctx: &mut Ctx) -> Result<Vec<LocalContainer>, ModuleError> {
+        let text = self.ok(ctx, &["local", "ps", "-J"])?;
+        parse::parse_local_ps(&text).map_err(parse_failed("local ps -J"))
+    }
+
+    pub fn installed(&self, ctx: &mut Ctx) -> Result<Installed, ModuleError> {
+        Ok(parse::parse_version_list(&self.ok(ctx, &["version"])?))
+    }
+
+    pub fn whoami(&self, ctx: &mut Ctx) -> Result<WhoAmI, ModuleError> {
+        let text = self.ok(ctx, &["user", "whoami", "-J"])?;
+        parse::parse_whoami(&text).map_err(parse_failed("user whoami -J"))
+    }
+
+    /// Everything the facts, checks and verification look at, from this host.
+    pub fn gather(&self, ctx: &mut Ctx) -> Result<Cluster, ModuleError> {
+        let status = self.status(ctx)?;
+        let containers = self.containers(ctx, &status.release)?;
+        Ok(Cluster {
+            alerts: self.alerts(ctx)?,
+            rebuild: self.rebuild(ctx)?,
+            tasks: self.tasks(ctx)?,
+            local: self.local_ps(ctx)?,
+            containers,
+            status,
+        })
+    }
+}
+
+/// A failed weka command as an operator-facing error.
+pub fn failure(what: &str, out: Output) -> ModuleError {
+    let why = first_line(&out.stderr, &out.stdout);
+    let lower = why.to_ascii_lowercase();
+    let msg = if [
+        "logged in",
+        "login",
+        "authenticat",
+        "token",
+        "unauthorized",
+        "permission",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
+    {
+        format!(
+            "{what}: weka refused the credentials ({why}). Pass token_file (a token from `weka user login`, for \
+             example /root/.weka/auth-token.json) or username and password of a Cluster Admin"
+        )
+    } else if lower.contains("failed connecting") {
+        format!(
+            "{what}: the WEKA agent or container is not running on this host ({why}); check `weka local status` and \
+             start it with `weka local start`"
+        )
+    } else {
+        format!("{what} (rc {}): {why}", out.rc)
+    };
+    ModuleError::command(msg, out)
+}
+
+pub fn first_line(a: &str, b: &str) -> String {
+    a.lines()
+        .chain(b.lines())
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no output")
+        .to_string()
+}
+
+fn parse_failed(what: &str) -> impl Fn(parse::ParseError) -> ModuleError + '_ {
+    move |e| ModuleError::failed(format!("cannot read the output of weka {what}: {e}"))
+}
+
+/// The cluster as seen from one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    pub status: Status,
+    pub containers: Vec<Container>,
+    pub alerts: Vec<Alert>,
+    pub rebuild: Rebuild,
+    pub tasks: Vec<Task>,
+    pub local: Vec<LocalContainer>,
+}
+
+/// One machine of the cluster: its containers folded together.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Host {
+    pub hostname: String,
+    pub mode: String,
+    /// The release its containers run; `mixed` when they differ.
+    pub version: String,
+    pub up: bool,
+    pub stateless: bool,
+    pub containers: Vec<String>,
+}
+
+impl Cluster {
+    pub fn hosts(&self, mode: &str) -> Vec<Host> {
+        let mut by: BTreeMap<&str, Vec<&Container>> = BTreeMap::new();
+        for c in self.containers.iter().filter(|c| c.mode.eq_ignore_ascii_case(mode)) {
+            by.entry(c.hostname.as_str()).or_default().push(c);
+        }
+        by.into_iter()
+            .map(|(hostname, cs)| {
+                let mut versions: Vec<&str> = cs.iter().map(|c| c.version.as_str()).collect();
+                versions.dedup();
+                Host {
+                    hostname: hostname.to_string(),
+                    mode: mode.to_string(),
+                    version: if versions.len() == 1 {
+                        versions[0].to_string()
+                    } else {
+                        "mixed".into()
+                    },
+                    up: cs.iter().all(|c| c.up()),
+                    stateless: cs.iter().any(|c| c.stateless),
+                    containers: cs.iter().map(|c| c.container.clone()).collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// The running data upgrade, from `weka status` or, failing that, the task list.
+    pub fn data_upgrade(&self) -> Option<String> {
+        if let Some(d) = self.status.data_upgrade.as_ref().filter(|d| d.running()) {
+            return Some(format!(
+                "{} {}{}",
+                if d.kind.is_empty() {
+                    "data upgrade"
+                } else {
+                    d.kind.as_str()
+                },
+                d.state,
+                d.progress.map(|p| format!(" ({p}%)")).unwrap_or_default()
+            ));
+        }
+        self.tasks.iter().find(|t| t.running() && t.is_data_upgrade()).map(|t| {
+            format!(
+                "{} {}{}",
+                t.kind,
+                t.state,
+                t.progress.map(|p| format!(" ({p}%)")).unwrap_or_default()
+            )
+        })
+    }
+
+    /// Multi-container backends: every backend host runs more than one container (drives0,
+    /// compute0, frontend0, ...), as 4.1 and later require.
+    pub fn multi_container(&self) -> bool {
+        let backends = self.hosts("backend");
+        !backends.is_empty() && backends.iter().all(|h| h.containers.len() > 1)
+    }
+}
+
+/// A version option, checked: `module: option 'NAME' must be a WEKA release like 4.2.9, got 'X'`.
+pub fn version_option(module: &str, name: &str, text: &str) -> Result<WekaVersion, ModuleError> {
+    WekaVersion::parse(text).ok_or_else(|| {
+        ModuleError::invalid_args(format!(
+            "{module}: option '{name}' must be a WEKA release like 4.2.9 or 4.2.8.312, got '{text}'"
+        ))
+    })
+}
+
+/// The `upgrade_paths` option (the collection's data file as a mapping), else the built-in copy.
+pub fn path_table(module: &str, given: Option<&serde_json::Value>) -> Result<crate::paths::Table, ModuleError> {
+    match given {
+        Some(v) => crate::paths::Table::from_value(v)
+            .map_err(|e| ModuleError::invalid_args(format!("{module}: option 'upgrade_paths': {e}"))),
+        None => Ok(crate::paths::Table::builtin()),
+    }
+}
+
+/// Polls until no data upgrade runs; the seconds waited. The metadata conversion after a hop
+/// must finish before the next upgrade may start.
+pub fn wait_data_upgrade(ctx: &mut Ctx, weka: &Weka, timeout: Duration, poll: Duration) -> Result<u64, ModuleError> {
+    let started = std::time::Instant::now();
+    loop {
+        let status = weka.status(ctx)?;
+        let running = match status.data_upgrade.as_ref().filter(|d| d.running()) {
+            Some(d) => Some(format!(
+                "{} {}{}",
+                d.kind,
+                d.state,
+                d.progress.map(|p| format!(" ({p}%)")).unwrap_or_default()
+            )),
+            None => weka
+                .tasks(ctx)?
+                .into_iter()
+                .find(|t| t.running() && t.is_data_upgrade())
+                .map(|t| format!("{} {}", t.kind, t.state)),
+        };
+        let Some(what) = running else {
+            return Ok(started.elapsed().as_secs());
+        };
+        if started.elapsed() >= timeout {
+            return Err(ModuleError::failed(format!(
+                "the data upgrade is still running after {} s ({what}): do not start another upgrade until `weka \
+                 status` shows it finished; raise data_upgrade_timeout to wait longer",
+                timeout.as_secs()
+            )));
+        }
+        std::thread::sleep(poll.max(Duration::from_secs(1)));
+    }
+}

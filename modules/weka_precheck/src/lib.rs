@@ -1,0 +1,156 @@
+//! `keel.storage.weka_precheck`: may this WEKA cluster be upgraded to the target (its next
+//! hop)? Returns every finding and fails when one blocks. Changes nothing.
+
+pub mod findings;
+
+use std::path::Path;
+
+use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_weka_cli::{path_table, version_option, weka_options, Common, Weka};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use findings::{Finding, Input, Severity, Space};
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "weka_precheck",
+    options: weka_options![
+        Opt::new("target_version", Kind::Str).required(),
+        Opt::new("allowed_alerts", Kind::List),
+        Opt::new("weka_dir", Kind::Str),
+        Opt::new("check_space", Kind::Bool),
+        Opt::new("check_clients", Kind::Bool),
+        Opt::new("upgrade_paths", Kind::Dict),
+    ],
+    supports_check_mode: true,
+    run,
+};
+
+const NAME: &str = "weka_precheck";
+
+#[derive(Deserialize)]
+struct Args {
+    target_version: String,
+    #[serde(default)]
+    allowed_alerts: Vec<String>,
+    #[serde(default = "opt_weka")]
+    weka_dir: String,
+    #[serde(default = "keel_runtime::args::default_true")]
+    check_space: bool,
+    #[serde(default = "keel_runtime::args::default_true")]
+    check_clients: bool,
+    upgrade_paths: Option<Value>,
+    #[serde(flatten)]
+    common: Common,
+}
+
+fn opt_weka() -> String {
+    "/opt/weka".into()
+}
+
+/// Free space of `dir` and of each of its data/<container> directories, with their sizes.
+fn measure(dir: &str) -> Space {
+    let free = |p: &Path| {
+        nix::sys::statvfs::statvfs(p)
+            .map(|s| s.blocks_available().saturating_mul(s.fragment_size()))
+            .unwrap_or(0)
+    };
+    let root = Path::new(dir);
+    let mut data = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(root.join("data")) {
+        for e in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+            data.push((
+                e.file_name().to_string_lossy().into_owned(),
+                size_of(&e.path()),
+                free(&e.path()),
+            ));
+        }
+    }
+    data.sort();
+    Space {
+        dir: dir.to_string(),
+        exists: root.is_dir(),
+        free: free(root),
+        data,
+    }
+}
+
+/// Bytes in a directory tree (apparent sizes, symlinks not followed).
+fn size_of(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) if m.is_file() => total += m.len(),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    let args: Args = into_typed(NAME, opts)?;
+    let target = version_option(NAME, "target_version", &args.target_version)?;
+    let table = path_table(NAME, args.upgrade_paths.as_ref())?;
+    let weka = Weka::new(NAME, &args.common)?;
+    // Without a login nothing else can be read: that is the finding.
+    let cluster = match weka.gather(ctx) {
+        Ok(c) => c,
+        Err(ModuleError::Command { msg, .. }) if msg.contains("refused the credentials") => {
+            let f = vec![Finding {
+                severity: Severity::Blocker,
+                code: "login",
+                msg: msg.clone(),
+            }];
+            return Err(blocked(&f, None));
+        }
+        Err(e) => return Err(e),
+    };
+    let whoami = weka.whoami(ctx).map_err(|e| e.to_string());
+    let space = args.check_space.then(|| measure(&args.weka_dir));
+    let found = findings::evaluate(&Input {
+        cluster: &cluster,
+        whoami,
+        target: &target,
+        table: &table,
+        allowed_alerts: &args.allowed_alerts,
+        space: space.clone(),
+        check_clients: args.check_clients,
+    });
+    let running = cluster.status.release.text.clone();
+    if found.iter().any(|f| f.severity == Severity::Blocker) {
+        return Err(blocked(&found, Some(&running)));
+    }
+    let mut r = ModuleResult::new(
+        false,
+        format!(
+            "no blocking findings for the upgrade from {running} to {target} ({} finding(s) in all)",
+            found.len()
+        ),
+    );
+    r.data.insert("findings".into(), json!(found));
+    r.data.insert("blocking".into(), json!(false));
+    r.data.insert("running_version".into(), json!(running));
+    r.data.insert("space".into(), json!(space));
+    Ok(r)
+}
+
+fn blocked(found: &[Finding], running: Option<&str>) -> ModuleError {
+    let blockers: Vec<&str> = found
+        .iter()
+        .filter(|f| f.severity == Severity::Blocker)
+        .map(|f| f.msg.as_str())
+        .collect();
+    let mut m = Map::new();
+    m.insert("findings".into(), json!(found));
+    m.insert("blocking".into(), json!(true));
+    m.insert("running_version".into(), json!(running));
+    ModuleError::failed_with(
+        format!("{} blocking finding(s): {}", blockers.len(), blockers.join("; ")),
+        m,
+    )
+}

@@ -81,7 +81,11 @@ fn build_binaries(root: &Path) -> Result<Vec<PathBuf>> {
             // Static glibc; a non-PIE executable needs no relocation table (about 50 KB smaller,
             // at the price of ASLR for a process that lives a second). With an explicit --target
             // these flags skip build scripts and proc macros.
-            .env("RUSTFLAGS", "-C target-feature=+crt-static -C relocation-model=static"),
+            .env(
+                "RUSTFLAGS",
+                // Identical code folding (rust-lld): about 10 KB less per binary.
+                "-C target-feature=+crt-static -C relocation-model=static -C link-arg=-Wl,--icf=all",
+            ),
     )?;
     let mut out = Vec::new();
     for name in binary_names(root)? {

@@ -7,7 +7,6 @@ fn main() {
         &keel_gluster_op_version::MODULE,
         &keel_gluster_heal::MODULE,
         &keel_gluster_verify::MODULE,
-        &keel_gluster_georep::MODULE,
         &keel_modules::selftest::MODULE,
     ]);
 }

@@ -171,6 +171,7 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
         },
     );
     writer_verified(t, paths);
+    weka_over_ssh(t, root, paths, &inv);
     t.check(
         "upgrade reports: JSON and Markdown written, the rolling run succeeded",
         || {
@@ -200,6 +201,95 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
         },
     );
     down(t, paths);
+}
+
+/// keel.storage.weka_upgrade over ssh on the testbed's nodes, each running the weka simulator
+/// with one cluster state shared through /var/lib/weka-sim: two hops of the backends (node1-3)
+/// then the client, and a backend down stopping the run with nothing upgraded.
+fn weka_over_ssh(t: &mut Tally, root: &Path, paths: &Paths, inv: &Path) {
+    let shared = testbed::shared_dir(paths);
+    let sim = |bin: &Path, args: &str| {
+        util::output(
+            std::process::Command::new(bin.join("weka-sim"))
+                .arg("--state")
+                .arg(shared.join("state.json"))
+                .args(args.split_whitespace()),
+        )
+    };
+    let versions = |bin: &Path| -> Result<Vec<String>> {
+        let state: serde_json::Value = serde_json::from_str(&sim(bin, "show")?).map_err(|e| e.to_string())?;
+        Ok(state["hosts"]
+            .as_array()
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| {
+                        format!(
+                            "{}={}",
+                            h["hostname"].as_str().unwrap_or(""),
+                            h["version"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    };
+    let init = "init --release 3.13.1 --backends node1,node2,node3 --clients client1 --admin-password Adm1n-Pw-Secret";
+    let mut extra: Vec<String> = ["-e", "weka_target_version=4.0.2", "-e", "weka_upgrade_confirm=true"]
+        .map(String::from)
+        .to_vec();
+    for c in crate::weka::CREDENTIALS {
+        extra.extend(["-e".to_string(), c.to_string()]);
+    }
+    extra.extend(["-e".to_string(), format!("weka_report_dir={}", shared.display())]);
+    let run = |extra: &[String]| -> Result<String> {
+        let venv = ansible::venv(NEWEST)?;
+        let collections = root.join("build").join(format!("ansible-{}", NEWEST.core));
+        let mut cmd = venv.cmd("ansible-playbook");
+        ansible_env(&mut cmd, &collections, root);
+        cmd.arg("-i")
+            .arg(inv)
+            .arg("-i")
+            .arg(root.join("tests/playbooks/testbed_weka_groups.ini"))
+            .arg("keel.storage.weka_upgrade")
+            .args(extra);
+        util::run_explained(&mut cmd)
+    };
+    t.check(
+        "ansible-core 2.21: keel.storage.weka_upgrade over ssh on the testbed nodes (simulator): 3.13.1 -> 3.14.1 -> 4.0.2, backends then client",
+        || {
+            let bin = crate::weka::simulator(root)?;
+            testbed::install_everywhere(paths, &bin.join("weka"), "/usr/local/bin/weka")?;
+            sim(&bin, init)?;
+            run(&extra)?;
+            let v = versions(&bin)?;
+            if v.iter().all(|h| h.ends_with("=4.0.2")) && v.len() == 4 {
+                Ok(())
+            } else {
+                Err(format!("not every host runs 4.0.2: {v:?}"))
+            }
+        },
+    );
+    t.check(
+        "ansible-core 2.21: over ssh, a backend down stops keel.storage.weka_upgrade with nothing upgraded",
+        || {
+            let bin = crate::weka::simulator(root)?;
+            sim(&bin, init)?;
+            sim(&bin, "fault backend-down --host node2")?;
+            match run(&extra) {
+                Ok(_) => Err("the upgrade went ahead with a backend down".into()),
+                Err(e) => {
+                    let v = versions(&bin)?;
+                    if v.iter().any(|h| !h.ends_with("=3.13.1")) {
+                        Err(format!("something moved: {v:?}"))
+                    } else if e.contains("node2") || e.to_lowercase().contains("backend") {
+                        Ok(())
+                    } else {
+                        Err(format!("stopped, but not for the backend: {e}"))
+                    }
+                }
+            }
+        },
+    );
 }
 
 fn scenario_arbiter(t: &mut Tally, root: &Path, paths: &Paths) {

@@ -15,7 +15,7 @@ use crate::util::{self, Result};
 
 const PASSWORD: &str = "Adm1n-Pw-Secret";
 const TOKEN: &str = "GETWEKA-T0KEN-4f2a";
-const CREDENTIALS: &[&str] = &["weka_username=admin", "weka_password=Adm1n-Pw-Secret"];
+pub(crate) const CREDENTIALS: &[&str] = &["weka_username=admin", "weka_password=Adm1n-Pw-Secret"];
 const INIT: &str =
     "--release 3.13.1 --backends node1,node2,node3 --clients client1,client2,client3 --admin-password Adm1n-Pw-Secret";
 
@@ -345,7 +345,7 @@ pub fn cargo_tests(root: &Path) -> Result {
 }
 
 /// target/debug, with the simulator built.
-fn simulator(root: &Path) -> Result<PathBuf> {
+pub(crate) fn simulator(root: &Path) -> Result<PathBuf> {
     util::run(
         Command::new(super::test::cargo())
             .current_dir(root)

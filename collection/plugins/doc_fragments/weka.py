@@ -14,7 +14,7 @@ options:
       - Path on the target of a login token written by C(weka user login) (for example
         C(/root/.weka/auth-token.json)), passed to weka as E(WEKA_TOKEN).
       - Modules run as root under become, where C($HOME) may not be the operator's; pass the path explicitly.
-    type: path
+    type: str
   username:
     description:
       - A WEKA user, passed to weka as E(WEKA_USERNAME) (never on its command line). Needs O(password).
@@ -34,6 +34,7 @@ options:
     default: "120"
 attributes:
   platform:
+    support: full
     platforms: posix
     description: Linux x86_64 WEKA backends and clients with the weka CLI; no Python needed.
 requirements:

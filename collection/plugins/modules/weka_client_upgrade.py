@@ -39,20 +39,26 @@ attributes:
     support: full
     description: The client's release before and after.
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
-- name: Upgrade the clients five at a time
-  hosts: weka_clients
-  serial: 5
-  gather_facts: false
-  tasks:
-    - name: Upgrade this client to the cluster's release
-      keel.storage.weka_client_upgrade:
+# In a play over the clients with `serial: 5` (five at a time), as keel.storage.weka_upgrade does:
+- name: Upgrade this client to the cluster's release
+  keel.storage.weka_client_upgrade:
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
 from_version:
   description: The client's release before.
   returned: success

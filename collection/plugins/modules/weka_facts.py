@@ -24,7 +24,7 @@ extends_documentation_fragment:
 notes:
   - Works on backends and clients alike; every host of the cluster sees the same cluster.
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -39,6 +39,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
 ansible_facts:
   description: Facts about the WEKA cluster.
   returned: success
@@ -63,17 +73,21 @@ ansible_facts:
           type: str
           returned: success
         backends:
-          description: One entry per backend host, with C(hostname), C(mode), C(version) (C(mixed) when its containers differ), C(up), C(stateless) and C(containers).
+          description:
+            - One entry per backend host, with C(hostname), C(mode), C(version) (C(mixed) when its containers
+              differ), C(up), C(stateless) and C(containers).
           type: list
           elements: dict
           returned: success
         clients:
-          description: One entry per client host, like O(ansible_facts.weka.backends).
+          description: One entry per client host, like RV(ansible_facts.weka.backends).
           type: list
           elements: dict
           returned: success
         containers:
-          description: Every container as C(weka cluster host) lists it (C(hostname), C(container), C(host_id), C(mode), C(status), C(state), C(version), C(stateless), C(failure)).
+          description:
+            - Every container as C(weka cluster host) lists it (C(hostname), C(container), C(host_id), C(mode),
+              C(status), C(state), C(version), C(stateless), C(failure)).
           type: list
           elements: dict
           returned: success

@@ -37,7 +37,7 @@ options:
     default: []
   weka_dir:
     description: Where WEKA keeps its releases on this host.
-    type: path
+    type: str
     default: /opt/weka
   check_space:
     description: Check free space under O(weka_dir) on this host (run the module on every backend).
@@ -54,7 +54,7 @@ extends_documentation_fragment:
   - keel.storage.weka
   - keel.storage.weka.read_only
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -66,6 +66,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
 findings:
   description: Every finding, blockers first.
   returned: always, unless the cluster could not be read

@@ -29,7 +29,7 @@ options:
     type: str
   tarball:
     description: Path on the target of a release tarball (C(weka-VERSION.tar)) whose C(install.sh) installs the release.
-    type: path
+    type: str
   prepare:
     description: Run C(weka version prepare VERSION) after downloading it.
     type: bool
@@ -48,7 +48,7 @@ attributes:
     support: full
     description: The installed releases (C(weka version)) before and after.
 author:
-  - Keel developers
+  - Keel developers (@keel)
 '''
 
 EXAMPLES = r'''
@@ -65,6 +65,16 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
 version:
   description: The release asked for.
   returned: success

@@ -179,3 +179,24 @@ fn heal_entries_are_cut_at_the_limit() {
     let entries = parse_heal_entries(&fixture("10.3", "degraded-heal-gv0-info.xml"), 3).unwrap();
     assert_eq!(entries, ["/f3", "/f14", "/f21"]);
 }
+
+#[test]
+fn georep_sessions_from_a_real_10_3_session() {
+    // gv0 -> 10.199.0.11::gsv0 on the testbed, running, then stopped.
+    let running = parse_georep_status(&fixture("10.3", "georep-session-running.xml")).unwrap();
+    assert_eq!(running.len(), 1);
+    let s = &running[0];
+    assert_eq!(
+        (
+            s.primary_volume.as_str(),
+            s.secondary.as_str(),
+            s.secondary_user.as_str()
+        ),
+        ("gv0", "10.199.0.11::gsv0", "root")
+    );
+    let states: Vec<&str> = s.pairs.iter().map(|p| p.status.as_str()).collect();
+    assert_eq!(states, vec!["Active", "Passive", "Created"]);
+    assert!(s.running());
+    let stopped = parse_georep_status(&fixture("10.3", "georep-session-stopped.xml")).unwrap();
+    assert!(!stopped[0].running(), "{:?}", stopped[0].pairs);
+}

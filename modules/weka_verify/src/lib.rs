@@ -124,6 +124,8 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             }
             // Credentials will not fix themselves; anything else may be the cluster settling.
             Err(e @ ModuleError::Command { .. }) if e.to_string().contains("refused the credentials") => return Err(e),
+            // No weka CLI on this host: waiting will not install it.
+            Err(e @ ModuleError::NotFound { .. }) => return Err(e),
             Err(e) => vec![e.to_string()],
         };
         if started.elapsed() >= Duration::from_secs(args.wait_timeout) {

@@ -397,6 +397,22 @@ pub fn python_everywhere(paths: &Paths) -> Result {
     Ok(())
 }
 
+/// The directory every node sees at /var/lib/weka-sim.
+pub fn shared_dir(paths: &Paths) -> PathBuf {
+    paths.state.join("shared")
+}
+
+/// Copies `file` into every node at `dest` (a path inside the node), executable.
+pub fn install_everywhere(paths: &Paths, file: &std::path::Path, dest: &str) -> Result {
+    use std::os::unix::fs::PermissionsExt;
+    for n in recorded_nodes(paths) {
+        let target = n.root(paths).join(dest.trim_start_matches('/'));
+        std::fs::copy(file, &target).map_err(|e| format!("copy {} to {}: {e}", file.display(), target.display()))?;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Checks every file in the writer's manifest; returns how many.
 pub fn verify(paths: &Paths) -> Result<usize> {
     let out = client(paths)?.ssh_ok(paths, "keel-writer verify /mnt/gv0 /var/lib/keel-writer")?;

@@ -73,6 +73,12 @@ impl Node {
                     .arg(root.join(sys)),
             )?;
         }
+        // One directory shared by every node (the WEKA simulator keeps its one cluster there).
+        let shared = paths.state.join("shared");
+        let shared_in_node = root.join("var/lib/weka-sim");
+        std::fs::create_dir_all(&shared).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&shared_in_node).map_err(|e| e.to_string())?;
+        util::run(Command::new("mount").arg("--bind").arg(&shared).arg(&shared_in_node))?;
         let repo_dir = root.join("srv/keel-repo");
         std::fs::create_dir_all(&repo_dir).map_err(|e| e.to_string())?;
         util::run(

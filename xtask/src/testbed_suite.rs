@@ -6,7 +6,7 @@
 //!    --check run change nothing; the client playbook upgrades client1 around the writer.
 //! B. arbiter (2.17): the rolling playbook from scratch, the writer running.
 //! C. mixed with a dispersed volume (2.17): the online playbook refuses with nothing touched;
-//!    the offline playbook upgrades every server.
+//!    the offline playbook upgrades every server, run as an AWX job through ansible-runner.
 //! D. molecule on its own testbed.
 //! Every testbed is torn down and must leave nothing behind; the writer's files must be intact.
 
@@ -332,9 +332,35 @@ fn scenario_mixed(t: &mut Tally, root: &Path, paths: &Paths) {
         },
     );
     t.check(
-        "ansible-core 2.17: keel.storage.gluster_upgrade_offline upgrades every server, op-version 110000",
+        "AWX job (ansible-runner, as AWX runs it): keel.storage.gluster_upgrade_offline upgrades every server, op-version 110000",
         || {
-            playbook(root, OLDEST, &inv, "keel.storage.gluster_upgrade_offline", &UPGRADE)?;
+            let tools = crate::ecosystem::tools()?;
+            let dir = root.join("build/awx-offline");
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let version = crate::collection::galaxy_version(&root.join("galaxy.yml"))?;
+            let requirements = crate::ecosystem::write(
+                &dir.join("requirements.yml"),
+                &format!(
+                    "---\ncollections:\n  - name: {}\n    type: file\n",
+                    root.join(format!("dist/keel-storage-{version}.tar.gz")).display()
+                ),
+            )?;
+            let key = paths.key();
+            let job = crate::ecosystem::awx::Job {
+                playbook: "keel.storage.gluster_upgrade_offline",
+                inventory: &inv,
+                // Survey answers arrive as strings.
+                extravars: serde_json::json!({"gluster_target_version": "11.1", "gluster_upgrade_confirm": "true"}),
+                envvars: vec![("KEEL_REPORT_DIR".into(), reports(root).display().to_string())],
+                ssh_key: Some(&key),
+                credentials: vec![],
+                requirements: Some(&requirements),
+                project_files: vec![],
+                expect_status: "successful",
+                expect_failed: vec![],
+            };
+            crate::ecosystem::awx::run_job(&tools, &dir.join("private_data_dir"), &job)?;
             playbook(root, OLDEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())
         },
     );

@@ -460,7 +460,7 @@ pub fn demo_job(tools: &Venv, root: &Path, tarball: &Path, dir: &Path) -> Result
         // Injected as AWX would, though this playbook does not read it.
         credentials: vec![Credential {
             type_file: root.join("awx/credential_types/weka_login.yml"),
-            inputs: json!({"weka_auth_token": "{\"access_token\": \"t0ken\"}"})
+            inputs: json!({"weka_username": "admin", "weka_password": "t0ken-Pw"})
                 .as_object()
                 .cloned()
                 .unwrap_or_default(),
@@ -487,10 +487,9 @@ pub fn demo_job(tools: &Venv, root: &Path, tarball: &Path, dir: &Path) -> Result
     let extravars: Value =
         serde_json::from_str(&std::fs::read_to_string(private.join("env/extravars")).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
-    let token_file = extravars["weka_auth_token_file"].as_str().unwrap_or_default();
-    if !std::fs::read_to_string(token_file).is_ok_and(|t| t.contains("t0ken")) {
+    if extravars["weka_password"] != json!("t0ken-Pw") || extravars["weka_username"] != json!("admin") {
         return Err(format!(
-            "the WEKA credential's token file {token_file:?} was not injected"
+            "the WEKA credential was not injected as extra variables: {extravars}"
         ));
     }
     if report.stats["ok"]["localhost"].as_u64().unwrap_or(0) < 3 {

@@ -148,6 +148,9 @@ pub fn main(args: &[String]) -> Result {
     if let (Some(tarball), false) = (&tarball, only_weka) {
         ecosystem::checks(&mut t, &root, tarball, quick);
     }
+    if tarball.is_some() && !only_ecosystem {
+        weka::awx_job(&mut t, &root);
+    }
 
     if all && tarball.is_some() {
         crate::testbed_suite::checks(&mut t, &root, quick);

@@ -506,3 +506,66 @@ fn read(dir: &Path, bin: &Path) -> Result<Outcome> {
         state,
     })
 }
+
+/// keel.storage.weka_upgrade as an AWX job: ansible-runner with the job's private_data_dir laid
+/// out as AWX lays it out, the collection from a project's requirements.yml, and the login
+/// injected by the WEKA credential type (awx/credential_types/weka_login.yml).
+pub fn awx_job(t: &mut super::test::Tally, root: &Path) {
+    t.check(
+        "AWX job (ansible-runner, as AWX runs it): keel.storage.weka_upgrade on the simulator, the login from the WEKA credential type",
+        || {
+            let bin = simulator(root)?;
+            let dir = root.join("build/weka/awx");
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| format!("rm {}: {e}", dir.display()))?;
+            }
+            std::fs::create_dir_all(dir.join("home")).map_err(|e| e.to_string())?;
+            sim(&bin, &dir, &format!("init {INIT}"))?;
+            let version = crate::collection::galaxy_version(&root.join("galaxy.yml"))?;
+            let requirements = crate::ecosystem::write(
+                &dir.join("requirements.yml"),
+                &format!(
+                    "---\ncollections:\n  - name: {}\n    type: file\n",
+                    root.join(format!("dist/keel-storage-{version}.tar.gz")).display()
+                ),
+            )?;
+            let inventory = root.join("tests/playbooks/weka_inventory.yml");
+            let job = crate::ecosystem::awx::Job {
+                playbook: "keel.storage.weka_upgrade",
+                inventory: &inventory,
+                // Survey answers arrive as strings.
+                extravars: serde_json::json!({"weka_target_version": "4.0.2", "weka_upgrade_confirm": "true"}),
+                envvars: vec![
+                    ("KEEL_WEKA_SIM_DIR".into(), dir.display().to_string()),
+                    ("KEEL_WEKA_SIM_BIN".into(), bin.display().to_string()),
+                ],
+                ssh_key: None,
+                credentials: vec![crate::ecosystem::awx::Credential {
+                    type_file: root.join("awx/credential_types/weka_login.yml"),
+                    inputs: serde_json::json!({"weka_username": "admin", "weka_password": PASSWORD})
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
+                }],
+                requirements: Some(&requirements),
+                project_files: vec![],
+                expect_status: "successful",
+                expect_failed: vec![],
+            };
+            let report = crate::ecosystem::awx::run_job(&crate::ecosystem::tools()?, &dir.join("private_data_dir"), &job)?;
+            let events = serde_json::to_string(&report.events).unwrap_or_default();
+            ensure(!events.contains(PASSWORD), "the WEKA password appears in the job's events")?;
+            let state: Value = serde_json::from_str(&sim(&bin, &dir, "show")?).map_err(|e| e.to_string())?;
+            let behind: Vec<String> = state["hosts"]
+                .as_array()
+                .map(|hs| {
+                    hs.iter()
+                        .filter(|h| h["version"] != "4.0.2")
+                        .map(|h| format!("{} {}", h["hostname"], h["version"]))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ensure(behind.is_empty(), format!("hosts not on 4.0.2 after the job: {behind:?}"))
+        },
+    );
+}

@@ -88,6 +88,36 @@ fn glusterd_down_names_glusterd() {
 }
 
 #[test]
+fn an_empty_status_from_a_busy_glusterd_is_asked_again_not_taken_for_offline_bricks() {
+    // Three servers asking at once: glusterd answers opRet 0 with no volumes while another
+    // server's transaction holds the lock (seen on the testbed).
+    let state = tempfile::tempdir().unwrap();
+    let env = [
+        ("FAKE_GLUSTER_BUSY", "2"),
+        ("FAKE_GLUSTER_STATE", state.path().to_str().unwrap()),
+    ];
+    let v = run(facts(json!({})), &fake_path(), &env);
+    let gv0 = v["ansible_facts"]["gluster"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "gv0")
+        .cloned()
+        .unwrap();
+    assert!(
+        gv0["bricks"].as_array().unwrap().iter().all(|b| b["online"] == true),
+        "{gv0}"
+    );
+    let asked = v["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c.as_str().unwrap().ends_with("volume status all"))
+        .count();
+    assert_eq!(asked, 3, "{v}");
+}
+
+#[test]
 fn facts_from_real_10_3_and_11_1_output() {
     for version in ["10.3", "11.1"] {
         let v = run(facts(json!({})), &fake_path(), &[("FAKE_GLUSTER_VERSION", version)]);

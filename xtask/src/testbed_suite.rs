@@ -208,14 +208,7 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
 /// then the client, and a backend down stopping the run with nothing upgraded.
 fn weka_over_ssh(t: &mut Tally, root: &Path, paths: &Paths, inv: &Path) {
     let shared = testbed::shared_dir(paths);
-    let sim = |bin: &Path, args: &str| {
-        util::output(
-            std::process::Command::new(bin.join("weka-sim"))
-                .arg("--state")
-                .arg(shared.join("state.json"))
-                .args(args.split_whitespace()),
-        )
-    };
+    let sim = |bin: &Path, args: &str| crate::weka::sim(bin, &shared, args);
     let versions = |bin: &Path| -> Result<Vec<String>> {
         let state: serde_json::Value = serde_json::from_str(&sim(bin, "show")?).map_err(|e| e.to_string())?;
         Ok(state["hosts"]

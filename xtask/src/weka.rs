@@ -426,7 +426,8 @@ fn tail(s: &str) -> String {
         .join("\n")
 }
 
-fn sim(bin: &Path, dir: &Path, args: &str) -> Result<String> {
+/// `weka-sim ARGS` on the cluster whose state lives in `dir`.
+pub(crate) fn sim(bin: &Path, dir: &Path, args: &str) -> Result<String> {
     util::output(
         Command::new(bin.join("weka-sim"))
             .env("WEKA_SIM_STATE", dir.join("state.json"))

@@ -463,31 +463,13 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
     let record = read_record(&record_path)?;
     // The given set, else exactly what was stopped, else glusterd and the named consumers.
     let wanted = match (&args.services, &record) {
-        (Some(services), _) => Record {
-            systemd: host.systemd,
-            units: if host.systemd { services.clone() } else { Vec::new() },
-            programs: if host.systemd {
-                Vec::new()
-            } else {
-                services.iter().map(|s| program(s)).collect()
-            },
-            mounts: Vec::new(),
-        },
+        (Some(services), _) => requested(services, host.systemd),
         (None, Some(r)) => r.clone(),
         (None, None) => {
             let names: Vec<String> = std::iter::once("glusterd".to_string())
                 .chain(args.consumers.iter().cloned())
                 .collect();
-            Record {
-                systemd: host.systemd,
-                units: if host.systemd { names.clone() } else { Vec::new() },
-                programs: if host.systemd {
-                    Vec::new()
-                } else {
-                    names.iter().map(|s| program(s)).collect()
-                },
-                mounts: Vec::new(),
-            }
+            requested(&names, host.systemd)
         }
     }
     .merge(Record::default());
@@ -712,6 +694,20 @@ fn remount_note(targets: &[String]) -> String {
         String::new()
     } else {
         format!("; remount {}", targets.join(", "))
+    }
+}
+
+/// Services named by the operator: systemd units, or programs started by name without systemd.
+fn requested(names: &[String], systemd: bool) -> Record {
+    Record {
+        systemd,
+        units: if systemd { names.to_vec() } else { Vec::new() },
+        programs: if systemd {
+            Vec::new()
+        } else {
+            names.iter().map(|s| program(s)).collect()
+        },
+        mounts: Vec::new(),
     }
 }
 

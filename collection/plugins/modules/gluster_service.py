@@ -74,6 +74,15 @@ options:
         left alone).
     type: bool
     default: false
+  use:
+    description:
+      - How services are stopped and started. V(auto) uses systemd when it is the init system (PID 1),
+        signals otherwise. V(systemd) always uses C(systemctl) (a host where systemd manages Gluster but
+        is not detected). V(signals) never uses systemd; on a systemd host, units set to restart on failure
+        may start again behind the module's back.
+    type: str
+    choices: [auto, systemd, signals]
+    default: auto
   record:
     description: Where the stopped set is recorded between O(state=stopped) and O(state=started).
     type: str

@@ -29,6 +29,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("record", Kind::Str),
         Opt::new("unmount", Kind::Bool),
         Opt::new("resync_volumes", Kind::Bool),
+        Opt::new("use", Kind::Choice(&["auto", "systemd", "signals"])),
     ],
     supports_check_mode: true,
     run,
@@ -51,6 +52,12 @@ struct Args {
     unmount: bool,
     #[serde(default)]
     resync_volumes: bool,
+    #[serde(rename = "use", default = "default_use")]
+    manager: String,
+}
+
+fn default_use() -> String {
+    "auto".into()
 }
 
 fn default_timeout() -> u64 {
@@ -176,11 +183,17 @@ struct Host {
 }
 
 impl Host {
-    fn detect() -> Host {
+    /// `manager` is the `use` option: `auto` asks the host, the others say what the operator knows
+    /// (a container whose systemd is not PID 1, a host whose Gluster runs outside its units).
+    fn detect(manager: &str) -> Host {
         Host {
             proc_root: PathBuf::from("/proc"),
-            // sd_booted(): systemd is PID 1 exactly when this directory exists.
-            systemd: Path::new("/run/systemd/system").is_dir(),
+            systemd: match manager {
+                "systemd" => true,
+                "signals" => false,
+                // sd_booted(): systemd is PID 1 exactly when this directory exists.
+                _ => Path::new("/run/systemd/system").is_dir(),
+            },
         }
     }
 
@@ -211,7 +224,7 @@ fn active_units(ctx: &mut Ctx, units: &[String]) -> Result<Vec<String>, ModuleEr
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_service", opts)?;
-    let host = Host::detect();
+    let host = Host::detect(&args.manager);
     match args.state.as_str() {
         "stopped" => stop(ctx, &args, &host),
         "restarted" => restart(ctx, &args, &host),

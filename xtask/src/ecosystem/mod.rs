@@ -378,6 +378,21 @@ fn changelog(tools: &Venv, root: &Path, work: &Path) -> Result {
     for file in ["galaxy.yml", "CHANGELOG.rst"] {
         std::fs::copy(root.join(file), stage.join(file)).map_err(|e| format!("{file}: {e}"))?;
     }
+    // A module added after the last `cargo xtask changelog` would ship unannounced.
+    let listed = std::fs::read_to_string(root.join("changelogs/changelog.yaml")).map_err(|e| e.to_string())?;
+    let mut unlisted: Vec<String> = std::fs::read_dir(root.join("collection/plugins/modules"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".py").map(str::to_string))
+        .filter(|m| !listed.contains(&format!("name: {m}\n")))
+        .collect();
+    unlisted.sort();
+    if !unlisted.is_empty() {
+        return Err(format!(
+            "changelogs/changelog.yaml does not list the modules {}: run `cargo xtask changelog`",
+            unlisted.join(", ")
+        ));
+    }
     util::run(tools.cmd("antsibull-changelog").current_dir(&stage).arg("lint"))?;
     util::run(tools.cmd("antsibull-changelog").current_dir(&stage).arg("generate"))?;
     let want = std::fs::read_to_string(stage.join("CHANGELOG.rst")).map_err(|e| e.to_string())?;

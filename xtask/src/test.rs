@@ -6,6 +6,8 @@
 //! `--only ecosystem` builds the collection and runs only the ecosystem checks (no testbed).
 //! `--only weka` runs the WEKA parts alone: their cargo tests, the collection and the
 //! weka_upgrade scenarios (xtask/src/weka.rs), without the Gluster playbooks and the testbed.
+//! `--only examples` builds and installs the collection for the newest ansible-core and runs the
+//! module examples that need the testbed on a testbed of their own.
 
 use std::path::Path;
 use std::process::Command;
@@ -56,8 +58,11 @@ pub fn main(args: &[String]) -> Result {
         .iter()
         .position(|a| a == "--only")
         .map(|i| args.get(i + 1).map(String::as_str));
-    if !matches!(only, None | Some(Some("ecosystem" | "weka"))) {
-        return Err("--only takes: ecosystem, weka".into());
+    if !matches!(only, None | Some(Some("ecosystem" | "weka" | "examples"))) {
+        return Err("--only takes: ecosystem, weka, examples".into());
+    }
+    if only == Some(Some("examples")) {
+        return examples_alone();
     }
     let all = only.is_none();
     let only_weka = only == Some(Some("weka"));
@@ -164,6 +169,30 @@ pub fn main(args: &[String]) -> Result {
         );
     }
     // The plain closing line CI reads.
+    println!("{} passed, {} failed", t.passed.len(), t.failed.len());
+    if t.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} check(s) failed", t.failed.len()))
+    }
+}
+
+/// `--only examples`: the collection for the newest ansible-core, then the testbed's examples.
+fn examples_alone() -> Result {
+    let root = util::root();
+    let mut t = Tally {
+        passed: Vec::new(),
+        failed: Vec::new(),
+        skipping: false,
+    };
+    let tarball = collection::build()?;
+    let venv = ansible::venv(ansible::NEWEST)?;
+    install(
+        &venv,
+        &tarball,
+        &root.join("build").join(format!("ansible-{}", ansible::NEWEST.core)),
+    )?;
+    crate::testbed_suite::examples_alone(&mut t, &root);
     println!("{} passed, {} failed", t.passed.len(), t.failed.len());
     if t.failed.is_empty() {
         Ok(())

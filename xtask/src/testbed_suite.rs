@@ -3,7 +3,9 @@
 //!
 //! A. replica 3 with the writer running: facts and heal (both cores); node1 upgraded module by
 //!    module (2.17); the rolling playbook (2.21) resumes with node2 and node3; a re-run and a
-//!    --check run change nothing; the client playbook upgrades client1 around the writer.
+//!    --check run change nothing; the client playbook upgrades client1 around the writer; the
+//!    WEKA playbook over ssh on the simulator; every module EXAMPLES block the ecosystem suite
+//!    cannot run against a fake (TESTBED_EXAMPLES) runs as written on the nodes.
 //! B. arbiter (2.17): the rolling playbook from scratch, the writer running.
 //! C. mixed with a dispersed volume (2.17): the online playbook refuses with nothing touched;
 //!    the offline playbook upgrades every server, run as an AWX job through ansible-runner.
@@ -107,6 +109,23 @@ pub fn checks(t: &mut Tally, root: &Path, quick: bool) {
     molecule(t, root, &paths);
 }
 
+/// `cargo xtask test --only examples`: the module examples on a testbed of their own.
+pub fn examples_alone(t: &mut Tally, root: &Path) {
+    let paths = Paths::from_env();
+    if let Some(inv) = up(
+        t,
+        &paths,
+        Layout::Replica3,
+        "3 servers on 10.3 and a client, for the module examples",
+    ) {
+        t.check("Python on every server (package maintainer scripts)", || {
+            testbed::python_everywhere(&paths)
+        });
+        module_examples(t, root, &paths, &inv);
+    }
+    down(t, &paths);
+}
+
 fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
     let Some(inv) = up(
         t,
@@ -172,6 +191,7 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
     );
     writer_verified(t, paths);
     weka_over_ssh(t, root, paths, &inv);
+    module_examples(t, root, paths, &inv);
     t.check(
         "upgrade reports: JSON and Markdown written, the rolling run succeeded",
         || {
@@ -285,6 +305,171 @@ fn weka_over_ssh(t: &mut Tally, root: &Path, paths: &Paths, inv: &Path) {
     );
 }
 
+/// Where a module's EXAMPLES run on the testbed: the ones the fake gluster cannot serve (they stop
+/// services, install packages, or drive WEKA). `weka`: the simulated cluster they expect (with
+/// every node logged in as the admin), None for a Gluster module.
+struct TestbedExamples {
+    module: &'static str,
+    hosts: &'static str,
+    weka: Option<&'static str>,
+    extra: &'static [&'static str],
+}
+
+const WEKA_HOSTS: &str = "--backends node1,node2,node3 --clients client1 --admin-password Adm1n-Pw-Secret";
+
+/// In the order they run: node1 is on 11.1 and healthy when they start; the service examples
+/// leave it running glusterd and its bricks again.
+const TESTBED_EXAMPLES: &[TestbedExamples] = &[
+    TestbedExamples {
+        module: "gluster_georep",
+        hosts: "servers",
+        weka: None,
+        extra: &[],
+    },
+    TestbedExamples {
+        module: "gluster_install",
+        hosts: "node1",
+        weka: None,
+        extra: &[],
+    },
+    TestbedExamples {
+        module: "gluster_service",
+        hosts: "node1",
+        weka: None,
+        extra: &[],
+    },
+    TestbedExamples {
+        module: "weka_upgrade_path",
+        hosts: "node1",
+        weka: Some("--release 3.13.1"),
+        extra: &[],
+    },
+    TestbedExamples {
+        module: "weka_facts",
+        hosts: "node1",
+        weka: Some("--release 3.13.1"),
+        extra: &[],
+    },
+    TestbedExamples {
+        module: "weka_precheck",
+        hosts: "servers",
+        weka: Some("--release 3.13.1"),
+        extra: &[],
+    },
+    TestbedExamples {
+        module: "weka_version",
+        hosts: "servers",
+        weka: Some("--release 3.14.1"),
+        extra: &["-e", "weka_get_token=GETWEKA-T0KEN-4f2a"],
+    },
+    TestbedExamples {
+        module: "weka_upgrade",
+        hosts: "servers",
+        weka: Some("--release 3.13.1 --downloaded 3.14.1"),
+        extra: &[],
+    },
+    TestbedExamples {
+        module: "weka_client_upgrade",
+        hosts: "clients",
+        weka: Some("--release 4.0.2 --client-release 3.14.1"),
+        extra: &[],
+    },
+    TestbedExamples {
+        module: "weka_verify",
+        hosts: "servers",
+        weka: Some("--release 4.0.2"),
+        extra: &[],
+    },
+];
+
+/// What the examples refer to on the nodes, as an operator would have it: node1's dark-site
+/// mirror of 11.1 (/srv/mirror/gluster-11.1, the testbed's repository), a WEKA release tarball
+/// whose install.sh makes the release available (/root/weka-4.0.2.tar), the simulator as
+/// `weka`, and next to the playbooks an edited copy of the WEKA upgrade path data file.
+fn examples_setup(root: &Path, paths: &Paths, dir: &Path) -> Result<PathBuf> {
+    let bin = crate::weka::simulator(root)?;
+    testbed::install_everywhere(paths, &bin.join("weka"), "/usr/local/bin/weka")?;
+    testbed::install_everywhere(paths, &bin.join("weka-sim"), "/usr/local/bin/weka-sim")?;
+    testbed::on_nodes(
+        paths,
+        &["node1"],
+        "mkdir -p /srv/mirror && ln -sfn /srv/keel-repo/11.1 /srv/mirror/gluster-11.1",
+    )?;
+    let release = dir.join("tarball/weka-4.0.2");
+    std::fs::create_dir_all(&release).map_err(|e| e.to_string())?;
+    std::fs::write(release.join("install.sh"), "#!/bin/sh\nexec weka-sim install 4.0.2\n")
+        .map_err(|e| e.to_string())?;
+    let tarball = dir.join("weka-4.0.2.tar");
+    util::run(
+        std::process::Command::new("tar")
+            .arg("-cf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(dir.join("tarball"))
+            .args(["--mode=a+x", "weka-4.0.2"]),
+    )?;
+    testbed::install_everywhere(paths, &tarball, "/root/weka-4.0.2.tar")?;
+    std::fs::create_dir_all(dir.join("files")).map_err(|e| e.to_string())?;
+    std::fs::copy(
+        root.join("playbooks/vars/weka_upgrade_paths.json"),
+        dir.join("files/weka_upgrade_paths.json"),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(bin)
+}
+
+/// Every module's EXAMPLES that the ecosystem suite cannot run against a fake, run as written
+/// (a playbook per module, each task asserted not failed) over ssh on the testbed's nodes.
+fn module_examples(t: &mut Tally, root: &Path, paths: &Paths, inv: &Path) {
+    let dir = root.join("build/testbed-examples");
+    let _ = std::fs::remove_dir_all(&dir);
+    let bin = match examples_setup(root, paths, &dir) {
+        Ok(b) => b,
+        Err(e) => {
+            t.failed.push(("set the testbed up for the module examples".into(), e));
+            return;
+        }
+    };
+    let collections = root.join("build").join(format!("ansible-{}", NEWEST.core));
+    for ex in TESTBED_EXAMPLES {
+        t.check(
+            &format!(
+                "ansible-core 2.21: the EXAMPLES of keel.storage.{} run on the testbed ({})",
+                ex.module, ex.hosts
+            ),
+            || {
+                let venv = ansible::venv(NEWEST)?;
+                let doc = crate::ecosystem::docs::doc_json(&venv, &collections, ex.module)?;
+                let text = doc["examples"].as_str().unwrap_or_default();
+                let playbook = dir.join(format!("{}.yml", ex.module));
+                std::fs::write(
+                    &playbook,
+                    crate::ecosystem::docs::example_playbook(ex.module, text, "RESULT is not failed"),
+                )
+                .map_err(|e| e.to_string())?;
+                if let Some(cluster) = ex.weka {
+                    crate::weka::sim(
+                        &bin,
+                        &testbed::shared_dir(paths),
+                        &format!("init {cluster} {WEKA_HOSTS}"),
+                    )?;
+                    testbed::on_nodes(paths, &[], "weka user login admin Adm1n-Pw-Secret >/dev/null")?;
+                }
+                let mut cmd = venv.cmd("ansible-playbook");
+                ansible_env(&mut cmd, &collections, root);
+                cmd.arg("-i")
+                    .arg(inv)
+                    .arg("-i")
+                    .arg(root.join("tests/playbooks/testbed_weka_groups.ini"))
+                    .arg(&playbook)
+                    .args(["-e", &format!("keel_examples_hosts={}", ex.hosts)])
+                    .args(ex.extra);
+                util::run_explained(&mut cmd).map(|_| ())
+            },
+        );
+    }
+}
+
 fn scenario_arbiter(t: &mut Tally, root: &Path, paths: &Paths) {
     let Some(inv) = up(t, paths, Layout::Arbiter, "3 servers on 10.3, replica 3 arbiter 1") else {
         return down(t, paths);
@@ -385,6 +570,20 @@ fn molecule(t: &mut Tally, root: &Path, paths: &Paths) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_modules_examples_run_here_or_on_the_testbed() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for module in crate::ecosystem::stubs(&root).unwrap() {
+            let on_testbed = TESTBED_EXAMPLES.iter().filter(|e| e.module == module).count();
+            let here = crate::ecosystem::docs::runs_here(&module) as usize;
+            assert_eq!(
+                on_testbed + here,
+                1,
+                "{module}: examples run {on_testbed} times on the testbed, {here} here"
+            );
+        }
+    }
 
     #[test]
     fn reads_changed_servers_from_a_recap() {

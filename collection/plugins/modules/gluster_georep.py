@@ -15,9 +15,10 @@ description:
   - Reads C(gluster volume geo-replication status) (the pre-10.0 master/slave and the 10.0 and later
     primary/secondary output alike) and returns every session whose primary volume is on this pool, with
     the state of each brick's worker.
-  - O(state=stopped) stops every running session and records them in O(record); O(state=started) starts
-    exactly the recorded sessions again and removes the record. The Gluster upgrade guides stop
-    geo-replication before an upgrade and start it after, and upgrade secondary pools before their primaries.
+  - O(state=stopped) stops every running session (started, faulty or paused) and records them in O(record);
+    O(state=started) starts exactly the recorded sessions again and removes the record. A session that was
+    paused is paused again right after its start. The Gluster upgrade guides stop geo-replication before an
+    upgrade and start it after, and upgrade secondary pools before their primaries.
   - Run it once per pool (C(run_once)); a session is stopped or started for every server at once.
 options:
   state:
@@ -36,8 +37,8 @@ attributes:
     support: full
     description: Reports the sessions it would stop or start; changes nothing.
   diff_mode:
-    support: none
-    description: The result lists the sessions before and after.
+    support: full
+    description: Shows each session stopped or started, with its state before and after.
 author:
   - Keel developers (@keel)
 '''
@@ -89,7 +90,7 @@ stopped:
   elements: str
   sample: ["gv0 -> root@site-b::gv0-dr"]
 started:
-  description: The sessions started (or that would be).
+  description: The sessions started (or that would be); a paused one is named with C((paused again, as it was)).
   returned: when state is started and a recorded session was stopped
   type: list
   elements: str

@@ -46,7 +46,7 @@ EXAMPLES = r'''
   run_once: true
   register: plan
 
-- name: Plan with the collection's data file (or an edited copy)
+- name: Plan with an edited copy of the collection's data file, kept in the playbook's files folder
   keel.storage.weka_upgrade_path:
     target_version: "4.4.36.15"
     upgrade_paths: "{{ lookup('ansible.builtin.file', 'weka_upgrade_paths.json') | from_json }}"

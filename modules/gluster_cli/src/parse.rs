@@ -596,6 +596,12 @@ impl GeoRepSession {
             .iter()
             .any(|p| !matches!(p.status.as_str(), "Stopped" | "Created" | "Offline" | ""))
     }
+
+    /// Paused by the operator (`geo-replication ... pause`): it counts as running, its workers
+    /// wait.
+    pub fn paused(&self) -> bool {
+        self.pairs.iter().any(|p| p.status == "Paused")
+    }
 }
 
 /// Text of the first of `names` present: 10.0 renamed master/slave to primary/secondary.

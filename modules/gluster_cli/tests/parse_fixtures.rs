@@ -200,3 +200,50 @@ fn georep_sessions_from_a_real_10_3_session() {
     let stopped = parse_georep_status(&fixture("10.3", "georep-session-stopped.xml")).unwrap();
     assert!(!stopped[0].running(), "{:?}", stopped[0].pairs);
 }
+
+#[test]
+fn georep_sessions_from_a_real_9_2_session_in_master_slave_words() {
+    // gv0 -> 10.197.0.11::gsv0 on one 9.2 server: the pre-10.0 XML (master_node, slave, ...).
+    let states = |file: &str| -> Vec<String> {
+        let s = parse_georep_status(&fixture("9.2", file)).unwrap();
+        assert_eq!(s.len(), 1, "{file}");
+        assert_eq!(
+            (
+                s[0].primary_volume.as_str(),
+                s[0].secondary.as_str(),
+                s[0].secondary_user.as_str()
+            ),
+            ("gv0", "10.197.0.11::gsv0", "root"),
+            "{file}"
+        );
+        assert!(s[0]
+            .pairs
+            .iter()
+            .all(|p| p.primary_node == "10.197.0.11" && p.primary_brick.starts_with("/")));
+        s[0].pairs.iter().map(|p| p.status.clone()).collect()
+    };
+    assert_eq!(states("georep-session-running.xml"), ["Active"; 3]);
+    assert_eq!(
+        states("georep-session-active-passive.xml"),
+        ["Active", "Passive", "Passive"]
+    );
+    assert_eq!(states("georep-session-created.xml"), ["Created"; 3]);
+    assert_eq!(states("georep-session-faulty.xml"), ["Faulty"; 3]);
+    assert_eq!(states("georep-session-paused.xml"), ["Paused"; 3]);
+    assert_eq!(states("georep-session-stopped.xml"), ["Stopped"; 3]);
+    assert_eq!(states("georep-gv0-gsv0-status.xml").len(), 3);
+    let running = |file: &str| parse_georep_status(&fixture("9.2", file)).unwrap()[0].running();
+    assert!(running("georep-session-faulty.xml") && running("georep-session-paused.xml"));
+    assert!(!running("georep-session-created.xml") && !running("georep-session-stopped.xml"));
+    assert!(parse_georep_status(&fixture("9.2", "georep-session-paused.xml")).unwrap()[0].paused());
+}
+
+#[test]
+fn the_9_2_pool_and_volumes_parse() {
+    assert_eq!(parse_version(&fixture("9.2", "version.txt")).unwrap().text, "9.2");
+    let vols = parse_volume_info(&fixture("9.2", "volume-info.xml")).unwrap();
+    let names: Vec<&str> = vols.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["gsv0", "gv0"]);
+    let max = parse_volume_get(&fixture("9.2", "max-op-version.xml")).unwrap();
+    assert_eq!(max.get("cluster.max-op-version").map(String::as_str), Some("90000"));
+}

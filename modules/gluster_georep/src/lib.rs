@@ -9,7 +9,7 @@ use std::time::Duration;
 use keel_gluster_cli::parse::{self, GeoRepSession};
 use keel_gluster_cli::Gluster;
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 pub const MODULE: ModuleDef = ModuleDef {
@@ -72,6 +72,29 @@ fn name(s: &GeoRepSession) -> String {
     format!("{} -> {}", s.primary_volume, s.secondary)
 }
 
+/// A session stopped for the upgrade. A paused one is paused again after its start: the
+/// operator paused it for a reason the upgrade knows nothing about.
+#[derive(Serialize, Deserialize)]
+struct Recorded {
+    primary_volume: String,
+    secondary: String,
+    #[serde(default)]
+    paused: bool,
+}
+
+impl Recorded {
+    fn of(s: &GeoRepSession) -> Recorded {
+        Recorded {
+            primary_volume: s.primary_volume.clone(),
+            secondary: s.secondary.clone(),
+            paused: s.paused(),
+        }
+    }
+    fn is(&self, s: &GeoRepSession) -> bool {
+        self.primary_volume == s.primary_volume && self.secondary == s.secondary
+    }
+}
+
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_georep", opts)?;
     let gluster = Gluster {
@@ -93,18 +116,17 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 ));
             }
             let names: Vec<String> = running.iter().map(|s| name(s)).collect();
+            let diff = transition(&names, "running", |_| "stopped");
             if ctx.check_mode() {
-                return Ok(base(
-                    ModuleResult::new(true, format!("would stop {}", names.join(", "))),
-                    &all,
-                )
-                .with("stopped", &names));
+                let mut r = ModuleResult::new(true, format!("would stop {}", names.join(", ")));
+                r.diff = Some(diff);
+                return Ok(base(r, &all).with("stopped", &names));
             }
             // Recorded first: a failure half way still lets `started` bring back every one.
-            let mut recorded: Vec<GeoRepSession> = read(record)?;
+            let mut recorded = read(record)?;
             for s in &running {
-                if !recorded.iter().any(|r| name(r) == name(s)) {
-                    recorded.push((*s).clone());
+                if !recorded.iter().any(|r| r.is(s)) {
+                    recorded.push(Recorded::of(s));
                 }
             }
             write(record, &recorded)?;
@@ -112,15 +134,27 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 act(ctx, &gluster, s, "stop")?;
             }
             let after = sessions(ctx, &gluster)?;
-            Ok(base(ModuleResult::new(true, format!("stopped {}", names.join(", "))), &after).with("stopped", names))
+            let mut r = ModuleResult::new(true, format!("stopped {}", names.join(", ")));
+            r.diff = Some(diff);
+            Ok(base(r, &after).with("stopped", names))
         }
         "started" => {
             let recorded = read(record)?;
-            let to_start: Vec<&GeoRepSession> = all
+            let to_start: Vec<(&GeoRepSession, bool)> = all
                 .iter()
-                .filter(|s| !s.running() && recorded.iter().any(|r| name(r) == name(s)))
+                .filter(|s| !s.running())
+                .filter_map(|s| recorded.iter().find(|r| r.is(s)).map(|r| (s, r.paused)))
                 .collect();
-            let names: Vec<String> = to_start.iter().map(|s| name(s)).collect();
+            let names: Vec<String> = to_start
+                .iter()
+                .map(|(s, paused)| {
+                    if *paused {
+                        format!("{} (paused again, as it was)", name(s))
+                    } else {
+                        name(s)
+                    }
+                })
+                .collect();
             if to_start.is_empty() {
                 if !ctx.check_mode() {
                     remove(record)?;
@@ -130,19 +164,24 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                     &all,
                 ));
             }
+            let plain: Vec<String> = to_start.iter().map(|(s, _)| name(s)).collect();
+            let diff = transition(&plain, "stopped", |i| if to_start[i].1 { "paused" } else { "running" });
             if ctx.check_mode() {
-                return Ok(base(
-                    ModuleResult::new(true, format!("would start {}", names.join(", "))),
-                    &all,
-                )
-                .with("started", &names));
+                let mut r = ModuleResult::new(true, format!("would start {}", names.join(", ")));
+                r.diff = Some(diff);
+                return Ok(base(r, &all).with("started", &names));
             }
-            for s in &to_start {
+            for (s, paused) in &to_start {
                 act(ctx, &gluster, s, "start")?;
+                if *paused {
+                    act(ctx, &gluster, s, "pause")?;
+                }
             }
             remove(record)?;
             let after = sessions(ctx, &gluster)?;
-            Ok(base(ModuleResult::new(true, format!("started {}", names.join(", "))), &after).with("started", names))
+            let mut r = ModuleResult::new(true, format!("started {}", names.join(", ")));
+            r.diff = Some(diff);
+            Ok(base(r, &after).with("started", names))
         }
         _ => {
             let msg = if all.is_empty() {
@@ -159,7 +198,24 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     }
 }
 
-/// `gluster volume geo-replication PRIMARY SECONDARY start|stop`.
+/// The diff of sessions going from `before` to `after(i)`, one line per session.
+fn transition(names: &[String], before: &str, after: impl Fn(usize) -> &'static str) -> Value {
+    let lines = |state: &dyn Fn(usize) -> String| -> String {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n}: {}\n", state(i)))
+            .collect()
+    };
+    json!({
+        "before": lines(&|_| before.to_string()),
+        "after": lines(&|i| after(i).to_string()),
+        "before_header": "geo-replication sessions",
+        "after_header": "geo-replication sessions",
+    })
+}
+
+/// `gluster volume geo-replication PRIMARY SECONDARY start|stop|pause`.
 fn act(ctx: &mut Ctx, gluster: &Gluster, s: &GeoRepSession, verb: &str) -> Result<(), ModuleError> {
     let argv = [
         "gluster",
@@ -181,44 +237,25 @@ fn act(ctx: &mut Ctx, gluster: &Gluster, s: &GeoRepSession, verb: &str) -> Resul
     }
 }
 
-fn read(path: &Path) -> Result<Vec<GeoRepSession>, ModuleError> {
-    #[derive(Deserialize)]
-    struct Recorded {
-        primary_volume: String,
-        secondary: String,
-    }
+fn read(path: &Path) -> Result<Vec<Recorded>, ModuleError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let r: Vec<Recorded> = serde_json::from_str(&text).map_err(|e| {
-                ModuleError::failed(format!(
-                    "the record {} is unreadable ({e}); check or remove it",
-                    path.display()
-                ))
-            })?;
-            Ok(r.into_iter()
-                .map(|r| GeoRepSession {
-                    primary_volume: r.primary_volume,
-                    secondary: r.secondary,
-                    secondary_user: String::new(),
-                    pairs: Vec::new(),
-                })
-                .collect())
-        }
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            ModuleError::failed(format!(
+                "the record {} is unreadable ({e}); check or remove it",
+                path.display()
+            ))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(ModuleError::failed(format!("cannot read {}: {e}", path.display()))),
     }
 }
 
-fn write(path: &Path, sessions: &[GeoRepSession]) -> Result<(), ModuleError> {
+fn write(path: &Path, sessions: &[Recorded]) -> Result<(), ModuleError> {
     let fail = |e: std::io::Error| ModuleError::failed(format!("cannot write {}: {e}", path.display()));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
-    let list: Vec<Value> = sessions
-        .iter()
-        .map(|s| json!({"primary_volume": s.primary_volume, "secondary": s.secondary}))
-        .collect();
-    std::fs::write(path, serde_json::to_string_pretty(&list).unwrap_or_default()).map_err(fail)
+    std::fs::write(path, serde_json::to_string_pretty(sessions).unwrap_or_default()).map_err(fail)
 }
 
 fn remove(path: &Path) -> Result<(), ModuleError> {

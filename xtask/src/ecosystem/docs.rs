@@ -30,9 +30,9 @@ const STANDARD_KEYS: &[&str] = &[
 
 /// How a module's examples and its return values are run here: a fake program's directory first
 /// on PATH, its environment (`{state}`: a directory of its own), and what each keel.storage task
-/// of the examples must show (RESULT: its registered result). Modules not listed (new ones) have
-/// their examples syntax-checked only. A WEKA module joins with the simulator's directory and
-/// environment.
+/// of the examples must show (RESULT: its registered result). The examples of the modules not
+/// listed stop services, install packages or drive WEKA: they are syntax-checked here and run on
+/// the testbed's nodes (testbed_suite::TESTBED_EXAMPLES).
 struct Run {
     module: &'static str,
     fake: &'static str,
@@ -80,6 +80,13 @@ const RUN_EXAMPLES: &[Run] = &[
     },
 ];
 
+/// Whether `module`'s examples run here, against a fake; the others run on the testbed
+/// (testbed_suite::TESTBED_EXAMPLES).
+#[cfg(test)]
+pub(crate) fn runs_here(module: &str) -> bool {
+    run_of(module).is_some()
+}
+
 fn run_of(module: &str) -> Option<&'static Run> {
     RUN_EXAMPLES.iter().find(|r| r.module == module)
 }
@@ -101,7 +108,7 @@ fn fake_env(root: &Path, state: &Path, run: Option<&Run>) -> Result<Vec<(String,
 }
 
 /// ansible-doc --json of one module, as installed.
-fn doc_json(tools: &Venv, collections: &Path, module: &str) -> Result<Value> {
+pub(crate) fn doc_json(tools: &Venv, collections: &Path, module: &str) -> Result<Value> {
     let mut cmd = tools.cmd("ansible-doc");
     isolate(&mut cmd, &collections.join("home"), Some(collections));
     let out = util::output(cmd.args(["--json", &format!("keel.storage.{module}")]))?;
@@ -386,7 +393,7 @@ pub fn examples(tools: &Venv, root: &Path, work: &Path, collections: &Path) -> R
     }
     let not_run: Vec<&String> = checked.iter().filter(|m| !ran.contains(m)).collect();
     eprintln!(
-        "examples: syntax-checked {}; ran against their fakes {}; not run (add to RUN_EXAMPLES): {}",
+        "examples: syntax-checked {}; ran against their fakes {}; left to the testbed: {}",
         checked.join(", "),
         ran.join(", "),
         not_run.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")

@@ -6,7 +6,7 @@
 //! else). The Python tools live in `.venv/tools`, pinned, beside the newest ansible-core.
 
 pub mod awx;
-mod docs;
+pub(crate) mod docs;
 pub mod sanity;
 
 use std::path::{Path, PathBuf};

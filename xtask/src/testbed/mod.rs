@@ -397,6 +397,17 @@ pub fn python_everywhere(paths: &Paths) -> Result {
     Ok(())
 }
 
+/// Runs `script` on every node whose name is in `names` (all when empty), over ssh.
+pub fn on_nodes(paths: &Paths, names: &[&str], script: &str) -> Result {
+    for n in recorded_nodes(paths)
+        .iter()
+        .filter(|n| names.is_empty() || names.contains(&n.name.as_str()))
+    {
+        n.ssh_ok(paths, script).map_err(|e| format!("{}: {e}", n.name))?;
+    }
+    Ok(())
+}
+
 /// The directory every node sees at /var/lib/weka-sim.
 pub fn shared_dir(paths: &Paths) -> PathBuf {
     paths.state.join("shared")

@@ -112,7 +112,7 @@ pub fn checks(t: &mut Tally, root: &Path, tarball: &Path, quick: bool) {
         || docs::match_binaries(&tools, root, &collections),
     );
     t.check(
-        "docs: every EXAMPLES block passes syntax-check and runs against its fake (gluster)",
+        "docs: every EXAMPLES block passes syntax-check; those a fake serves run here (the others on the testbed)",
         || docs::examples(&tools, root, &work, &collections),
     );
     t.check(

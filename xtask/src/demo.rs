@@ -36,6 +36,7 @@ pub fn main(args: &[String]) -> Result {
             nodes: 3,
             version: "10.3".into(),
             layout: Layout::Replica3,
+            secondary: false,
         },
     )?;
     // Debian's Gluster packages need Python to install; the testbed's third server lacks it.

@@ -63,6 +63,11 @@ const UPGRADE: [&str; 4] = [
 ];
 
 fn up(t: &mut Tally, paths: &Paths, layout: Layout, what: &str) -> Option<PathBuf> {
+    up_with(t, paths, layout, false, what)
+}
+
+/// `up`, with the geo-replication secondary pool (`testbed up --secondary`) when `secondary`.
+fn up_with(t: &mut Tally, paths: &Paths, layout: Layout, secondary: bool, what: &str) -> Option<PathBuf> {
     let mut inventory = None;
     t.check(&format!("testbed up: {what}"), || {
         let started = Instant::now();
@@ -70,6 +75,7 @@ fn up(t: &mut Tally, paths: &Paths, layout: Layout, what: &str) -> Option<PathBu
             nodes: 3,
             version: "10.3".into(),
             layout,
+            secondary,
         };
         inventory = Some(testbed::up(paths, &opts)?);
         eprintln!("testbed up took {:.0} s", started.elapsed().as_secs_f64());

@@ -56,10 +56,20 @@ pub struct Options {
     pub nodes: u8,
     pub version: String,
     pub layout: Layout,
+    /// One more server, `sec1`, forming a pool of its own with volume gsv0, and a running
+    /// geo-replication session gv0 -> sec1::gsv0 created from node1.
+    pub secondary: bool,
 }
 
+/// The geo-replication secondary server of `up --secondary`, its volume and the session's
+/// secondary as the primary pool names it.
+pub const SECONDARY: (&str, &str) = ("sec1", "10.199.0.31");
+pub const SECONDARY_VOLUME: &str = "gsv0";
+
 const USAGE: &str = "usage: cargo xtask testbed <command>
-  up [--nodes N] [--version 10.3|11.1] [--layout replica3|arbiter|dist-replicate|disperse|mixed]
+  up [--nodes N] [--version 10.3|11.1] [--layout replica3|arbiter|dist-replicate|disperse|mixed] [--secondary]
+       --secondary: also sec1 (10.199.0.31), a one-server pool of its own (inventory group
+       secondaries) with volume gsv0, and a running geo-replication session gv0 -> sec1::gsv0
   down | status
   writer start|stop    keep writing checksummed files on the client's mount
   verify               every file the writer wrote is present and intact";
@@ -92,9 +102,14 @@ fn parse_up(args: &[String]) -> Result<Options> {
         nodes: 3,
         version: "10.3".into(),
         layout: Layout::Replica3,
+        secondary: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if flag == "--secondary" {
+            o.secondary = true;
+            continue;
+        }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--nodes" => {
@@ -126,12 +141,16 @@ fn parse_up(args: &[String]) -> Result<Options> {
     Ok(o)
 }
 
-/// The servers node1..nodeN (10.199.0.11..) and one client (10.199.0.21).
-fn nodes(n: u8) -> Vec<Node> {
+/// The servers node1..nodeN (10.199.0.11..), one client (10.199.0.21) and with `secondary` the
+/// secondary pool's server sec1 (10.199.0.31).
+fn nodes(n: u8, secondary: bool) -> Vec<Node> {
     let mut v: Vec<Node> = (1..=n)
         .map(|i| Node::new(&format!("node{i}"), &format!("10.199.0.{}", 10 + i)))
         .collect();
     v.push(Node::new("client1", "10.199.0.21"));
+    if secondary {
+        v.push(Node::new(SECONDARY.0, SECONDARY.1));
+    }
     v
 }
 
@@ -154,24 +173,28 @@ pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
     std::fs::create_dir_all(paths.state.join("nodes")).map_err(|e| e.to_string())?;
     node::keypair(&paths.key())?;
     node::bridge_up()?;
-    let all = nodes(opts.nodes);
+    let all = nodes(opts.nodes, opts.secondary);
     for n in &all {
         n.start(paths, &base, &repo, &all)?;
     }
     for n in &all {
         n.wait_ssh(paths, Duration::from_secs(30))?;
     }
-    let servers: Vec<&Node> = all.iter().filter(|n| n.is_server()).collect();
+    // The primary pool; the secondary's server (if any) forms a pool of its own.
+    let servers: Vec<&Node> = all.iter().filter(|n| n.is_server() && !n.is_secondary()).collect();
+    let secondary = all.iter().find(|n| n.is_secondary());
     if opts.version != "10.3" {
-        for s in &servers {
+        for s in servers.iter().chain(secondary.as_ref()) {
             s.ssh_ok(paths, &cache::install_command(&opts.version))?;
         }
     }
     // The third server keeps Gluster's packages but has no Python interpreter: the collection
     // must need none. glusterd refuses to start when gsyncd (geo-replication, a Python program)
     // is present but cannot run, so gsyncd goes too: that server has no geo-replication.
-    // dpkg-divert keeps apt's view of the packages intact.
-    if let Some(s) = servers.get(2) {
+    // dpkg-divert keeps apt's view of the packages intact. With a secondary pool every primary
+    // server keeps Python and gsyncd: each runs a geo-replication worker for its brick, and
+    // `gsec_create` runs gsyncd on every server of the pool.
+    if let Some(s) = servers.get(2).filter(|_| !opts.secondary) {
         s.ssh_ok(
             paths,
             &format!(
@@ -179,7 +202,7 @@ pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
             ),
         )?;
     }
-    for s in &servers {
+    for s in servers.iter().chain(secondary.as_ref()) {
         s.ssh_ok(paths, "mkdir -p /bricks && glusterd")?;
     }
     let first = servers[0];
@@ -239,9 +262,120 @@ pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
     for s in &servers {
         node::retry(Duration::from_secs(90), || settled(paths, s, servers.len(), &names))?;
     }
+    if let Some(sec) = secondary {
+        geo_replication(paths, &servers, sec)?;
+    }
     let inventory = paths.inventory();
     std::fs::write(&inventory, inventory_text(paths, &all)).map_err(|e| e.to_string())?;
     Ok(inventory)
+}
+
+/// The secondary pool (`sec`, one server, volume gsv0, distribute) and a geo-replication session
+/// gv0 -> sec::gsv0 created and started from the primary pool's first server, returning once
+/// the session runs (one worker Active per replica set, the others Passive).
+fn geo_replication(paths: &Paths, servers: &[&Node], sec: &Node) -> Result {
+    let first = servers[0];
+    let vol = SECONDARY_VOLUME;
+    node::retry(Duration::from_secs(30), || {
+        sec.ssh_ok(
+            paths,
+            &format!(
+                "gluster --mode=script volume create {vol} {}:/bricks/{vol} force",
+                sec.addr
+            ),
+        )
+    })?;
+    sec.ssh_ok(paths, &format!("gluster --mode=script volume start {vol}"))?;
+    // `create push-pem` runs gverify.sh, which logs in to the secondary as root over ssh with
+    // the default identity: the testbed's key, which every node accepts.
+    for s in servers {
+        let key = s.root(paths).join("root/.ssh/id_ed25519");
+        std::fs::copy(paths.key(), &key).map_err(|e| format!("copy the key into {}: {e}", s.name))?;
+    }
+    let session = format!("gv0 {}::{vol}", sec.addr);
+    let georep = |verb: &str| {
+        first.ssh_ok(
+            paths,
+            &format!("gluster --mode=script volume geo-replication {session} {verb}"),
+        )
+    };
+    first.ssh_ok(paths, "gluster --mode=script system:: execute gsec_create")?;
+    georep("create push-pem")?;
+    // A worker mounts the volume in a private mount namespace (`unshare --propagation private`),
+    // which fails in these chroots (the worker goes Faulty); access-mount keeps the mount in
+    // the worker's own namespace, without unshare.
+    georep("config access-mount true")?;
+    // The nodes have no rsync (a minbase root, a dark site): the workers sync with tar over ssh
+    // (the worker went Faulty on its first sync otherwise: "No such file or directory: 'rsync'").
+    georep("config sync-method tarssh")?;
+    georep("start")?;
+    georep_running(paths, Duration::from_secs(120))
+}
+
+/// Writes a file through the client's mount of gv0 and waits until the session has copied it to
+/// the secondary's brick: the session does not only look alive, it replicates.
+pub fn georep_replicates(paths: &Paths, limit: Duration) -> Result {
+    let nodes = recorded_nodes(paths);
+    let sec = nodes
+        .iter()
+        .find(|n| n.is_secondary())
+        .ok_or("testbed --secondary is not up")?;
+    let client = client(paths)?;
+    let file = format!(
+        "georep-probe-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    );
+    client.ssh_ok(paths, &format!("date > /mnt/gv0/{file}"))?;
+    node::retry(limit, || {
+        sec.ssh_ok(paths, &format!("test -s /bricks/{SECONDARY_VOLUME}/{file}"))
+            .map(|_| ())
+    })
+    .map_err(|e| {
+        format!(
+            "{file}, written to gv0, did not reach {}::{SECONDARY_VOLUME}: {e}",
+            sec.name
+        )
+    })
+}
+
+/// Waits until the geo-replication session of `up --secondary` runs, seen from node1: every
+/// worker Active or Passive, at least one Active. On timeout: the status and gsyncd's log.
+pub fn georep_running(paths: &Paths, limit: Duration) -> Result {
+    let nodes = recorded_nodes(paths);
+    let first = nodes
+        .iter()
+        .find(|n| n.is_server() && !n.is_secondary())
+        .ok_or("testbed is not up")?;
+    let session = format!("gv0 {}::{SECONDARY_VOLUME}", SECONDARY.1);
+    node::retry(limit, || {
+        let out = first.ssh_ok(
+            paths,
+            &format!("gluster --mode=script volume geo-replication {session} status"),
+        )?;
+        let states: Vec<&str> = out
+            .lines()
+            .filter(|l| l.contains("/bricks/gv0"))
+            .filter_map(|l| {
+                ["Active", "Passive", "Faulty", "Initializing...", "Created", "Stopped"]
+                    .into_iter()
+                    .find(|st| l.split_whitespace().any(|w| w == *st))
+            })
+            .collect();
+        if !states.is_empty() && states.iter().all(|s| *s == "Active" || *s == "Passive") && states.contains(&"Active")
+        {
+            Ok(())
+        } else {
+            Err(format!("geo-replication {session} not running yet: {out}"))
+        }
+    })
+    .map_err(|e| {
+        let log = first
+            .ssh_ok(paths, "tail -n 20 /var/log/glusterfs/geo-replication/*/gsyncd.log 2>&1")
+            .unwrap_or_default();
+        format!("{e}\ngsyncd log on {}: {log}", first.name)
+    })
 }
 
 /// Whether `server` sees `peers` connected peers and no heal backlog on any of `volumes`.
@@ -299,8 +433,17 @@ fn volumes(layout: Layout, servers: &[&Node]) -> Vec<(String, String)> {
 
 fn inventory_text(paths: &Paths, all: &[Node]) -> String {
     let mut s = String::from("# Written by cargo xtask testbed up.\n[servers]\n");
-    for n in all.iter().filter(|n| n.is_server()) {
+    for n in all.iter().filter(|n| n.is_server() && !n.is_secondary()) {
         s += &format!("{} ansible_host={}\n", n.name, n.addr);
+    }
+    if let Some(sec) = all.iter().find(|n| n.is_secondary()) {
+        // The geo-replication secondary pool: its own group, upgraded before the primary when
+        // the playbooks get gluster_secondary_groups=[secondaries]. Its one volume is pure
+        // distribute, which an online upgrade refuses unless allowed for that pool.
+        s += &format!(
+            "\n[secondaries]\n{} ansible_host={}\n\n[secondaries:vars]\ngluster_allow_distribute=true\n",
+            sec.name, sec.addr
+        );
     }
     s += "\n[clients]\n";
     for n in all.iter().filter(|n| !n.is_server()) {
@@ -353,8 +496,15 @@ fn status(paths: &Paths) -> Result {
             .unwrap_or_else(|e| format!("unreachable: {e}"));
         println!("{:8} {:12} {}", n.name, n.addr, v.replace('\n', "  "));
     }
-    if let Some(first) = recorded.iter().find(|n| n.is_server()) {
-        println!("{}", first.ssh_ok(paths, "gluster --mode=script pool list; gluster --mode=script volume info | grep -E '^(Volume Name|Type|Status):'").unwrap_or_default());
+    // The primary pool's first server, then the secondary pool's.
+    for first in [
+        recorded.iter().find(|n| n.is_server() && !n.is_secondary()),
+        recorded.iter().find(|n| n.is_secondary()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        println!("{}", first.ssh_ok(paths, "gluster --mode=script pool list; gluster --mode=script volume info | grep -E '^(Volume Name|Type|Status):'; gluster --mode=script volume geo-replication status 2>/dev/null; true").unwrap_or_default());
     }
     println!("inventory: {}", paths.inventory().display());
     Ok(())

@@ -26,8 +26,16 @@ impl Node {
         Some(Node::new(&dir.file_name()?.to_string_lossy(), addr.trim()))
     }
 
+    /// A Gluster server: of the primary pool (`nodeN`) or of the geo-replication secondary
+    /// pool (`secN`).
     pub fn is_server(&self) -> bool {
-        self.name.starts_with("node")
+        self.name.starts_with("node") || self.is_secondary()
+    }
+
+    /// A server of the geo-replication secondary pool (`up --secondary`): its own glusterd and
+    /// pool, never probed into the primary one.
+    pub fn is_secondary(&self) -> bool {
+        self.name.starts_with("sec")
     }
 
     fn dir(&self, paths: &Paths) -> PathBuf {

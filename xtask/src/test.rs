@@ -8,6 +8,8 @@
 //! weka_upgrade scenarios (xtask/src/weka.rs), without the Gluster playbooks and the testbed.
 //! `--only examples` builds and installs the collection for the newest ansible-core and runs the
 //! module examples that need the testbed on a testbed of their own.
+//! `--only georep` builds and installs the collection for the newest ansible-core and runs only
+//! the geo-replication scenario (a testbed with a secondary pool, `testbed up --secondary`).
 
 use std::path::Path;
 use std::process::Command;
@@ -58,11 +60,14 @@ pub fn main(args: &[String]) -> Result {
         .iter()
         .position(|a| a == "--only")
         .map(|i| args.get(i + 1).map(String::as_str));
-    if !matches!(only, None | Some(Some("ecosystem" | "weka" | "examples"))) {
-        return Err("--only takes: ecosystem, weka, examples".into());
+    if !matches!(only, None | Some(Some("ecosystem" | "weka" | "examples" | "georep"))) {
+        return Err("--only takes: ecosystem, weka, examples, georep".into());
     }
     if only == Some(Some("examples")) {
-        return examples_alone();
+        return testbed_alone(crate::testbed_suite::examples_alone);
+    }
+    if only == Some(Some("georep")) {
+        return testbed_alone(crate::testbed_suite::georep_alone);
     }
     let all = only.is_none();
     let only_weka = only == Some(Some("weka"));
@@ -177,8 +182,9 @@ pub fn main(args: &[String]) -> Result {
     }
 }
 
-/// `--only examples`: the collection for the newest ansible-core, then the testbed's examples.
-fn examples_alone() -> Result {
+/// `--only examples|georep`: the collection for the newest ansible-core, then `scenario` on the
+/// testbed.
+fn testbed_alone(scenario: fn(&mut Tally, &Path)) -> Result {
     let root = util::root();
     let mut t = Tally {
         passed: Vec::new(),
@@ -192,7 +198,7 @@ fn examples_alone() -> Result {
         &tarball,
         &root.join("build").join(format!("ansible-{}", ansible::NEWEST.core)),
     )?;
-    crate::testbed_suite::examples_alone(&mut t, &root);
+    scenario(&mut t, &root);
     println!("{} passed, {} failed", t.passed.len(), t.failed.len());
     if t.failed.is_empty() {
         Ok(())

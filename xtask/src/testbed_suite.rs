@@ -9,11 +9,15 @@
 //! B. arbiter (2.17): the rolling playbook from scratch, the writer running.
 //! C. mixed with a dispersed volume (2.17): the online playbook refuses with nothing touched;
 //!    the offline playbook upgrades every server, run as an AWX job through ansible-runner.
-//! D. molecule on its own testbed.
+//! D. geo-replication (2.21): replica 3 gv0 replicated by a running session to a one-server
+//!    secondary pool (sec1, gsv0): the rolling playbook with gluster_secondary_groups stops the
+//!    session before touching any server, upgrades sec1 before the primary's servers, and starts
+//!    the session again at the end; it runs and replicates afterwards, every server on 11.1.
+//! E. molecule on its own testbed.
 //! Every testbed is torn down and must leave nothing behind; the writer's files must be intact.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::ansible::{self, Release};
 use crate::test::{ansible_env, Tally};
@@ -111,8 +115,14 @@ pub fn checks(t: &mut Tally, root: &Path, quick: bool) {
     if !quick {
         scenario_arbiter(t, root, &paths);
         scenario_mixed(t, root, &paths);
+        scenario_georep(t, root, &paths);
     }
     molecule(t, root, &paths);
+}
+
+/// `cargo xtask test --only georep`: the geo-replication scenario alone.
+pub fn georep_alone(t: &mut Tally, root: &Path) {
+    scenario_georep(t, root, &Paths::from_env());
 }
 
 /// `cargo xtask test --only examples`: the module examples on a testbed of their own.
@@ -551,6 +561,112 @@ fn scenario_mixed(t: &mut Tally, root: &Path, paths: &Paths) {
     down(t, paths);
 }
 
+fn scenario_georep(t: &mut Tally, root: &Path, paths: &Paths) {
+    let Some(inv) = up_with(
+        t,
+        paths,
+        Layout::Replica3,
+        true,
+        "3 servers on 10.3 (replica 3), a client, and a secondary pool (sec1, gsv0) fed by a running geo-replication session from gv0",
+    ) else {
+        return down(t, paths);
+    };
+    t.check(
+        "ansible-core 2.21: keel.storage.gluster_upgrade with gluster_secondary_groups: geo-replication stopped before any server is touched, the secondary pool upgraded first, the session started again at the end",
+        || {
+            let mut extra = UPGRADE.to_vec();
+            extra.extend(["-e", r#"{"gluster_secondary_groups": ["secondaries"]}"#]);
+            let out = playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade", &extra)?;
+            georep_order(&out)
+        },
+    );
+    t.check(
+        "after it: every server, sec1 too, on 11.1 at op-version 110000; the session runs (Active/Passive) and replicates gv0 to sec1::gsv0",
+        || {
+            playbook(
+                root,
+                NEWEST,
+                &inv,
+                "testbed_upgraded.yml",
+                &["-e", "keel_upgraded_hosts=servers:secondaries"],
+            )?;
+            testbed::georep_running(paths, Duration::from_secs(120))?;
+            testbed::georep_replicates(paths, Duration::from_secs(90))
+        },
+    );
+    down(t, paths);
+}
+
+/// The tasks of an ansible-playbook output in order: the TASK line and its result lines
+/// ("changed: [node1]", "ok: [sec1]", ...).
+fn tasks(out: &str) -> Vec<(&str, Vec<&str>)> {
+    let mut v: Vec<(&str, Vec<&str>)> = Vec::new();
+    for line in out.lines() {
+        if line.starts_with("TASK [") || line.starts_with("PLAY [") {
+            v.push((line, Vec::new()));
+        } else if let Some((_, results)) = v.last_mut() {
+            if line.ends_with(']') && line.contains(": [") {
+                results.push(line.trim());
+            }
+        }
+    }
+    v
+}
+
+/// In the rolling playbook's output: node1 stopped the geo-replication session before the first
+/// server was touched, and that server was sec1 (the secondary pool); sec1 was installed before
+/// node1; node1 started the session again after the last server.
+fn georep_order(out: &str) -> Result {
+    let tasks = tasks(out);
+    let find = |what: &str, result: Option<&str>| {
+        tasks
+            .iter()
+            .position(|(task, results)| {
+                task.contains(what) && result.is_none_or(|r| results.iter().any(|l| l.starts_with(r)))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "no task \"{what}\"{} in the output",
+                    result.map(|r| format!(" with {r}")).unwrap_or_default()
+                )
+            })
+    };
+    let stopped = find(
+        "Geo-replication | sessions of the pool, wanted stopped",
+        Some("changed: [node1]"),
+    )?;
+    let started = find(
+        "Geo-replication | sessions of the pool, wanted started",
+        Some("changed: [node1]"),
+    )?;
+    let touched: Vec<(usize, &str)> = tasks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (task, _))| {
+            let (_, rest) = task.split_once("Rolling | stop the Gluster services and consumers on ")?;
+            Some((i, rest.split(']').next()?))
+        })
+        .collect();
+    let order: Vec<&str> = touched.iter().map(|(_, h)| *h).collect();
+    if order != ["sec1", "node1", "node2", "node3"] {
+        return Err(format!(
+            "servers stopped in the order {order:?}, not sec1 then node1..3"
+        ));
+    }
+    let sec1 = find("Rolling | install the target release on sec1", Some("changed: [sec1]"))?;
+    let node1 = find(
+        "Rolling | install the target release on node1",
+        Some("changed: [node1]"),
+    )?;
+    let (first, last) = (touched[0].0, touched[touched.len() - 1].0);
+    match () {
+        _ if stopped > first => Err("the session was stopped after the first server was touched".into()),
+        _ if sec1 > node1 => Err("node1 was upgraded before sec1".into()),
+        _ if started < last => Err("the session was started again before the last server".into()),
+        _ => Ok(()),
+    }
+}
+
 fn molecule(t: &mut Tally, root: &Path, paths: &Paths) {
     t.check(
         "molecule test (molecule/default: create/destroy through the testbed)",
@@ -589,6 +705,38 @@ mod tests {
                 "{module}: examples run {on_testbed} times on the testbed, {here} here"
             );
         }
+    }
+
+    #[test]
+    fn reads_the_georep_order_from_a_run() {
+        let task = |name: &str, results: &[&str]| {
+            format!("TASK [keel.storage.gluster : {name}] ***\n{}\n", results.join("\n"))
+        };
+        let rolling = |h: &str| {
+            task(
+                &format!("Rolling | stop the Gluster services and consumers on {h}"),
+                &[&format!("changed: [{h}]")],
+            ) + &task(
+                &format!("Rolling | install the target release on {h}"),
+                &[&format!("changed: [{h}]")],
+            )
+        };
+        let stop = task(
+            "Geo-replication | sessions of the pool, wanted stopped",
+            &["ok: [sec1]", "changed: [node1]"],
+        );
+        let start = task(
+            "Geo-replication | sessions of the pool, wanted started",
+            &["ok: [sec1]", "changed: [node1]"],
+        );
+        let servers = ["sec1", "node1", "node2", "node3"].map(rolling).concat();
+        assert_eq!(georep_order(&format!("{stop}{servers}{start}")), Ok(()));
+        assert!(georep_order(&format!("{servers}{stop}{start}")).is_err());
+        assert!(georep_order(&format!("{stop}{start}{servers}")).is_err());
+        let primary_first = ["node1", "node2", "node3", "sec1"].map(rolling).concat();
+        assert!(georep_order(&format!("{stop}{primary_first}{start}")).is_err());
+        let unchanged = stop.replace("changed: [node1]", "ok: [node1]");
+        assert!(georep_order(&format!("{unchanged}{servers}{start}")).is_err());
     }
 
     #[test]

@@ -84,8 +84,8 @@ findings:
       description: >-
         A stable identifier: target_older, at_target, peer_disconnected, peer_not_in_cluster,
         dispersed_volume, distribute_volume, removed_volume_type, removed_xlator, brick_offline,
-        shd_offline, heal_pending, heal_unknown, split_brain, task_running, replica_same_server,
-        replica2_quorum.
+        shd_offline, shd_disabled, heal_pending, heal_unknown, split_brain, task_running,
+        replica_same_server, replica2_quorum, quorum_off.
       type: str
     msg:
       description: What was found and what to do.

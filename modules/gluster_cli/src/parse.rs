@@ -462,23 +462,41 @@ pub fn parse_heal_summary(xml: &str) -> Result<Vec<BrickHeal>, ParseError> {
         .collect())
 }
 
-/// The first `limit` entry names (paths, or gfids when gluster has no path) of `heal VOL info`
-/// or `heal VOL info split-brain`; stops reading there, whatever the backlog.
+/// The first `limit` entries of `heal VOL info` or `heal VOL info split-brain`, each once: every
+/// brick lists the same entry, by path on one brick and as `<gfid:...>` on another (seen on a
+/// real 10.3 split-brain), so entries are told apart by gfid, a path wins over a gfid, and a path
+/// is named once.
 pub fn parse_heal_entries(xml: &str, limit: usize) -> Result<Vec<String>, ParseError> {
     let d = doc(xml)?;
     envelope_ok(&d)?;
-    Ok(d.descendants()
-        .filter(|n| n.has_tag_name("file"))
-        .map(|f| {
-            f.text()
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .or_else(|| f.attribute("gfid").map(|g| format!("<gfid:{g}>")))
-                .unwrap_or_default()
-        })
-        .take(limit)
-        .collect())
+    let is_gfid = |name: &str| name.starts_with("<gfid:");
+    let mut out: Vec<(String, String)> = Vec::new();
+    for f in d.descendants().filter(|n| n.has_tag_name("file")) {
+        let gfid = f.attribute("gfid").unwrap_or_default();
+        let name = f
+            .text()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("<gfid:{gfid}>"));
+        let key = if gfid.is_empty() {
+            name.clone()
+        } else {
+            gfid.to_string()
+        };
+        let full = out.len() >= limit;
+        // A gfid mismatch lists one path under two gfids: name it once.
+        if out.iter().any(|(_, n)| *n == name) {
+            continue;
+        }
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, have)) if is_gfid(have) && !is_gfid(&name) => *have = name,
+            Some(_) => {}
+            None if !full => out.push((key, name)),
+            None => {}
+        }
+    }
+    Ok(out.into_iter().map(|(_, name)| name).collect())
 }
 
 // ---------------------------------------------------------------------------------------------

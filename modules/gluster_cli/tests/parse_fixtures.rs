@@ -247,3 +247,28 @@ fn the_9_2_pool_and_volumes_parse() {
     let max = parse_volume_get(&fixture("9.2", "max-op-version.xml")).unwrap();
     assert_eq!(max.get("cluster.max-op-version").map(String::as_str), Some("90000"));
 }
+
+#[test]
+fn a_real_split_brain_summary_and_listing() {
+    // sb0, replica 3 on 10.196.0.11-13: f1 and f4 data, f2 metadata, / entry split-brain;
+    // f3 (a gfid mismatch) counts as pending.
+    let bricks = parse_heal_summary(&fixture("10.3", "splitbrain-heal-sb0-info-summary.xml")).unwrap();
+    assert_eq!(bricks.len(), 3);
+    for b in &bricks {
+        assert_eq!(
+            (b.split_brain, b.pending, b.connected),
+            (Some(4), Some(1), true),
+            "{b:?}"
+        );
+    }
+    // Each brick lists the 4 entries, by path on one and by gfid on the others: each once,
+    // by path.
+    let entries = parse_heal_entries(&fixture("10.3", "splitbrain-heal-sb0-info-split-brain.xml"), 10).unwrap();
+    assert_eq!(entries, ["/", "/f4", "/f1", "/f2"]);
+    let first = parse_heal_entries(&fixture("10.3", "splitbrain-heal-sb0-info-split-brain.xml"), 2).unwrap();
+    assert_eq!(first, ["/", "/f4"]);
+    let info = parse_heal_entries(&fixture("10.3", "splitbrain-heal-sb0-info.xml"), 10).unwrap();
+    assert_eq!(info.len(), 5, "{info:?}");
+    let after = parse_heal_summary(&fixture("10.3", "splitbrain-heal-sb0-info-summary-after-resolve.xml")).unwrap();
+    assert!(after.iter().all(|b| b.split_brain == Some(3)), "{after:?}");
+}

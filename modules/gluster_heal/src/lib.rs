@@ -211,6 +211,16 @@ fn read_all(
         .collect()
 }
 
+/// A trigger refusal that no retry cures, as the operator's remedy.
+pub fn refused_for_good(volume: &str, text: &str) -> Option<String> {
+    text.contains("Self-heal-daemon is disabled").then(|| {
+        format!(
+            "the self-heal daemon of {volume} is disabled, so nothing heals the writes a stopped server missed: \
+             enable it (gluster volume set {volume} cluster.self-heal-daemon on) and run again"
+        )
+    })
+}
+
 /// Right after glusterd or a brick starts, the trigger fails until the self-heal daemon is up
 /// and connected to every brick ("Self-heal daemon is not running", or, seen on 10.3 right after
 /// `volume start force`, "Glusterd Syncop Mgmt brick op 'Heal' failed"; seen on a 10.3 + 11.1
@@ -235,6 +245,9 @@ fn trigger(ctx: &mut Ctx, gluster: &Gluster, volume: &str) -> Result<(), ModuleE
         ]
         .iter()
         .any(|m| text.contains(m));
+        if let Some(msg) = refused_for_good(volume, &text) {
+            return Err(ModuleError::command(msg, out));
+        }
         if !transient || started.elapsed() > Duration::from_secs(60) {
             return Err(ModuleError::command(
                 format!("could not trigger heal on {volume}: {}", text.trim()),
@@ -258,11 +271,18 @@ fn fail_on_split_brain(
             .ok()
             .and_then(|xml| keel_gluster_cli::parse::parse_heal_entries(&xml, limit.max(0) as usize).ok())
             .unwrap_or_default();
+        // Each brick of a replica set counts the same entries: name the bricks with their counts.
+        let per_brick: Vec<String> = c
+            .bricks
+            .iter()
+            .filter_map(|b| b.split_brain.filter(|n| *n > 0).map(|n| format!("{} {n}", b.name)))
+            .collect();
         return Err(ModuleError::failed_with(
             format!(
-                "volume {vol} has {} entries in split-brain; Gluster will not heal them on its own. {}Resolve them \
-                 (gluster volume heal {vol} split-brain ...) and run again",
-                c.split_brain,
+                "volume {vol} has entries in split-brain (per brick: {}); Gluster will not heal them on its own. {}Resolve each \
+                 (gluster volume heal {vol} split-brain source-brick HOST:BRICK FILE, or bigger-file FILE or \
+                 latest-mtime FILE when exactly one copy is bigger or newer) and run again",
+                per_brick.join(", "),
                 if entries.is_empty() {
                     String::new()
                 } else {
@@ -306,4 +326,21 @@ fn result(r: ModuleResult, now: &BTreeMap<String, VolumeCounts>, started: Instan
 fn failure(msg: String, now: &BTreeMap<String, VolumeCounts>, started: Instant) -> ModuleError {
     let r = result(ModuleResult::default(), now, started);
     ModuleError::failed_with(msg, r.data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_disabled_self_heal_daemon_is_refused_for_good_with_the_remedy() {
+        // What 10.3 printed on stderr (rc 1) for `volume heal sb0` with the daemon disabled.
+        let text = include_str!("../../gluster_cli/tests/fixtures/10.3/splitbrain-shd-off-heal-sb0-trigger.stderr");
+        let msg = refused_for_good("sb0", text).unwrap();
+        assert!(
+            msg.contains("gluster volume set sb0 cluster.self-heal-daemon on"),
+            "{msg}"
+        );
+        assert_eq!(refused_for_good("gv0", "Self-heal daemon is not running"), None);
+    }
 }

@@ -175,6 +175,18 @@ fn volume_findings(vol: &Volume, policy: &Policy, add: &mut impl FnMut(Severity,
 
     if t.is_replicated() {
         replica_findings(vol, online, add);
+        if online && vol.info.options.get("cluster.quorum-type").is_some_and(|q| q == "none") {
+            add(
+                Severity::Warning,
+                "quorum_off",
+                format!(
+                    "volume {name} sets cluster.quorum-type none: clients keep writing to whatever bricks are up, \
+                     so a brick that misses writes and then serves them can end in split-brain; the upgrade waits \
+                     for heal after each server, but consider restoring it (gluster volume reset {name} \
+                     cluster.quorum-type)"
+                ),
+            );
+        }
     }
 
     if !vol.info.started() {
@@ -195,7 +207,22 @@ fn volume_findings(vol: &Volume, policy: &Policy, add: &mut impl FnMut(Severity,
             s
         };
         let shd_online = vol.self_heal_daemons.iter().filter(|d| d.online).count();
-        if shd_online < servers.len() {
+        let shd_disabled = vol.info.options.get("cluster.self-heal-daemon").is_some_and(|v| {
+            matches!(
+                v.to_ascii_lowercase().as_str(),
+                "off" | "disable" | "false" | "no" | "0"
+            )
+        });
+        if shd_disabled {
+            add(
+                online_blocker,
+                "shd_disabled",
+                format!(
+                    "volume {name} sets cluster.self-heal-daemon off: nothing would heal the writes a stopped server \
+                     missed; enable it (gluster volume set {name} cluster.self-heal-daemon on)"
+                ),
+            );
+        } else if shd_online < servers.len() {
             add(
                 online_blocker,
                 "shd_offline",

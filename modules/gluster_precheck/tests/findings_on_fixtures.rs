@@ -135,3 +135,39 @@ fn a_removed_feature_blocks_an_upgrade_to_6_or_later() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_real_split_brain_blocks_and_names_the_command_to_list_it() {
+    // sb0: a data, metadata and entry split-brain made on a real 10.3 replica 3 volume with
+    // client quorum and client-side heals off.
+    let found = evaluate(&pool("10.3", "splitbrain-"), &policy(Mode::Online, Some("11.1")));
+    // Per brick, the split-brain is named (the pending gfid mismatch goes with it).
+    assert_eq!(codes(&found, Severity::Blocker), ["split_brain"], "{found:#?}");
+    let sb = found.iter().find(|f| f.code == "split_brain").unwrap();
+    assert!(
+        sb.msg.contains("has 4 entries in split-brain") && sb.msg.contains("gluster volume heal sb0 info split-brain"),
+        "{}",
+        sb.msg
+    );
+    assert_eq!(codes(&found, Severity::Warning), ["quorum_off"], "{found:#?}");
+    // Offline, the split-brain still blocks: no upgrade mode heals it.
+    let found = evaluate(&pool("10.3", "splitbrain-"), &policy(Mode::Offline, Some("11.1")));
+    assert!(codes(&found, Severity::Blocker).contains(&"split_brain"), "{found:#?}");
+}
+
+#[test]
+fn a_disabled_self_heal_daemon_blocks_online_with_the_remedy() {
+    // As sb0 was captured with the daemon off (splitbrain-shd-off-*).
+    let mut p = pool("10.3", "splitbrain-");
+    for v in &mut p.volumes {
+        v.info.options.insert("cluster.self-heal-daemon".into(), "off".into());
+    }
+    let found = evaluate(&p, &policy(Mode::Online, Some("11.1")));
+    let shd = found.iter().find(|f| f.code == "shd_disabled").expect("shd_disabled");
+    assert_eq!(shd.severity, Severity::Blocker);
+    assert!(
+        shd.msg.contains("gluster volume set sb0 cluster.self-heal-daemon on"),
+        "{}",
+        shd.msg
+    );
+}

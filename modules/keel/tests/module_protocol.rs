@@ -418,6 +418,29 @@ fn heal_wait_fails_when_a_brick_stays_down() {
 }
 
 #[test]
+fn heal_fails_at_once_on_a_real_split_brain_naming_each_entry_once() {
+    // A data, metadata and entry split-brain made on a real 10.3 replica 3 volume.
+    let v = run(
+        heal(json!({"volumes": ["sb0"], "timeout": "10m", "report_entries": 3})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_PREFIX", "splitbrain-")],
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    let msg = v["msg"].as_str().unwrap();
+    assert!(
+        msg.starts_with(
+            "volume sb0 has entries in split-brain (per brick: 10.196.0.11:/bricks/sb0 4, 10.196.0.12:/bricks/sb0 4, \
+             10.196.0.13:/bricks/sb0 4)"
+        ) && msg.contains("First entries: /, /f4, /f1.")
+            && msg.contains("split-brain source-brick HOST:BRICK FILE"),
+        "{msg}"
+    );
+    // The gfid mismatch of f3 is counted as pending, not as split-brain.
+    assert_eq!(v["volumes"]["sb0"]["pending"], 3, "{v}");
+    assert_eq!(v["volumes"]["sb0"]["split_brain"], 12, "{v}");
+}
+
+#[test]
 fn heal_refuses_volumes_that_do_not_heal() {
     let v = run(heal(json!({"volumes": ["dist0"]})), &fake_path(), &[]);
     assert!(

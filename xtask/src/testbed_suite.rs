@@ -577,7 +577,8 @@ fn scenario_georep(t: &mut Tally, root: &Path, paths: &Paths) {
             let mut extra = UPGRADE.to_vec();
             extra.extend(["-e", r#"{"gluster_secondary_groups": ["secondaries"]}"#]);
             let out = playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade", &extra)?;
-            georep_order(&out)
+            georep_order(&out)?;
+            georep_reported(&reports(root))
         },
     );
     t.check(
@@ -595,6 +596,32 @@ fn scenario_georep(t: &mut Tally, root: &Path, paths: &Paths) {
         },
     );
     down(t, paths);
+}
+
+/// An online report tells the session stopped for the upgrade and started again, by node1.
+fn georep_reported(dir: &Path) -> Result {
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("gluster-online-") && name.ends_with(".json")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
+        let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{name}: {e}"))?;
+        for g in report["georep"].as_array().into_iter().flatten() {
+            let stopped = g["stopped"].as_array().map_or(0, Vec::len);
+            if g["host"] == "node1" && stopped == 1 && g["started"] == g["stopped"] {
+                return Ok(());
+            }
+            seen.push(g.to_string());
+        }
+    }
+    Err(format!(
+        "no online report names node1's session stopped and started again; georep entries seen: {seen:?}"
+    ))
 }
 
 /// The tasks of an ansible-playbook output in order: the TASK line and its result lines

@@ -37,6 +37,16 @@ options:
         unavailable meanwhile); they are reported as a warning instead of a blocker.
     type: bool
     default: false
+  other_release_peers:
+    description:
+      - Names or addresses of servers that run another release than this one, when a rolling upgrade is
+        resumed half way. Gluster 10 and 11 servers reject each other (each writes a volume's info file in
+        its own order), so a connected C(Peer Rejected) peer named here is only a warning, and the bricks and
+        self-heal daemons that its rejection hides from this server's view are not counted offline. Heal
+        counts still cover every brick. The keel.storage.gluster_upgrade playbook fills it in.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - keel.storage.gluster
   - keel.storage.gluster.read_only
@@ -84,7 +94,7 @@ findings:
       description: >-
         A stable identifier: target_older, at_target, peer_disconnected, peer_not_in_cluster,
         dispersed_volume, distribute_volume, removed_volume_type, removed_xlator, brick_offline,
-        shd_offline, shd_disabled, heal_pending, heal_unknown, split_brain, task_running,
+        peer_rejected_mixed_release, shd_offline, shd_disabled, heal_pending, heal_unknown, split_brain, task_running,
         replica_same_server, replica2_quorum, quorum_off.
       type: str
     msg:

@@ -38,6 +38,10 @@ pub struct Policy {
     /// Pure distribute volumes lose the upgrading server's files while it is down; an operator
     /// may accept that.
     pub allow_distribute: bool,
+    /// Names or addresses of servers that run another release than this one (a rolling upgrade
+    /// resumed half way): Gluster 10 and 11 reject each other, so a rejection between them is
+    /// expected, and the bricks a rejected peer's status omits are not counted offline.
+    pub other_release: Vec<String>,
 }
 
 /// Xlators and volume types removed from Gluster 6 on (tier, stripe, BD, glupy, ...).
@@ -75,7 +79,29 @@ pub fn evaluate(pool: &Pool, policy: &Policy) -> Vec<Finding> {
         }
     }
 
+    let mixed = |peer: &keel_gluster_cli::parse::Peer| {
+        peer.rejected()
+            && peer.connected
+            && policy
+                .other_release
+                .iter()
+                .any(|n| peer.hostname == *n || peer.hostnames.contains(n))
+    };
+    let tolerated: Vec<String> = pool.peers.iter().filter(|p| mixed(p)).map(|p| p.uuid.clone()).collect();
     for peer in pool.peers.iter().filter(|p| !p.is_local) {
+        if mixed(peer) {
+            add(
+                Severity::Warning,
+                "peer_rejected_mixed_release",
+                format!(
+                    "peer {} runs another release and is 'Peer Rejected': expected while Gluster 10 and 11 servers \
+                     mix (each writes volume info files in its own order); the upgrade of the remaining servers \
+                     clears it",
+                    peer.hostname
+                ),
+            );
+            continue;
+        }
         if !peer.connected {
             add(
                 online_blocker,
@@ -106,13 +132,20 @@ pub fn evaluate(pool: &Pool, policy: &Policy) -> Vec<Finding> {
     }
 
     for vol in &pool.volumes {
-        volume_findings(vol, policy, &mut add);
+        volume_findings(vol, policy, &tolerated, &mut add);
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 
-fn volume_findings(vol: &Volume, policy: &Policy, add: &mut impl FnMut(Severity, &'static str, String)) {
+/// `tolerated`: uuids of peers rejected for a release difference; their bricks and self-heal
+/// daemons are missing from this server's view, not offline (heal counts still reach them).
+fn volume_findings(
+    vol: &Volume,
+    policy: &Policy,
+    tolerated: &[String],
+    add: &mut impl FnMut(Severity, &'static str, String),
+) {
     let online = policy.mode == Mode::Online;
     let online_blocker = if online { Severity::Blocker } else { Severity::Warning };
     let name = &vol.info.name;
@@ -192,7 +225,8 @@ fn volume_findings(vol: &Volume, policy: &Policy, add: &mut impl FnMut(Severity,
     if !vol.info.started() {
         return;
     }
-    for brick in vol.bricks.iter().filter(|b| !b.online) {
+    let seen = |b: &&keel_gluster_cli::pool::Brick| !tolerated.contains(&b.info.host_uuid);
+    for brick in vol.bricks.iter().filter(seen).filter(|b| !b.online) {
         add(
             online_blocker,
             "brick_offline",
@@ -201,7 +235,7 @@ fn volume_findings(vol: &Volume, policy: &Policy, add: &mut impl FnMut(Severity,
     }
     if t.heals() {
         let servers: Vec<&str> = {
-            let mut s: Vec<&str> = vol.bricks.iter().map(|b| b.info.host.as_str()).collect();
+            let mut s: Vec<&str> = vol.bricks.iter().filter(seen).map(|b| b.info.host.as_str()).collect();
             s.sort_unstable();
             s.dedup();
             s

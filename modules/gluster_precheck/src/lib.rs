@@ -18,6 +18,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("mode", Kind::Choice(&["online", "offline"])),
         Opt::new("target_version", Kind::Str),
         Opt::new("allow_distribute", Kind::Bool),
+        Opt::new("other_release_peers", Kind::List),
         Opt::new("timeout", Kind::Duration),
     ],
     supports_check_mode: true,
@@ -31,6 +32,8 @@ struct Args {
     target_version: Option<String>,
     #[serde(default)]
     allow_distribute: bool,
+    #[serde(default)]
+    other_release_peers: Vec<String>,
     #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
 }
@@ -57,6 +60,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         },
         target,
         allow_distribute: args.allow_distribute,
+        other_release: args.other_release_peers,
     };
     let gluster = Gluster {
         timeout: Duration::from_secs(args.timeout),

@@ -9,6 +9,7 @@ fn policy(mode: Mode, target: Option<&str>) -> Policy {
         mode,
         target: target.and_then(version_from),
         allow_distribute: false,
+        other_release: Vec::new(),
     }
 }
 
@@ -169,5 +170,29 @@ fn a_disabled_self_heal_daemon_blocks_online_with_the_remedy() {
         shd.msg.contains("gluster volume set sb0 cluster.self-heal-daemon on"),
         "{}",
         shd.msg
+    );
+}
+
+#[test]
+fn a_rejection_between_releases_only_warns_when_the_peers_are_named() {
+    // .11 saw .12 and .13 as 'Peer Rejected' (connected), and their bricks missing from its
+    // volume status: what a resumed rolling run meets when the rejected peers run the other
+    // release. Named in other_release, they warn; the rest of the pool is still judged.
+    let mut p = policy(Mode::Online, Some("11.1"));
+    p.other_release = vec!["10.198.0.12".into(), "10.198.0.13".into()];
+    let found = evaluate(&pool("11.1", "rejected-"), &p);
+    let blockers = codes(&found, Severity::Blocker);
+    for code in ["peer_not_in_cluster", "brick_offline", "shd_offline"] {
+        assert!(!blockers.contains(&code), "{code}: {found:#?}");
+    }
+    assert!(
+        codes(&found, Severity::Warning).contains(&"peer_rejected_mixed_release"),
+        "{found:#?}"
+    );
+    // Not named: the rejection blocks as before.
+    let found = evaluate(&pool("11.1", "rejected-"), &policy(Mode::Online, Some("11.1")));
+    assert!(
+        codes(&found, Severity::Blocker).contains(&"peer_not_in_cluster"),
+        "{found:#?}"
     );
 }

@@ -333,8 +333,19 @@ pub fn georep_replicates(paths: &Paths, limit: Duration) -> Result {
             .map(|_| ())
     })
     .map_err(|e| {
+        let first = nodes.iter().find(|n| n.is_server() && !n.is_secondary());
+        let status = first
+            .and_then(|n| {
+                n.ssh_ok(
+                    paths,
+                    "gluster --mode=script volume geo-replication status detail; \
+                     tail -n 30 /var/log/glusterfs/geo-replication/*/gsyncd.log 2>&1",
+                )
+                .ok()
+            })
+            .unwrap_or_default();
         format!(
-            "{file}, written to gv0, did not reach {}::{SECONDARY_VOLUME}: {e}",
+            "{file}, written to gv0, did not reach {}::{SECONDARY_VOLUME}: {e}\nstatus and gsyncd log on node1:\n{status}",
             sec.name
         )
     })

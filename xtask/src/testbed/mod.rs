@@ -352,7 +352,7 @@ pub fn georep_replicates(paths: &Paths, limit: Duration) -> Result {
 }
 
 /// Waits until the geo-replication session of `up --secondary` runs, seen from node1: every
-/// worker Active or Passive, at least one Active. On timeout: the status and gsyncd's log.
+/// worker Active or Passive, at least one Active, and the Active ones in the changelog crawl. On timeout: the status and gsyncd's log.
 pub fn georep_running(paths: &Paths, limit: Duration) -> Result {
     let nodes = recorded_nodes(paths);
     let first = nodes
@@ -374,7 +374,16 @@ pub fn georep_running(paths: &Paths, limit: Duration) -> Result {
                     .find(|st| l.split_whitespace().any(|w| w == *st))
             })
             .collect();
-        if !states.is_empty() && states.iter().all(|s| *s == "Active" || *s == "Passive") && states.contains(&"Active")
+        // The Active worker first replays history up to its start; a write made meanwhile was
+        // seen to wait for the next session restart: steady state is the changelog crawl.
+        let crawling = out
+            .lines()
+            .filter(|l| l.contains("/bricks/gv0") && l.contains(" Active "))
+            .all(|l| l.contains("Changelog Crawl"));
+        if !states.is_empty()
+            && states.iter().all(|s| *s == "Active" || *s == "Passive")
+            && states.contains(&"Active")
+            && crawling
         {
             Ok(())
         } else {

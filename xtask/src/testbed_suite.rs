@@ -239,6 +239,21 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
     down(t, paths);
 }
 
+/// ansible-playbook (newest core) of `target` on the testbed's inventory plus its WEKA groups
+/// (tests/playbooks/testbed_weka_groups.ini).
+fn weka_groups_playbook(root: &Path, inv: &Path, target: &std::ffi::OsStr) -> Result<std::process::Command> {
+    let venv = ansible::venv(NEWEST)?;
+    let collections = root.join("build").join(format!("ansible-{}", NEWEST.core));
+    let mut cmd = venv.cmd("ansible-playbook");
+    ansible_env(&mut cmd, &collections, root);
+    cmd.arg("-i")
+        .arg(inv)
+        .arg("-i")
+        .arg(root.join("tests/playbooks/testbed_weka_groups.ini"))
+        .arg(target);
+    Ok(cmd)
+}
+
 /// keel.storage.weka_upgrade over ssh on the testbed's nodes, each running the weka simulator
 /// with one cluster state shared through /var/lib/weka-sim: two hops of the backends (node1-3)
 /// then the client, and a backend down stopping the run with nothing upgraded.
@@ -271,17 +286,8 @@ fn weka_over_ssh(t: &mut Tally, root: &Path, paths: &Paths, inv: &Path) {
     }
     extra.extend(["-e".to_string(), format!("weka_report_dir={}", shared.display())]);
     let run = |extra: &[String]| -> Result<String> {
-        let venv = ansible::venv(NEWEST)?;
-        let collections = root.join("build").join(format!("ansible-{}", NEWEST.core));
-        let mut cmd = venv.cmd("ansible-playbook");
-        ansible_env(&mut cmd, &collections, root);
-        cmd.arg("-i")
-            .arg(inv)
-            .arg("-i")
-            .arg(root.join("tests/playbooks/testbed_weka_groups.ini"))
-            .arg("keel.storage.weka_upgrade")
-            .args(extra);
-        util::run_explained(&mut cmd)
+        let mut cmd = weka_groups_playbook(root, inv, "keel.storage.weka_upgrade".as_ref())?;
+        util::run_explained(cmd.args(extra))
     };
     t.check(
         "ansible-core 2.21: keel.storage.weka_upgrade over ssh on the testbed nodes (simulator): 3.13.1 -> 3.14.1 -> 4.0.2, backends then client",
@@ -471,14 +477,8 @@ fn module_examples(t: &mut Tally, root: &Path, paths: &Paths, inv: &Path) {
                     )?;
                     testbed::on_nodes(paths, &[], "weka user login admin Adm1n-Pw-Secret >/dev/null")?;
                 }
-                let mut cmd = venv.cmd("ansible-playbook");
-                ansible_env(&mut cmd, &collections, root);
-                cmd.arg("-i")
-                    .arg(inv)
-                    .arg("-i")
-                    .arg(root.join("tests/playbooks/testbed_weka_groups.ini"))
-                    .arg(&playbook)
-                    .args(["-e", &format!("keel_examples_hosts={}", ex.hosts)])
+                let mut cmd = weka_groups_playbook(root, inv, playbook.as_ref())?;
+                cmd.args(["-e", &format!("keel_examples_hosts={}", ex.hosts)])
                     .args(ex.extra);
                 util::run_explained(&mut cmd).map(|_| ())
             },
@@ -532,13 +532,9 @@ fn scenario_mixed(t: &mut Tally, root: &Path, paths: &Paths) {
             let dir = root.join("build/awx-offline");
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-            let version = crate::collection::galaxy_version(&root.join("galaxy.yml"))?;
-            let requirements = crate::ecosystem::write(
+            let requirements = crate::ecosystem::requirements_file(
                 &dir.join("requirements.yml"),
-                &format!(
-                    "---\ncollections:\n  - name: {}\n    type: file\n",
-                    root.join(format!("dist/keel-storage-{version}.tar.gz")).display()
-                ),
+                &crate::ecosystem::built_tarball(root)?,
             )?;
             let key = paths.key();
             let job = crate::ecosystem::awx::Job {

@@ -522,13 +522,9 @@ pub fn awx_job(t: &mut super::test::Tally, root: &Path) {
             }
             std::fs::create_dir_all(dir.join("home")).map_err(|e| e.to_string())?;
             sim(&bin, &dir, &format!("init {INIT}"))?;
-            let version = crate::collection::galaxy_version(&root.join("galaxy.yml"))?;
-            let requirements = crate::ecosystem::write(
+            let requirements = crate::ecosystem::requirements_file(
                 &dir.join("requirements.yml"),
-                &format!(
-                    "---\ncollections:\n  - name: {}\n    type: file\n",
-                    root.join(format!("dist/keel-storage-{version}.tar.gz")).display()
-                ),
+                &crate::ecosystem::built_tarball(root)?,
             )?;
             let inventory = root.join("tests/playbooks/weka_inventory.yml");
             let job = crate::ecosystem::awx::Job {

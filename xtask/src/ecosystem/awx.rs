@@ -426,10 +426,7 @@ pub fn run_job(tools: &Venv, private: &Path, job: &Job) -> Result<JobReport> {
 pub fn demo_job(tools: &Venv, root: &Path, tarball: &Path, dir: &Path) -> Result {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let requirements = write(
-        &dir.join("requirements.yml"),
-        &format!("---\ncollections:\n  - name: {}\n    type: file\n", tarball.display()),
-    )?;
+    let requirements = super::requirements_file(&dir.join("requirements.yml"), tarball)?;
     let inventory = write(
         &dir.join("inventory.ini"),
         "[gluster_servers]\nlocalhost ansible_connection=local ansible_python_interpreter=\"{{ ansible_playbook_python }}\"\n",
@@ -564,10 +561,7 @@ pub fn job_main(args: &[String]) -> Result {
         Some(r) => r,
         None => {
             let tarball = crate::collection::build()?;
-            built = write(
-                &root.join("build/awx-job-requirements.yml"),
-                &format!("---\ncollections:\n  - name: {}\n    type: file\n", tarball.display()),
-            )?;
+            built = super::requirements_file(&root.join("build/awx-job-requirements.yml"), &tarball)?;
             built
         }
     };

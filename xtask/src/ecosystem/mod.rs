@@ -152,12 +152,7 @@ fn galaxy_install(root: &Path, tarball: &Path, work: &Path, collections: &Path) 
             "the tarball is {bytes} bytes, over the 8 MB budget (Galaxy takes 20 MB)"
         ));
     }
-    let requirements = work.join("requirements.yml");
-    std::fs::write(
-        &requirements,
-        format!("---\ncollections:\n  - name: {}\n    type: file\n", tarball.display()),
-    )
-    .map_err(|e| e.to_string())?;
+    let requirements = requirements_file(&work.join("requirements.yml"), tarball)?;
     // The oldest and the newest ansible-galaxy of the matrix, each both ways.
     for release in [&ansible::RELEASES[0], ansible::NEWEST] {
         let venv = ansible::venv(release)?;
@@ -466,6 +461,21 @@ pub(crate) fn yaml_to_json(tools: &Venv, path: &Path) -> Result<serde_json::Valu
             .arg(path),
     )?;
     serde_json::from_str(&out).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A `requirements.yml` that installs the collection from `tarball` (a project sync, a galaxy
+/// install from a file).
+pub(crate) fn requirements_file(path: &Path, tarball: &Path) -> Result<PathBuf> {
+    write(
+        path,
+        &format!("---\ncollections:\n  - name: {}\n    type: file\n", tarball.display()),
+    )
+}
+
+/// The tarball `cargo xtask collection` built for galaxy.yml's version.
+pub(crate) fn built_tarball(root: &Path) -> Result<PathBuf> {
+    let version = crate::collection::galaxy_version(&root.join("galaxy.yml"))?;
+    Ok(root.join(format!("dist/keel-storage-{version}.tar.gz")))
 }
 
 pub(crate) fn write(path: &Path, text: &str) -> Result<PathBuf> {

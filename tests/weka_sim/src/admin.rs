@@ -13,7 +13,10 @@ pub const USAGE: &str = "usage: weka-sim [--state PATH] COMMAND
   fault low-space --host H           /opt/weka looks too full; `weka version get` fails there
   fault not-logged-in                admin/admin stops working and every login token is revoked
   fault download-fails [--host H]    `weka version get` fails (echoing its --from URL)
-  fault upgrade-reverts              every full upgrade fails inside the window and is reverted
+  fault upgrade-reverts [--stuck H]  every full upgrade fails inside the window and is reverted
+                                     (--stuck: the revert leaves backend H on the new release)
+  fault driver-build-fails [--host H]  the new release's wekafs driver does not build (prepare fails)
+  fault upgrade-running --host H     an upgrade is in progress: H runs an `upgrade` container
   fault data-upgrade --calls N [--now]  the next upgrade (or now) leaves a data upgrade RUNNING for N status calls
   fault clients-behind --version V   every client runs V
   clear [FAULT]                      removes every fault (or one kind)
@@ -279,8 +282,27 @@ fn fault(st: &mut State, args: &mut Vec<String>) -> Result<String, String> {
             "downloads fail".into()
         }
         "upgrade-reverts" => {
+            let stuck = match take(args, "--stuck")? {
+                Some(h) => Some(need_host(&Some(h), st)?),
+                None => None,
+            };
             st.faults.upgrade_reverts = true;
-            "upgrades revert".into()
+            st.faults.revert_leaves = stuck.clone();
+            match stuck {
+                Some(h) => format!("upgrades revert, except on {h}"),
+                None => "upgrades revert".into(),
+            }
+        }
+        "driver-build-fails" => {
+            st.faults
+                .driver_build_fails
+                .push(host.clone().unwrap_or_else(|| "*".into()));
+            "wekafs driver builds fail".into()
+        }
+        "upgrade-running" => {
+            let h = need_host(&host, st)?;
+            st.faults.upgrade_running = Some(h.clone());
+            format!("an upgrade runs from {h}")
         }
         "data-upgrade" => {
             let n: u32 = take(args, "--calls")?.and_then(|c| c.parse().ok()).unwrap_or(3);
@@ -340,6 +362,13 @@ fn clear(st: &mut State, kind: Option<&str>) -> String {
     }
     if is("upgrade-reverts") {
         st.faults.upgrade_reverts = false;
+        st.faults.revert_leaves = None;
+    }
+    if is("driver-build-fails") {
+        st.faults.driver_build_fails.clear();
+    }
+    if is("upgrade-running") {
+        st.faults.upgrade_running = None;
     }
     if is("data-upgrade") {
         st.faults.data_upgrade_calls = 0;

@@ -101,6 +101,15 @@ pub struct Faults {
     pub data_upgrade_calls: u32,
     /// Hosts whose /opt/weka has too little free space.
     pub low_space: Vec<String>,
+    /// With `upgrade_reverts`: the backend the revert leaves on the new release.
+    #[serde(default)]
+    pub revert_leaves: Option<String>,
+    /// Hosts where the wekafs driver of a new release does not build; `*` for every host.
+    #[serde(default)]
+    pub driver_build_fails: Vec<String>,
+    /// The host whose `upgrade` container runs: an upgrade is in progress.
+    #[serde(default)]
+    pub upgrade_running: Option<String>,
 }
 
 pub fn state_path() -> PathBuf {

@@ -194,11 +194,23 @@ fn dispatch(st: &mut State, host: &str, mut args: Vec<String>) -> R {
             st.io_status = "STARTED".into();
             Ok(Out::ok("IO started\n"))
         }
-        ["local", "ps"] => Ok(Out::ok(if json {
-            pretty(&render::local_ps_json(&me))
-        } else {
-            render::local_ps_text(&me)
-        })),
+        ["cluster", "stop-io"] => {
+            user(st)?;
+            st.io_status = "STOPPED".into();
+            Ok(Out::ok("IO stopped\n"))
+        }
+        ["local", "ps"] => {
+            // A container named `upgrade` runs on the host an upgrade was started from.
+            let mut shown = me.clone();
+            if st.faults.upgrade_running.as_deref() == Some(host) {
+                shown.containers.push("upgrade".into());
+            }
+            Ok(Out::ok(if json {
+                pretty(&render::local_ps_json(&shown))
+            } else {
+                render::local_ps_text(&shown)
+            }))
+        }
         ["local", "run", ..] => local_run(st, &me, args[2..].to_vec()),
         ["local", "upgrade", ..] => local_upgrade(st, &me, args[2..].to_vec()),
         ["version"] => Ok(Out::ok(render::version_list(&me))),
@@ -364,6 +376,12 @@ fn version_prepare(st: &mut State, me: &Host, mut args: Vec<String>) -> R {
     if me.prepared.contains(&v) {
         return Ok(Out::ok(format!("Version {v} is already prepared\n")));
     }
+    // The failure's wording is UNVERIFIED; the guide names a driver that fails to build.
+    if hit(&st.faults.driver_build_fails, &me.hostname) {
+        return Err(Out::err(format!(
+            "preparing version {v} failed: the wekafs driver did not build on this host"
+        )));
+    }
     host_mut(st, &me.hostname).prepared.push(v.clone());
     Ok(Out::ok(format!(
         "Preparing version {v} (building the wekafs driver)... done\n"
@@ -498,6 +516,12 @@ fn local_run(st: &mut State, me: &Host, args: Vec<String>) -> R {
             u.username, u.role
         )));
     }
+    if let Some(h) = &st.faults.upgrade_running {
+        // UNVERIFIED wording: one upgrade at a time.
+        return Err(Out::err(format!(
+            "an upgrade is already in progress (its upgrade container runs on {h}); wait for it to finish"
+        )));
+    }
     let from = st.release.clone();
     if cmp(&v, &from).is_eq() {
         return Ok(Out::ok(format!("The cluster already runs {v}; nothing to do\n")));
@@ -555,6 +579,23 @@ fn local_run(st: &mut State, me: &Host, args: Vec<String>) -> R {
             ),
         });
     }
+    // "If a failure occurs during the preparation, such as ... failure to build a driver, the
+    // upgrade process stops, and a summary message indicates the problematic server."
+    if let Some(bad) = st
+        .hosts
+        .iter()
+        .find(|h| h.is_backend() && !h.prepared.contains(&v) && hit(&st.faults.driver_build_fails, &h.hostname))
+    {
+        return Err(Out {
+            code: 1,
+            stdout: out,
+            stderr: format!(
+                "error: preparation failed on {} (HostId<{}>): the wekafs driver of {v} did not build. The upgrade stopped \
+                 before any host changed version.\n",
+                bad.hostname, bad.first_id
+            ),
+        });
+    }
     for h in st.hosts.iter_mut().filter(|h| h.is_backend()) {
         if !h.installed.contains(&v) {
             h.installed.push(v.clone());
@@ -577,6 +618,13 @@ fn local_run(st: &mut State, me: &Host, args: Vec<String>) -> R {
             .find(|h| h.is_backend())
             .map(|h| h.hostname.clone())
             .unwrap_or_default();
+        // The guide's advice after a revert, "verify that all the backends are reverted to the
+        // old version by running `weka cluster host`", is for a backend the revert missed.
+        if let Some(stuck) = &st.faults.revert_leaves {
+            if let Some(h) = st.hosts.iter_mut().find(|h| &h.hostname == stuck) {
+                h.version = v.clone();
+            }
+        }
         out += &format!("Reverting all hosts to {from}...\nStarting IO... done\n");
         return Err(Out {
             code: 1,
@@ -634,6 +682,13 @@ fn local_upgrade(st: &mut State, me: &Host, mut args: Vec<String>) -> R {
     if at_least(&v, "4.3") && me.agent_version.as_deref() != Some(v.as_str()) {
         return Err(Out::err(format!(
             "the local agent does not run {v}: run `weka version set --agent-only {v}` first"
+        )));
+    }
+    if hit(&st.faults.driver_build_fails, &me.hostname) {
+        // UNVERIFIED wording, as for `weka version prepare`.
+        return Err(Out::err(format!(
+            "upgrading this client to {v} failed: the wekafs driver did not build; the client still runs {}",
+            me.version
         )));
     }
     let h = host_mut(st, &me.hostname);

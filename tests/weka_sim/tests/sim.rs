@@ -315,6 +315,64 @@ fn faults_stop_the_upgrade_before_anything_changes() {
 }
 
 #[test]
+fn a_driver_that_does_not_build_a_partial_revert_stopped_io_and_a_running_upgrade() {
+    let sim = Sim::new(&["--release", "3.13.1", "--backends", "node1,node2", "--clients", "c1"]);
+    let up = ["local", "run", "--in", "3.14.1", "upgrade"];
+    assert_eq!(sim.weka("node1", &["version", "get", "3.14.1"]).0, 0);
+    sim.admin(&["fault", "driver-build-fails", "--host", "node2"]);
+    assert_eq!(
+        sim.weka("node1", &["version", "prepare", "3.14.1"]).0,
+        0,
+        "node1 builds it"
+    );
+    let (rc, _, err) = sim.weka("node1", &up);
+    assert!(
+        rc == 1 && err.contains("preparation failed on node2 (HostId<1>): the wekafs driver of 3.14.1 did not build"),
+        "{err}"
+    );
+    assert_eq!(sim.json("node1", &["status", "-J"])["release"], "3.13.1");
+    sim.admin(&["clear"]);
+    sim.admin(&["fault", "upgrade-reverts", "--stuck", "node2"]);
+    let (rc, _, err) = sim.weka("node1", &up);
+    assert!(rc == 1 && err.contains("reverted to 3.13.1"), "{err}");
+    let hosts = sim.json("node1", &["cluster", "host", "-J", "-b"]);
+    let versions: Vec<&str> = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["sw_release_string"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["3.13.1", "3.14.1"], "the revert missed node2");
+    assert_eq!(sim.weka("node1", &["cluster", "stop-io"]).0, 0);
+    assert_eq!(sim.json("node1", &["status", "-J"])["io_status"], "STOPPED");
+    assert_eq!(sim.weka("node1", &["cluster", "start-io"]).0, 0);
+    sim.admin(&["clear"]);
+    sim.admin(&["fault", "upgrade-running", "--host", "node2"]);
+    let names = |host: &str| -> Vec<String> {
+        let ps = sim.json(host, &["local", "ps", "-J"]);
+        ps.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        (names("node1"), names("node2")),
+        (
+            vec!["default".to_string()],
+            vec!["default".to_string(), "upgrade".to_string()]
+        )
+    );
+    let (rc, _, err) = sim.weka("node1", &up);
+    assert!(rc == 1 && err.contains("an upgrade is already in progress"), "{err}");
+    sim.admin(&["clear", "upgrade-running"]);
+    sim.admin(&["fault", "driver-build-fails", "--host", "c1"]);
+    sim.admin(&["fault", "clients-behind", "--version", "3.12.1"]);
+    let (rc, _, err) = sim.weka("c1", &["local", "upgrade"]);
+    assert!(rc == 1 && err.contains("the wekafs driver did not build"), "{err}");
+}
+
+#[test]
 fn low_space_puts_a_sparse_ballast_under_opt_weka() {
     let sim = Sim::new(&["--release", "4.2.9.28", "--backends", "node1"]);
     sim.admin(&["fault", "low-space", "--host", "node1"]);

@@ -124,7 +124,7 @@ impl Weka {
         // hidden alias from 4.2 on.
         let what = if release.at_least("4.1") { "container" } else { "host" };
         let text = self.ok(ctx, &["cluster", what, "-J"])?;
-        parse::parse_containers(&text).map_err(parse_failed("cluster host -J"))
+        parse::parse_containers(&text).map_err(parse_failed(&format!("cluster {what} -J")))
     }
 
     pub fn alerts(&self, ctx: &mut Ctx) -> Result<Vec<Alert>, ModuleError> {
@@ -168,6 +168,26 @@ impl Weka {
             containers,
             status,
         })
+    }
+}
+
+/// For a command whose limit is the module option `option` rather than `timeout`: a timeout
+/// names that option (the runtime's message points at `timeout`, which would not help), then
+/// `after`, what the kill may have left behind.
+pub fn timeout_of<'a>(option: &'a str, after: &'a str) -> impl Fn(ModuleError) -> ModuleError + 'a {
+    move |e| match e {
+        ModuleError::Timeout { cmd, seconds } => {
+            let mut data = serde_json::Map::new();
+            data.insert("cmd".into(), serde_json::Value::String(cmd.clone()));
+            ModuleError::failed_with(
+                format!(
+                    "'{cmd}' did not finish within {seconds} s ({option}) and was killed{after}; raise {option} if it \
+                     is just slow"
+                ),
+                data,
+            )
+        }
+        other => other,
     }
 }
 

@@ -7,7 +7,8 @@
 use std::time::{Duration, Instant};
 
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
-use keel_weka_cli::{cli::failure, version_option, weka_options, Common, Weka, WekaVersion};
+use keel_weka_cli::cli::{failure, timeout_of};
+use keel_weka_cli::{version_option, weka_options, Common, Weka, WekaVersion};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -106,7 +107,10 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let timeout = Duration::from_secs(args.upgrade_timeout.max(1));
     for step in &plan {
         let argv: Vec<&str> = step.iter().map(String::as_str).collect();
-        let out = weka.exec(ctx, &argv, timeout)?;
+        let out = weka.exec(ctx, &argv, timeout).map_err(timeout_of(
+            "upgrade_timeout",
+            "; check `weka version current` and `weka local ps` on this client before running it again",
+        ))?;
         if !out.success() {
             return Err(failure(
                 &format!(

@@ -249,7 +249,13 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         return Ok(r);
     }
     let t0 = Instant::now();
-    let out = weka.exec(ctx, &argv, Duration::from_secs(args.upgrade_timeout.max(1)))?;
+    let out = weka
+        .exec(ctx, &argv, Duration::from_secs(args.upgrade_timeout.max(1)))
+        .map_err(keel_weka_cli::cli::timeout_of(
+            "upgrade_timeout",
+            "; WEKA may still be upgrading the cluster: check `weka status` and `weka cluster host` before running it \
+             again",
+        ))?;
     let upgrade_s = t0.elapsed().as_secs();
     let backends_now = |ctx: &mut Ctx| -> Result<Vec<Container>, ModuleError> {
         Ok(weka

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
-use keel_weka_cli::{cli::failure, version_option, weka_options, Common, Weka};
+use keel_weka_cli::cli::{failure, timeout_of};
+use keel_weka_cli::{version_option, weka_options, Common, Weka};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -106,7 +107,9 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             if let Some(from) = &args.from {
                 get.extend(["--from", from.as_str()]);
             }
-            let out = weka.exec(ctx, &get, download)?;
+            let out = weka
+                .exec(ctx, &get, download)
+                .map_err(timeout_of("download_timeout", ""))?;
             if !out.success() {
                 return Err(failure(&format!("downloading WEKA {v} failed"), out));
             }
@@ -120,7 +123,9 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         )));
     }
     if args.prepare {
-        let out = weka.exec(ctx, &["version", "prepare", &v.text], download)?;
+        let out = weka
+            .exec(ctx, &["version", "prepare", &v.text], download)
+            .map_err(timeout_of("download_timeout", ""))?;
         if !out.success() {
             return Err(failure(&format!("preparing WEKA {v} failed"), out));
         }
@@ -147,7 +152,9 @@ fn install_from_tarball(ctx: &mut Ctx, tarball: &str, v: &str, timeout: Duration
     std::fs::create_dir_all(&dir).map_err(|e| ModuleError::failed(format!("cannot create {}: {e}", dir.display())))?;
     let result = (|| {
         let d = dir.to_string_lossy().into_owned();
-        let out = ctx.run(&["tar", "-xf", tarball, "-C", &d], timeout)?;
+        let out = ctx
+            .run(&["tar", "-xf", tarball, "-C", &d], timeout)
+            .map_err(timeout_of("download_timeout", ""))?;
         if !out.success() {
             return Err(ModuleError::command(
                 format!("unpacking {tarball} failed (rc {}): {}", out.rc, out.stderr.trim()),
@@ -160,7 +167,7 @@ fn install_from_tarball(ctx: &mut Ctx, tarball: &str, v: &str, timeout: Duration
             ))
         })?;
         let s = script.to_string_lossy().into_owned();
-        let out = ctx.run(&[&s], timeout)?;
+        let out = ctx.run(&[&s], timeout).map_err(timeout_of("download_timeout", ""))?;
         if !out.success() {
             return Err(ModuleError::command(
                 format!("{} from {tarball} failed (rc {})", "install.sh", out.rc),

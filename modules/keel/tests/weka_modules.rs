@@ -77,6 +77,33 @@ impl Sim {
         self.admin("log")
     }
 
+    /// Puts a script in front of the simulator as this test's `weka`: `arms` are sh `case "$*"`
+    /// arms (`$SIM` is the simulator), then the simulator runs. A test double for what the
+    /// simulator leaves out because WEKA is not documented to do it: a command that hangs,
+    /// output no parser expects, a success claimed for what did not happen.
+    fn wrap(&self, arms: &str) {
+        let weka = self.dir.path().join("bin/weka");
+        std::fs::remove_file(&weka).unwrap();
+        let script = format!(
+            "#!/bin/sh\nSIM='{}'\ncase \"$*\" in\n{arms}\nesac\nexec \"$SIM\" \"$@\"\n",
+            sim_dir().join("weka").display()
+        );
+        std::fs::write(&weka, script).unwrap();
+        std::fs::set_permissions(&weka, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+
+    /// `weka status -J` on node1 as the simulator prints it, changed by `edit`, served from a
+    /// file by a wrapped `weka` from now on (the simulator's own status no longer ticks).
+    fn fake_status(&self, edit: impl FnOnce(&mut Value)) {
+        let (rc, out) = self.weka("node1", "status -J");
+        assert_eq!(rc, 0, "{out}");
+        let mut status: Value = serde_json::from_str(&out).unwrap();
+        edit(&mut status);
+        let file = self.dir.path().join("status.json");
+        std::fs::write(&file, status.to_string()).unwrap();
+        self.wrap(&format!("'status -J') cat '{}'; exit 0 ;;", file.display()));
+    }
+
     fn opt_dir(&self, host: &str) -> String {
         self.dir.path().join(host).join("opt/weka").display().to_string()
     }
@@ -209,17 +236,58 @@ fn weka_missing_and_agent_down_are_named() {
         "{v}"
     );
     let file = sim.dir.path().join("args");
-    std::fs::write(&file, json!({"_keel_module": "weka_facts"}).to_string()).unwrap();
-    let out = Command::cargo_bin("keel_weka_cluster")
-        .unwrap()
-        .arg(&file)
-        .env_clear()
-        .env("PATH", "/nonexistent")
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (binary, args) in [
+        ("keel_weka_cluster", json!({"_keel_module": "weka_facts"})),
+        (
+            "keel_weka_node",
+            json!({"_keel_module": "weka_version", "version": "3.14.1"}),
+        ),
+    ] {
+        std::fs::write(&file, args.to_string()).unwrap();
+        let out = Command::cargo_bin(binary)
+            .unwrap()
+            .arg(&file)
+            .env_clear()
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            msg(&v).contains("'weka' command was not found") && msg(&v).contains("Install WEKA"),
+            "{args}: {v}"
+        );
+    }
+}
+
+#[test]
+fn facts_name_output_weka_should_not_print_and_the_command_that_hangs() {
+    let sim = Sim::new(THREE_ONE);
+    sim.wrap("'status -J') echo 'Traceback (most recent call last):'; exit 0 ;;");
+    let v = sim.run("weka_facts", "node1", json!({}));
+    assert_eq!(v["failed"], true);
     assert!(
-        msg(&v).contains("'weka' command was not found") && msg(&v).contains("Install WEKA"),
+        msg(&v)
+            .starts_with("cannot read the output of weka status -J: weka printed output that is not the expected JSON"),
+        "{v}"
+    );
+    sim.wrap("'cluster host -J') echo '{}'; exit 0 ;;");
+    let v = sim.run("weka_facts", "node1", json!({}));
+    assert_eq!(
+        msg(&v),
+        "cannot read the output of weka cluster host -J: weka's JSON has no 'a list of hosts'"
+    );
+    sim.wrap("'alerts -J') sleep 30 ;;");
+    let v = sim.run("weka_facts", "node1", json!({"timeout": 1}));
+    assert!(
+        msg(&v).starts_with("'weka alerts -J' did not finish within 1 s and was killed"),
+        "{v}"
+    );
+    // 4.1+ reads `cluster container`, and says so.
+    let sim = Sim::new("--release 4.2.9.28 --backends node1");
+    sim.wrap("'cluster container -J') echo '{}'; exit 0 ;;");
+    let v = sim.run("weka_facts", "node1", json!({}));
+    assert!(
+        msg(&v).starts_with("cannot read the output of weka cluster container -J"),
         "{v}"
     );
 }
@@ -244,6 +312,122 @@ fn options_are_validated_by_name() {
     assert!(msg(&v).contains("option 'version' must be a WEKA release"), "{v}");
     let v = sim.run("weka_upgrade", "node1", json!({}));
     assert!(msg(&v).contains("missing required option 'version'"), "{v}");
+}
+
+#[test]
+fn every_module_names_a_bad_option_with_its_valid_ones() {
+    let sim = Sim::new(THREE_ONE);
+    let common = "org, password, timeout, token_file, username";
+    for (module, valid) in [
+        ("weka_facts", common.to_string()),
+        (
+            "weka_upgrade_path",
+            "from_version, org, password, target_version, timeout, token_file, upgrade_paths, username".into(),
+        ),
+        (
+            "weka_precheck",
+            "allowed_alerts, check_clients, check_space, org, password, target_version, timeout, token_file, \
+             upgrade_paths, username, weka_dir"
+                .into(),
+        ),
+        (
+            "weka_verify",
+            "include_clients, org, password, poll_interval, timeout, token_file, username, version, wait_timeout".into(),
+        ),
+        (
+            "weka_version",
+            "download_timeout, from, org, password, prepare, tarball, timeout, token_file, username, version".into(),
+        ),
+        (
+            "weka_upgrade",
+            "confirm_timeout, container, data_upgrade_timeout, disconnect_stateless_clients_timeout, \
+             health_check_timeout, host_version_change_timeout, mode, org, password, poll_interval, prepare_only, \
+             stop_io_timeout, timeout, token_file, upgrade_paths, upgrade_timeout, username, version, wait_data_upgrade"
+                .into(),
+        ),
+        (
+            "weka_client_upgrade",
+            "backend, org, password, timeout, token_file, upgrade_timeout, username, version".into(),
+        ),
+    ] {
+        let v = sim.run(module, "node1", json!({"versoin": "3.14.1"}));
+        assert_eq!(v["failed"], true, "{v}");
+        assert_eq!(
+            msg(&v),
+            format!("{module}: unsupported option(s) 'versoin'; valid options are: {valid}")
+        );
+    }
+    assert!(!sim.log().contains("weka"), "no weka command ran");
+}
+
+#[test]
+fn each_module_checks_its_own_options() {
+    let sim = Sim::new(THREE_ONE);
+    let fails = |module: &str, args: Value, expected: &str| {
+        let v = sim.run(module, "node1", args);
+        assert!(v["failed"] == true && msg(&v).contains(expected), "{module}: {v}");
+    };
+    fails(
+        "weka_upgrade_path",
+        json!({}),
+        "weka_upgrade_path: missing required option 'target_version'",
+    );
+    fails(
+        "weka_upgrade_path",
+        json!({"target_version": "latest"}),
+        "option 'target_version' must be a WEKA release like 4.2.9 or 4.2.8.312, got 'latest'",
+    );
+    fails(
+        "weka_upgrade_path",
+        json!({"target_version": "4.0.2", "from_version": "3.x"}),
+        "option 'from_version' must be a WEKA release",
+    );
+    fails(
+        "weka_precheck",
+        json!({"target_version": "next"}),
+        "weka_precheck: option 'target_version' must be a WEKA release",
+    );
+    fails(
+        "weka_precheck",
+        json!({"target_version": "3.14.1", "upgrade_paths": {"lines": []}}),
+        "weka_precheck: option 'upgrade_paths': the upgrade path table has no lines",
+    );
+    fails(
+        "weka_verify",
+        json!({"version": "v-next"}),
+        "weka_verify: option 'version' must be a WEKA release",
+    );
+    fails(
+        "weka_version",
+        json!({"version": "3.x"}),
+        "weka_version: option 'version' must be a WEKA release",
+    );
+    fails(
+        "weka_version",
+        json!({"version": "3.14.1", "from": "https://get.weka.io", "tarball": "/tmp/weka-3.14.1.tar"}),
+        "weka_version: options 'from' and 'tarball' exclude each other",
+    );
+    fails(
+        "weka_upgrade",
+        json!({"version": "3.14.1", "mode": "fast"}),
+        "weka_upgrade: option 'mode' must be one of",
+    );
+    fails(
+        "weka_upgrade",
+        json!({"version": "3.14.1", "upgrade_paths": {"lines": "x"}}),
+        "weka_upgrade: option 'upgrade_paths'",
+    );
+    fails(
+        "weka_client_upgrade",
+        json!({"version": "newest"}),
+        "weka_client_upgrade: option 'version' must be a WEKA release",
+    );
+    fails(
+        "weka_client_upgrade",
+        json!({"password": "x"}),
+        "weka_client_upgrade: options 'username' and 'password' go together",
+    );
+    assert!(!sim.log().contains("local"), "nothing changed: {}", sim.log());
 }
 
 // ---- weka_upgrade_path
@@ -294,6 +478,23 @@ fn upgrade_path_refuses_impossible_targets_and_takes_a_table() {
     assert!(msg(&v).contains("option 'upgrade_paths'"), "{v}");
 }
 
+#[test]
+fn upgrade_path_from_a_release_older_than_the_table_and_without_a_login() {
+    let sim = Sim::new(THREE_ONE);
+    let v = sim.run(
+        "weka_upgrade_path",
+        "node1",
+        json!({"target_version": "4.0.2", "from_version": "3.9.0"}),
+    );
+    assert!(
+        v["failed"] == true && msg(&v).contains("3.9.0 is older than any source the table knows"),
+        "{v}"
+    );
+    sim.admin("fault not-logged-in");
+    let v = sim.run("weka_upgrade_path", "node1", json!({"target_version": "4.0.2"}));
+    assert!(msg(&v).contains("weka refused the credentials"), "{v}");
+}
+
 // ---- weka_precheck: healthy, then every fault
 
 fn precheck(sim: &Sim, host: &str, target: &str, extra: Value) -> Value {
@@ -334,6 +535,22 @@ fn precheck_blocks_on_a_backend_down() {
     // On the backend that is down itself, weka cannot reach its agent.
     let v = precheck(&sim, "node2", "3.14.1", json!({}));
     assert!(msg(&v).contains("WEKA agent or container is not running"), "{v}");
+    sim.admin("fault backend-up --host node2");
+    ok(&precheck(&sim, "node1", "3.14.1", json!({})));
+    // A client down only warns (it upgrades when it returns); its alert speaks for itself.
+    sim.admin("fault backend-down --host client1");
+    let v = precheck(&sim, "node1", "3.14.1", json!({}));
+    assert_eq!(codes(&v), ["alert_active"], "{v}");
+    let v = precheck(&sim, "node1", "3.14.1", json!({"allowed_alerts": "NodeDisconnected"}));
+    ok(&v);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "client_down" && f["severity"] == "warning"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -382,6 +599,13 @@ fn precheck_blocks_on_a_running_data_upgrade() {
     sim.admin("fault data-upgrade --calls 50 --now");
     let v = precheck(&sim, "node1", "3.14.1", json!({}));
     assert_eq!(codes(&v), ["data_upgrade_running"], "{v}");
+    // A release whose `weka status -J` has no block_upgrade_task: the task list tells.
+    sim.fake_status(|s| {
+        s.as_object_mut().unwrap().remove("block_upgrade_task");
+    });
+    let v = precheck(&sim, "node1", "3.14.1", json!({}));
+    assert_eq!(codes(&v), ["data_upgrade_running"], "{v}");
+    assert!(msg(&v).contains("still running (DATA_UPGRADE RUNNING ("), "{v}");
 }
 
 #[test]
@@ -456,6 +680,80 @@ fn precheck_requires_multi_container_backends_for_4_1() {
     assert_eq!(codes(&v), ["mcb_required"], "{v}");
 }
 
+#[test]
+fn precheck_blocks_on_mixed_versions_after_a_revert_that_missed_a_backend() {
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.admin("fault upgrade-reverts --stuck node2");
+    assert_eq!(sim.weka("node1", "local run --in 3.14.1 upgrade").0, 1);
+    let v = precheck(&sim, "node1", "3.14.1", json!({}));
+    assert_eq!(codes(&v), ["mixed_versions"], "{v}");
+    assert!(
+        msg(&v).contains("the backends run different releases (3.13.1, 3.14.1)"),
+        "{v}"
+    );
+}
+
+#[test]
+fn precheck_blocks_while_io_is_stopped() {
+    let sim = Sim::new(THREE_ONE);
+    sim.weka("node1", "cluster stop-io");
+    let v = precheck(&sim, "node1", "3.14.1", json!({}));
+    assert_eq!(codes(&v), ["io_not_started"], "{v}");
+    assert!(
+        msg(&v).contains("io status is STOPPED, not STARTED (`weka cluster start-io`)"),
+        "{v}"
+    );
+    sim.weka("node1", "cluster start-io");
+    ok(&precheck(&sim, "node1", "3.14.1", json!({})));
+}
+
+#[test]
+fn precheck_blocks_while_another_upgrade_runs() {
+    let sim = Sim::new(THREE_ONE);
+    sim.admin("fault upgrade-running --host node1");
+    let v = precheck(&sim, "node1", "3.14.1", json!({}));
+    assert_eq!(codes(&v), ["upgrade_in_progress"], "{v}");
+    assert!(msg(&v).contains("an upgrade is already in progress"), "{v}");
+}
+
+#[test]
+fn precheck_blocks_on_a_status_not_ok_and_on_backend_counts_short() {
+    let sim = Sim::new(THREE_ONE);
+    sim.fake_status(|s| s["status"] = json!("UNPROTECTED"));
+    let v = precheck(&sim, "node1", "3.14.1", json!({}));
+    assert_eq!(codes(&v), ["status_not_ok"], "{v}");
+    assert!(msg(&v).contains("weka status is UNPROTECTED, not OK"), "{v}");
+    // `weka cluster host` shows every backend UP, but `weka status` counts one short.
+    sim.fake_status(|s| s["hosts"]["backends"]["active"] = json!(2));
+    let v = precheck(&sim, "node1", "3.14.1", json!({}));
+    assert_eq!(codes(&v), ["backend_down"], "{v}");
+    assert!(msg(&v).contains("weka status counts 2 of 3 backends active"), "{v}");
+}
+
+#[test]
+fn precheck_names_a_whoami_that_fails() {
+    let sim = Sim::new(THREE_ONE);
+    sim.wrap("'user whoami -J') echo \"error: No such command 'whoami'.\" >&2; exit 2 ;;");
+    let v = precheck(&sim, "node1", "3.14.1", json!({}));
+    assert_eq!(codes(&v), ["login"], "{v}");
+    assert!(
+        msg(&v).contains("'weka user whoami -J' failed (rc 2): error: No such command 'whoami'."),
+        "{v}"
+    );
+}
+
+#[test]
+fn precheck_applies_the_flat_4_gb_rule_before_4_1() {
+    let sim = Sim::new(THREE_ONE);
+    // procfs has no free blocks: a file system with less than 4 GB free, without a mount.
+    let v = precheck(&sim, "node1", "3.14.1", json!({"weka_dir": "/proc"}));
+    assert_eq!(codes(&v), ["free_space"], "{v}");
+    assert!(
+        msg(&v).contains("/proc has 0.0 GiB free; the upgrade needs at least 4 GB"),
+        "{v}"
+    );
+}
+
 // ---- weka_version
 
 #[test]
@@ -513,24 +811,7 @@ fn version_low_space_fails_the_download_clearly() {
 #[test]
 fn version_installs_a_dark_site_tarball() {
     let sim = Sim::new(THREE_ONE);
-    let src = sim.dir.path().join("weka-3.14.1");
-    std::fs::create_dir_all(&src).unwrap();
-    let script = src.join("install.sh");
-    std::fs::write(&script, "#!/bin/sh\nset -e\nexec weka-sim install 3.14.1\n").unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&script).unwrap().permissions(), 0o755);
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let tarball = sim.dir.path().join("weka-3.14.1.tar");
-    let st = std::process::Command::new("tar")
-        .args([
-            "-cf",
-            tarball.to_str().unwrap(),
-            "-C",
-            sim.dir.path().to_str().unwrap(),
-            "weka-3.14.1",
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let tarball = tarball(&sim, "weka-3.14.1", Some("set -e\nexec weka-sim install 3.14.1"));
     let v = sim.run(
         "weka_version",
         "node3",
@@ -559,6 +840,109 @@ fn version_installs_a_dark_site_tarball() {
         json!({"version": "3.14.2", "tarball": "/nonexistent.tar"}),
     );
     assert!(msg(&v).contains("/nonexistent.tar is not on this host"), "{v}");
+}
+
+/// A release tarball in the test's directory: `name/install.sh` holding `script`, if any.
+fn tarball(sim: &Sim, name: &str, script: Option<&str>) -> PathBuf {
+    let src = sim.dir.path().join(name);
+    std::fs::create_dir_all(&src).unwrap();
+    if let Some(script) = script {
+        let path = src.join("install.sh");
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    } else {
+        std::fs::write(src.join("README"), "no installer here\n").unwrap();
+    }
+    let tarball = sim.dir.path().join(format!("{name}.tar"));
+    let st = std::process::Command::new("tar")
+        .args([
+            "-cf",
+            tarball.to_str().unwrap(),
+            "-C",
+            sim.dir.path().to_str().unwrap(),
+            name,
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    tarball
+}
+
+#[test]
+fn version_tarball_failures_are_named() {
+    let sim = Sim::new(THREE_ONE);
+    let run = |t: &Path| sim.run("weka_version", "node1", json!({"version": "3.14.1", "tarball": t}));
+    let not_tar = sim.dir.path().join("weka-3.14.1.tar.gz");
+    std::fs::write(&not_tar, "an HTML error page, not a tarball\n").unwrap();
+    let v = run(&not_tar);
+    assert!(
+        msg(&v).starts_with(&format!("unpacking {} failed (rc 2)", not_tar.display())),
+        "{v}"
+    );
+    let t = tarball(&sim, "no-installer", None);
+    assert_eq!(
+        msg(&run(&t)),
+        format!(
+            "{} holds no install.sh (at its top or in its first directory)",
+            t.display()
+        )
+    );
+    let t = tarball(&sim, "broken", Some("echo 'unsupported kernel' >&2; exit 3"));
+    let v = run(&t);
+    assert_eq!(msg(&v), format!("install.sh from {} failed (rc 3)", t.display()));
+    assert!(v["stderr"].as_str().unwrap_or("").contains("unsupported kernel"), "{v}");
+    let t = tarball(&sim, "empty", Some("exit 0"));
+    assert_eq!(
+        msg(&run(&t)),
+        format!(
+            "install 3.14.1 from {} (install.sh) finished, but `weka version` does not list 3.14.1 (it lists: 3.13.1)",
+            t.display()
+        )
+    );
+    let t = tarball(&sim, "slow", Some("sleep 30"));
+    let v = sim.run(
+        "weka_version",
+        "node1",
+        json!({"version": "3.14.1", "tarball": t, "download_timeout": 1}),
+    );
+    assert!(
+        msg(&v).contains("/install.sh' did not finish within 1 s (download_timeout) and was killed"),
+        "{v}"
+    );
+    assert_eq!(sim.weka("node1", "version").1, "* 3.13.1\n");
+}
+
+#[test]
+fn version_prepare_fails_when_the_driver_does_not_build() {
+    let sim = Sim::new(THREE_ONE);
+    sim.admin("fault driver-build-fails --host node2");
+    let v = sim.run("weka_version", "node2", json!({"version": "3.14.1"}));
+    assert_eq!(
+        msg(&v),
+        "preparing WEKA 3.14.1 failed (rc 1): error: preparing version 3.14.1 failed: the wekafs driver did not build \
+         on this host"
+    );
+    ok(&sim.run("weka_version", "node1", json!({"version": "3.14.1"})));
+}
+
+#[test]
+fn version_download_that_hangs_is_killed_and_its_token_stays_masked() {
+    let token = "GETWEKA-T0KEN-slow";
+    let sim = Sim::new(THREE_ONE);
+    sim.wrap("'version get'*) sleep 30 ;;");
+    let url = format!("https://{token}@get.weka.io");
+    let v = sim.run(
+        "weka_version",
+        "node1",
+        json!({"version": "3.14.1", "from": url, "download_timeout": 1}),
+    );
+    assert!(
+        msg(&v).ends_with(
+            "did not finish within 1 s (download_timeout) and was killed; raise download_timeout if it is just slow"
+        ),
+        "{v}"
+    );
+    assert!(!v.to_string().contains(token), "{v}");
 }
 
 // ---- weka_upgrade
@@ -596,6 +980,26 @@ fn upgrade_check_mode_runs_nothing() {
     assert_eq!(msg(&v), "would run: weka local run --in 3.14.1 upgrade");
     assert_eq!(v["diff"]["after"], "release: 3.14.1\n");
     assert!(!sim.log().contains("local run"));
+    // In check mode an earlier step did not really fetch the release: a warning, not a failure.
+    let sim = Sim::new(THREE_ONE);
+    let v = sim.run(
+        "weka_upgrade",
+        "node1",
+        upgrade(json!({"version": "3.14.1", "_ansible_check_mode": true})),
+    );
+    assert_eq!(
+        (v["failed"].clone(), v["changed"].clone()),
+        (json!(false), json!(true)),
+        "{v}"
+    );
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("WEKA 3.14.1 is not on this backend yet"),
+        "{v}"
+    );
+    assert!(!sim.log().contains("local run") && !sim.log().contains("version get"));
 }
 
 #[test]
@@ -720,6 +1124,160 @@ fn upgrade_needs_a_cluster_admin() {
     assert_eq!(v["failed"], true);
     assert!(msg(&v).contains("Cluster Admin"), "{v}");
     assert!(!v.to_string().contains("Viewer-Pw"));
+    sim.admin("fault not-logged-in");
+    let v = sim.run("weka_upgrade", "node1", upgrade(json!({"version": "3.14.1"})));
+    assert!(
+        msg(&v).starts_with("'weka status -J' failed: weka refused the credentials"),
+        "{v}"
+    );
+    assert_eq!(sim.log().matches("weka local run").count(), 1, "the viewer's only");
+}
+
+#[test]
+fn upgrade_refuses_a_flag_the_target_release_lacks() {
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    let v = sim.run(
+        "weka_upgrade",
+        "node1",
+        upgrade(json!({"version": "3.14.1", "health_check_timeout": 10})),
+    );
+    assert_eq!(
+        msg(&v),
+        "weka_upgrade: --health-check-timeout arrived in WEKA 4.0; 3.14.1 does not take it"
+    );
+    let v = sim.run(
+        "weka_upgrade",
+        "node1",
+        upgrade(json!({"version": "3.14.1", "mode": "ndu"})),
+    );
+    assert!(msg(&v).contains("non-disruptive upgrades (ndu) start with 4.1"), "{v}");
+    assert!(!sim.log().contains("local run"));
+}
+
+#[test]
+fn upgrade_at_the_target_still_waits_for_its_data_upgrade() {
+    let sim = Sim::new("--release 3.14.1 --backends node1,node2");
+    sim.admin("fault data-upgrade --calls 100 --now");
+    let v = sim.run(
+        "weka_upgrade",
+        "node1",
+        upgrade(json!({"version": "3.14.1", "data_upgrade_timeout": 1})),
+    );
+    assert!(
+        msg(&v).starts_with("the data upgrade is still running after 1 s (DATA_UPGRADE RUNNING ("),
+        "{v}"
+    );
+    // A release whose `weka status -J` has no block_upgrade_task: the task list tells.
+    sim.fake_status(|s| {
+        s.as_object_mut().unwrap().remove("block_upgrade_task");
+    });
+    let v = sim.run(
+        "weka_upgrade",
+        "node1",
+        upgrade(json!({"version": "3.14.1", "data_upgrade_timeout": 1})),
+    );
+    assert!(
+        msg(&v).starts_with("the data upgrade is still running after 1 s (DATA_UPGRADE RUNNING):"),
+        "{v}"
+    );
+}
+
+#[test]
+fn upgrade_whose_revert_missed_a_backend_says_so() {
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.admin("fault upgrade-reverts --stuck node2");
+    let v = sim.run("weka_upgrade", "node1", upgrade(json!({"version": "3.14.1"})));
+    assert_eq!(
+        (v["failed"].clone(), v["reverted"].clone()),
+        (json!(true), json!(false)),
+        "{v}"
+    );
+    let m = msg(&v);
+    assert!(
+        m.starts_with("the upgrade to 3.14.1 failed and the backends do not all run 3.13.1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("node2/default 3.14.1 UP") && m.contains("contact WEKA support"),
+        "{m}"
+    );
+}
+
+#[test]
+fn upgrade_stops_in_preparation_when_a_driver_does_not_build() {
+    let sim = Sim::new(THREE_ONE);
+    sim.weka("node1", "version get 3.14.1");
+    sim.admin("fault driver-build-fails --host node2");
+    let v = sim.run("weka_upgrade", "node1", upgrade(json!({"version": "3.14.1"})));
+    assert_eq!(
+        (v["failed"].clone(), v["reverted"].clone()),
+        (json!(true), json!(false)),
+        "{v}"
+    );
+    assert!(
+        msg(&v).contains("stopped before any backend changed release (all still on 3.13.1)")
+            && msg(&v).contains("preparation failed on node2 (HostId<1>): the wekafs driver of 3.14.1 did not build"),
+        "{v}"
+    );
+}
+
+#[test]
+fn upgrade_refused_while_another_runs() {
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.admin("fault upgrade-running --host node2");
+    let v = sim.run("weka_upgrade", "node1", upgrade(json!({"version": "3.14.1"})));
+    assert!(
+        msg(&v).contains("stopped before any backend changed release")
+            && msg(&v).contains("an upgrade is already in progress (its upgrade container runs on node2)"),
+        "{v}"
+    );
+}
+
+#[test]
+fn upgrade_reported_done_by_weka_is_checked_on_every_backend() {
+    // A weka that says done and changed nothing: every backend still runs the source.
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.wrap("'local run'*) echo 'Upgrade to 3.14.1 completed'; exit 0 ;;");
+    let v = sim.run("weka_upgrade", "node1", upgrade(json!({"version": "3.14.1"})));
+    assert!(
+        msg(&v).starts_with(
+            "weka reported the upgrade to 3.14.1 done, but every backend runs 3.13.1 again: WEKA reverted it"
+        ),
+        "{v}"
+    );
+    // A backend that goes down right after the switch: named when confirm_timeout ends.
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.wrap(
+        "'local run'*) \"$SIM\" \"$@\" || exit $?; weka-sim fault backend-down --host node3 >/dev/null; exit 0 ;;",
+    );
+    let v = sim.run(
+        "weka_upgrade",
+        "node1",
+        upgrade(json!({"version": "3.14.1", "confirm_timeout": 1})),
+    );
+    assert_eq!(
+        msg(&v),
+        "weka reported the upgrade to 3.14.1 done, but after 1 s these backends are not UP on it: node3/default \
+         3.14.1 DOWN"
+    );
+}
+
+#[test]
+fn upgrade_that_hangs_is_killed_at_upgrade_timeout() {
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.wrap("'local run'*) sleep 30 ;;");
+    let v = sim.run(
+        "weka_upgrade",
+        "node1",
+        upgrade(json!({"version": "3.14.1", "upgrade_timeout": 1})),
+    );
+    assert_eq!(
+        msg(&v),
+        "'weka local run --in 3.14.1 upgrade' did not finish within 1 s (upgrade_timeout) and was killed; WEKA may \
+         still be upgrading the cluster: check `weka status` and `weka cluster host` before running it again; raise \
+         upgrade_timeout if it is just slow"
+    );
+    assert_eq!(v["cmd"], "weka local run --in 3.14.1 upgrade");
 }
 
 // ---- weka_client_upgrade
@@ -778,6 +1336,102 @@ fn client_upgrade_on_a_backend_fails_clearly() {
     let sim = Sim::new(THREE_ONE);
     let v = sim.run("weka_client_upgrade", "node1", json!({"version": "3.14.1"}));
     assert!(v["failed"] == true && msg(&v).contains("upgrades a client"), "{v}");
+    // A client whose agent is down answers `weka version current` but nothing else.
+    sim.admin("fault backend-down --host client1");
+    let v = sim.run("weka_client_upgrade", "client1", json!({}));
+    assert!(
+        msg(&v).starts_with("'weka status -J' failed: the WEKA agent or container is not running on this host"),
+        "{v}"
+    );
+}
+
+#[test]
+fn client_upgrade_never_moves_a_client_backwards() {
+    let sim = Sim::new(THREE_ONE);
+    let v = sim.run("weka_client_upgrade", "client1", json!({"version": "3.12.1"}));
+    assert_eq!(
+        msg(&v),
+        "this client runs 3.13.1, newer than the target 3.12.1: clients follow the backends, never lead"
+    );
+}
+
+#[test]
+fn client_upgrade_4_2_needs_a_backend_to_get_the_release_from() {
+    let sim = Sim::new("--release 4.2.18.34 --backends node1 --clients client1 --client-release 4.1.2.36");
+    sim.admin("fault backend-down --host node1");
+    let v = sim.run("weka_client_upgrade", "client1", json!({}));
+    assert_eq!(
+        msg(&v),
+        "no backend is UP to get the release from: set the 'backend' option (HOST:PORT)"
+    );
+    sim.admin("clear");
+    sim.admin("fault download-fails --host client1");
+    let v = sim.run("weka_client_upgrade", "client1", json!({"backend": "10.0.0.11:14000"}));
+    assert!(
+        msg(&v).starts_with(
+            "upgrading this client from 4.1.2.36 to 4.2.18.34: `weka version get 4.2.18.34 --from 10.0.0.11:14000` failed (rc 1)"
+        ),
+        "{v}"
+    );
+    assert!(
+        !sim.log().contains("client1: weka local upgrade"),
+        "stopped at the download"
+    );
+}
+
+#[test]
+fn client_upgrade_check_mode_of_the_4_3_flow_runs_nothing() {
+    let sim = Sim::new("--release 4.4.6 --backends node1 --clients client1 --client-release 4.3.5.105");
+    let v = sim.run(
+        "weka_client_upgrade",
+        "client1",
+        json!({"_ansible_check_mode": true, "_ansible_diff": true}),
+    );
+    assert_eq!(v["changed"], true, "{v}");
+    assert_eq!(v["steps"].as_array().unwrap().len(), 3, "{v}");
+    assert_eq!(v["diff"]["after"], "version: 4.4.6\n");
+    let log = sim.log();
+    assert!(
+        !log.contains("version get") && !log.contains("version set") && !log.contains("local upgrade"),
+        "{log}"
+    );
+}
+
+#[test]
+fn client_upgrade_fails_when_the_driver_does_not_build() {
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.weka("node1", "local run --in 3.14.1 upgrade");
+    sim.admin("fault driver-build-fails --host client1");
+    let v = sim.run("weka_client_upgrade", "client1", json!({}));
+    assert_eq!(
+        msg(&v),
+        "upgrading this client from 3.13.1 to 3.14.1: `weka local upgrade` failed (rc 1): error: upgrading this \
+         client to 3.14.1 failed: the wekafs driver did not build; the client still runs 3.13.1"
+    );
+    sim.admin("clear driver-build-fails");
+    assert_eq!(sim.run("weka_client_upgrade", "client1", json!({}))["changed"], true);
+}
+
+#[test]
+fn client_upgrade_checks_what_weka_version_current_says() {
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.weka("node1", "local run --in 3.14.1 upgrade");
+    sim.wrap("'version current') echo 'none'; exit 0 ;;");
+    let v = sim.run("weka_client_upgrade", "client1", json!({}));
+    assert_eq!(msg(&v), "`weka version current` answered 'none', not a release");
+    // A `weka local upgrade` that says done and changed nothing.
+    sim.wrap("'local upgrade'*) echo 'done'; exit 0 ;;");
+    let v = sim.run("weka_client_upgrade", "client1", json!({}));
+    assert_eq!(
+        msg(&v),
+        "`weka local upgrade` finished, but `weka version current` says 3.13.1, not 3.14.1"
+    );
+    sim.wrap("'local upgrade'*) sleep 30 ;;");
+    let v = sim.run("weka_client_upgrade", "client1", json!({"upgrade_timeout": 1}));
+    assert!(
+        msg(&v).starts_with("'weka local upgrade' did not finish within 1 s (upgrade_timeout) and was killed; check"),
+        "{v}"
+    );
 }
 
 // ---- weka_verify
@@ -806,6 +1460,67 @@ fn verify_names_what_is_not_there_yet_then_passes() {
         json!({"version": "3.14.1", "include_clients": true, "wait_timeout": 1, "poll_interval": 1}),
     );
     assert!(msg(&v).contains("client client1 runs 3.13.1"), "{v}");
+}
+
+#[test]
+fn verify_names_each_unhealthy_state_when_its_wait_ends() {
+    let sim = Sim::new(THREE_ONE);
+    sim.admin("fault backend-down --host node3");
+    sim.admin("fault rebuild --percent 20");
+    sim.admin("fault data-upgrade --calls 100 --now");
+    sim.weka("node1", "cluster stop-io");
+    let v = sim.run(
+        "weka_verify",
+        "node1",
+        json!({"version": "3.13.1", "wait_timeout": 1, "poll_interval": 1}),
+    );
+    assert_eq!(v["failed"], true);
+    for problem in [
+        "backend node3 is not UP",
+        "io status is STOPPED, not STARTED",
+        "weka status is REBUILDING, not OK",
+        "a data upgrade is still running (DATA_UPGRADE RUNNING (",
+    ] {
+        assert!(msg(&v).contains(problem), "{problem}: {v}");
+    }
+    // On the backend that is down, weka fails; the wait goes on and names it at the end.
+    let v = sim.run("weka_verify", "node3", json!({"wait_timeout": 1, "poll_interval": 1}));
+    assert!(
+        msg(&v).starts_with("the cluster is not verified after 1 s: 'weka status -J' failed: the WEKA agent or container is not running"),
+        "{v}"
+    );
+}
+
+#[test]
+fn verify_compares_the_header_of_weka_status() {
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.weka("node1", "local run --in 3.14.1 upgrade");
+    sim.wrap("status) \"$SIM\" status | sed 's/^WekaIO v[^ ]*/WekaIO v3.13.1/'; exit 0 ;;");
+    let v = sim.run(
+        "weka_verify",
+        "node1",
+        json!({"version": "3.14.1", "wait_timeout": 1, "poll_interval": 1}),
+    );
+    assert_eq!(
+        msg(&v),
+        "the cluster is not verified after 1 s: `weka status` shows 3.13.1 in its header, expected 3.14.1"
+    );
+}
+
+#[test]
+fn verify_does_not_wait_for_credentials_or_a_missing_weka() {
+    let sim = Sim::new(THREE_ONE);
+    sim.admin("fault not-logged-in");
+    let started = std::time::Instant::now();
+    let v = sim.run("weka_verify", "node1", json!({"wait_timeout": 60}));
+    assert!(
+        v["failed"] == true && msg(&v).contains("weka refused the credentials"),
+        "{v}"
+    );
+    std::fs::remove_file(sim.dir.path().join("bin/weka")).unwrap();
+    let v = sim.run("weka_verify", "node1", json!({"wait_timeout": 60}));
+    assert!(msg(&v).contains("the 'weka' command was not found"), "{v}");
+    assert!(started.elapsed().as_secs() < 30, "neither waited");
 }
 
 #[test]

@@ -110,6 +110,11 @@ impl Sim {
 
     /// Runs `module` (in its family binary) on `host` with `args`; the parsed result.
     fn run(&self, module: &str, host: &str, args: Value) -> Value {
+        self.run_with(module, host, args, &[])
+    }
+
+    /// `run` with `env` added to the module's environment.
+    fn run_with(&self, module: &str, host: &str, args: Value, env: &[(&str, &str)]) -> Value {
         let binary = match module {
             "weka_version" | "weka_upgrade" | "weka_client_upgrade" => env!("CARGO_BIN_EXE_keel_weka_node"),
             _ => env!("CARGO_BIN_EXE_keel_weka_cluster"),
@@ -120,7 +125,7 @@ impl Sim {
         std::fs::write(&file, full.to_string()).unwrap();
         let mut cmd = std::process::Command::new(binary);
         self.env(&mut cmd, host);
-        let out = cmd.arg(&file).output().unwrap();
+        let out = cmd.arg(&file).envs(env.iter().copied()).output().unwrap();
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert_eq!(stdout.lines().count(), 1, "exactly one line of JSON: {stdout}");
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
@@ -270,11 +275,27 @@ fn facts_name_output_weka_should_not_print_and_the_command_that_hangs() {
             .starts_with("cannot read the output of weka status -J: weka printed output that is not the expected JSON"),
         "{v}"
     );
-    sim.wrap("'cluster host -J') echo '{}'; exit 0 ;;");
-    let v = sim.run("weka_facts", "node1", json!({}));
-    assert_eq!(
-        msg(&v),
-        "cannot read the output of weka cluster host -J: weka's JSON has no 'a list of hosts'"
+    for (command, printed, missing) in [
+        ("cluster host -J", "{}", "a list of hosts"),
+        ("alerts -J", "{}", "a list of alerts"),
+        ("status rebuild -J", "[]", "progressPercent"),
+        ("cluster task -J", "{}", "a list of tasks"),
+        ("local ps -J", "{}", "a list of containers"),
+    ] {
+        sim.wrap(&format!("'{command}') echo '{printed}'; exit 0 ;;"));
+        let v = sim.run("weka_facts", "node1", json!({}));
+        assert_eq!(
+            msg(&v),
+            format!("cannot read the output of weka {command}: weka's JSON has no '{missing}'")
+        );
+    }
+    // The precheck reads `user whoami` apart: what it cannot read is its login finding.
+    sim.wrap("'user whoami -J') echo '{}'; exit 0 ;;");
+    let v = precheck(&sim, "node1", "3.14.1", json!({}));
+    assert_eq!(codes(&v), ["login"], "{v}");
+    assert!(
+        msg(&v).contains("cannot read the output of weka user whoami -J: weka's JSON has no 'username'"),
+        "{v}"
     );
     sim.wrap("'alerts -J') sleep 30 ;;");
     let v = sim.run("weka_facts", "node1", json!({"timeout": 1}));
@@ -899,6 +920,16 @@ fn version_tarball_failures_are_named() {
             t.display()
         )
     );
+    let v = sim.run_with(
+        "weka_version",
+        "node1",
+        json!({"version": "3.14.1", "tarball": t}),
+        &[("TMPDIR", "/proc/nonexistent")],
+    );
+    assert!(
+        msg(&v).starts_with("cannot create /proc/nonexistent/keel-weka-3.14.1-"),
+        "{v}"
+    );
     let t = tarball(&sim, "slow", Some("sleep 30"));
     let v = sim.run(
         "weka_version",
@@ -1419,6 +1450,13 @@ fn client_upgrade_checks_what_weka_version_current_says() {
     sim.wrap("'version current') echo 'none'; exit 0 ;;");
     let v = sim.run("weka_client_upgrade", "client1", json!({}));
     assert_eq!(msg(&v), "`weka version current` answered 'none', not a release");
+    // The notes: it fails when no version is set.
+    sim.wrap("'version current') echo 'error: no current version is set' >&2; exit 1 ;;");
+    let v = sim.run("weka_client_upgrade", "client1", json!({}));
+    assert_eq!(
+        msg(&v),
+        "'weka version current' failed (rc 1): error: no current version is set"
+    );
     // A `weka local upgrade` that says done and changed nothing.
     sim.wrap("'local upgrade'*) echo 'done'; exit 0 ;;");
     let v = sim.run("weka_client_upgrade", "client1", json!({}));

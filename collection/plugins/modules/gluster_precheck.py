@@ -22,6 +22,11 @@ description:
   - "Both modes block for: split-brain entries; a peer not in the cluster (for example C(Peer
     Rejected)); a running rebalance or remove-brick; removed volume types or features (tier, stripe)
     when the target is 6 or later; a target older than the installed release."
+  - "Upgrades that cross a release which changed something also get what that release's upgrade guide
+    asks for: from below 4.1, C(features.lock-heal) or C(features.grace-timeout) still set blocks; from
+    below 8, geo-replication primaries block until their changelogs are upgraded (see
+    O(georep_changelog_upgraded)); from below 7 with quota on, a warning about the extra glusterd
+    restart; from below 10, a warning that bricks move to random ports."
 options:
   mode:
     description: The kind of upgrade to check for.
@@ -47,6 +52,14 @@ options:
     type: list
     elements: str
     default: []
+  georep_changelog_upgraded:
+    description:
+      - Gluster 8 changed the layout of the changelogs that geo-replication reads. Before an upgrade from
+        below 8, stop the sessions and run C(glusterfs-georep-upgrade.py BRICK_PATH) (from the Gluster 8
+        sources' C(extras/)) on every brick of each primary volume; then set this to C(true). Until then a
+        primary volume (C(geo-replication.indexing) on) blocks such an upgrade.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - keel.storage.gluster
   - keel.storage.gluster.read_only
@@ -95,7 +108,8 @@ findings:
         A stable identifier: target_older, at_target, peer_disconnected, peer_not_in_cluster,
         dispersed_volume, distribute_volume, removed_volume_type, removed_xlator, brick_offline,
         peer_rejected_mixed_release, shd_offline, shd_disabled, heal_pending, heal_unknown, split_brain, task_running,
-        replica_same_server, replica2_quorum, quorum_off.
+        replica_same_server, replica2_quorum, quorum_off, removed_option_set, georep_changelog_upgrade,
+        quota_restart, brick_ports_random.
       type: str
     msg:
       description: What was found and what to do.

@@ -42,6 +42,9 @@ pub struct Policy {
     /// resumed half way): Gluster 10 and 11 reject each other, so a rejection between them is
     /// expected, and the bricks a rejected peer's status omits are not counted offline.
     pub other_release: Vec<String>,
+    /// The operator ran Gluster 8's changelog upgrade script on every brick of the
+    /// geo-replication primaries (an upgrade from below 8 needs it before the new packages).
+    pub georep_changelog_upgraded: bool,
 }
 
 /// Xlators and volume types removed from Gluster 6 on (tier, stripe, BD, glupy, ...).
@@ -131,11 +134,92 @@ pub fn evaluate(pool: &Pool, policy: &Policy) -> Vec<Finding> {
         }
     }
 
+    if let Some(target) = &policy.target {
+        release_crossing_findings(pool, target, policy, &mut add);
+    }
     for vol in &pool.volumes {
         volume_findings(vol, policy, &tolerated, &mut add);
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
+}
+
+/// What the per-release upgrade guides require when an upgrade crosses the release that changed
+/// it (../shared/notes/gluster.md, "Release-specific traps"); nothing applies within one release.
+fn release_crossing_findings(
+    pool: &Pool,
+    target: &GlusterVersion,
+    policy: &Policy,
+    add: &mut impl FnMut(Severity, &'static str, String),
+) {
+    let from = (pool.version.major, pool.version.minor);
+    let crosses = |release: (u32, u32)| from < release && (target.major, target.minor) >= release;
+    let on = |vol: &Volume, key: &str| {
+        vol.info
+            .options
+            .get(key)
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "enable" | "true" | "yes" | "1"))
+    };
+    let names = |pick: &dyn Fn(&Volume) -> bool| {
+        pool.volumes
+            .iter()
+            .filter(|v| pick(v))
+            .map(|v| v.info.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if crosses((4, 1)) {
+        for vol in &pool.volumes {
+            for key in ["features.lock-heal", "features.grace-timeout"] {
+                if vol.info.options.contains_key(key) {
+                    let name = &vol.info.name;
+                    add(
+                        Severity::Blocker,
+                        "removed_option_set",
+                        format!(
+                            "volume {name} sets {key}, removed in Gluster 4.1: reset it before upgrading \
+                             (gluster volume reset {name} {key})"
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let georep = names(&|v| on(v, "geo-replication.indexing"));
+    if crosses((8, 0)) && !georep.is_empty() && !policy.georep_changelog_upgraded {
+        add(
+            Severity::Blocker,
+            "georep_changelog_upgrade",
+            format!(
+                "volume(s) {georep} are geo-replication primaries and Gluster 8 changed the layout of their \
+                 changelogs: stop the sessions, run the changelog upgrade script (glusterfs-georep-upgrade.py \
+                 BRICK_PATH, from the Gluster 8 sources' extras/) on every brick of those volumes, then set \
+                 georep_changelog_upgraded; without it the history crawl after the upgrade syncs the wrong changes"
+            ),
+        );
+    }
+    let quota = names(&|v| on(v, "features.quota"));
+    if crosses((7, 0)) && !quota.is_empty() {
+        add(
+            Severity::Warning,
+            "quota_restart",
+            format!(
+                "volume(s) {quota} use quota, whose configuration checksum changed in Gluster 7: peers may show \
+                 'Peer Rejected' until glusterd is restarted once more on every server after all run {}",
+                target.text
+            ),
+        );
+    }
+    if crosses((10, 0)) {
+        add(
+            Severity::Warning,
+            "brick_ports_random",
+            "from Gluster 10 bricks listen on random ports between base-port and max-port of \
+             /etc/glusterfs/glusterd.vol (49152 to 60999 by default): a firewall that opens only the first \
+             ports of that range cuts off the upgraded servers' bricks"
+                .into(),
+        );
+    }
 }
 
 /// `tolerated`: uuids of peers rejected for a release difference; their bricks and self-heal

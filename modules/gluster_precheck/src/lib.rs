@@ -19,6 +19,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("target_version", Kind::Str),
         Opt::new("allow_distribute", Kind::Bool),
         Opt::new("other_release_peers", Kind::List),
+        Opt::new("georep_changelog_upgraded", Kind::Bool),
         Opt::new("timeout", Kind::Duration),
     ],
     supports_check_mode: true,
@@ -34,6 +35,8 @@ struct Args {
     allow_distribute: bool,
     #[serde(default)]
     other_release_peers: Vec<String>,
+    #[serde(default)]
+    georep_changelog_upgraded: bool,
     #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
 }
@@ -61,6 +64,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         target,
         allow_distribute: args.allow_distribute,
         other_release: args.other_release_peers,
+        georep_changelog_upgraded: args.georep_changelog_upgraded,
     };
     let gluster = Gluster {
         timeout: Duration::from_secs(args.timeout),

@@ -10,6 +10,7 @@ fn policy(mode: Mode, target: Option<&str>) -> Policy {
         target: target.and_then(version_from),
         allow_distribute: false,
         other_release: Vec::new(),
+        georep_changelog_upgraded: false,
     }
 }
 
@@ -195,4 +196,80 @@ fn a_rejection_between_releases_only_warns_when_the_peers_are_named() {
         codes(&found, Severity::Blocker).contains(&"peer_not_in_cluster"),
         "{found:#?}"
     );
+}
+
+#[test]
+fn crossing_into_gluster_10_warns_about_random_brick_ports() {
+    // A real 9.2 pool (Debian bullseye) checked for 11.1.
+    let found = evaluate(&pool("9.2", ""), &policy(Mode::Online, Some("11.1")));
+    assert!(
+        codes(&found, Severity::Warning).contains(&"brick_ports_random"),
+        "{found:#?}"
+    );
+    // Within 10.x and 11.x nothing about ports.
+    let found = evaluate(&pool("10.3", ""), &policy(Mode::Online, Some("11.1")));
+    assert!(!found.iter().any(|f| f.code == "brick_ports_random"), "{found:#?}");
+}
+
+/// A 10.3 pool made to look as if it ran `release`, with `options` set on its first volume.
+fn older_pool(release: &str, options: &[(&str, &str)]) -> keel_gluster_cli::pool::Pool {
+    let mut p = pool("10.3", "");
+    p.version = version_from(release).unwrap();
+    for (k, v) in options {
+        p.volumes[0].info.options.insert((*k).into(), (*v).into());
+    }
+    p
+}
+
+#[test]
+fn options_removed_in_4_1_block_an_upgrade_from_older_releases_only() {
+    let p = older_pool(
+        "3.12",
+        &[("features.lock-heal", "on"), ("features.grace-timeout", "10")],
+    );
+    let found = evaluate(&p, &policy(Mode::Offline, Some("11.1")));
+    let removed: Vec<&Finding> = found.iter().filter(|f| f.code == "removed_option_set").collect();
+    assert_eq!(removed.len(), 2, "{found:#?}");
+    assert!(removed
+        .iter()
+        .all(|f| f.severity == Severity::Blocker && f.msg.contains("gluster volume reset")));
+    let p = older_pool("4.1", &[("features.lock-heal", "on")]);
+    let found = evaluate(&p, &policy(Mode::Offline, Some("11.1")));
+    assert!(!found.iter().any(|f| f.code == "removed_option_set"), "{found:#?}");
+}
+
+#[test]
+fn georep_primaries_crossing_gluster_8_need_the_changelog_upgrade_first() {
+    let p = older_pool(
+        "7.9",
+        &[("geo-replication.indexing", "on"), ("changelog.changelog", "on")],
+    );
+    let mut pol = policy(Mode::Online, Some("11.1"));
+    let found = evaluate(&p, &pol);
+    let f = found
+        .iter()
+        .find(|f| f.code == "georep_changelog_upgrade")
+        .expect("finding");
+    assert_eq!(f.severity, Severity::Blocker);
+    assert!(f.msg.contains("glusterfs-georep-upgrade.py") && f.msg.contains("georep_changelog_upgraded"));
+    pol.georep_changelog_upgraded = true;
+    assert!(!evaluate(&p, &pol).iter().any(|f| f.code == "georep_changelog_upgrade"));
+    // From 8 on, the layout is already the new one.
+    let p = older_pool("8.6", &[("geo-replication.indexing", "on")]);
+    assert!(!evaluate(&p, &policy(Mode::Online, Some("11.1")))
+        .iter()
+        .any(|f| f.code == "georep_changelog_upgrade"));
+}
+
+#[test]
+fn quota_across_gluster_7_warns_about_the_extra_restart() {
+    let p = older_pool("6.10", &[("features.quota", "on")]);
+    let found = evaluate(&p, &policy(Mode::Offline, Some("11.1")));
+    let f = found.iter().find(|f| f.code == "quota_restart").expect("finding");
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(f.msg.contains("11.1"), "{}", f.msg);
+    let p = older_pool("6.10", &[("features.quota", "off")]);
+    assert!(!evaluate(&p, &policy(Mode::Offline, Some("11.1")))
+        .iter()
+        .any(|f| f.code == "quota_restart"));
 }

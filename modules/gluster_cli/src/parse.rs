@@ -577,6 +577,27 @@ mod tests {
     }
 
     #[test]
+    fn a_successful_envelope_without_the_expected_element_names_it() {
+        let xml = "<cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/></cliOutput>";
+        assert_eq!(parse_peers(xml).unwrap_err(), ParseError::Missing("peerStatus"));
+        assert_eq!(
+            parse_volume_info(xml).unwrap_err().to_string(),
+            "gluster's XML has no <volumes> element"
+        );
+        assert_eq!(parse_heal_summary(xml).unwrap_err(), ParseError::Missing("bricks"));
+        assert_eq!(parse_volume_get(xml).unwrap_err(), ParseError::Missing("volGetopts"));
+    }
+
+    #[test]
+    fn an_op_version_that_is_not_a_number_is_named() {
+        let xml = "<cliOutput><opRet>0</opRet><volGetopts><Opt><Option>cluster.op-version</Option><Value>N/A</Value></Opt></volGetopts></cliOutput>";
+        let err = parse_op_version(xml, "cluster.op-version").unwrap_err().to_string();
+        assert!(err.contains("no numeric value for cluster.op-version"), "{err}");
+        let err = parse_op_version(xml, "cluster.max-op-version").unwrap_err().to_string();
+        assert!(err.contains("no numeric value for cluster.max-op-version"), "{err}");
+    }
+
+    #[test]
     fn legacy_volume_get_layout() {
         let xml = "<cliOutput><opRet>0</opRet><volGetopts><count>1</count><Option>cluster.op-version</Option><Value>30800</Value></volGetopts></cliOutput>";
         assert_eq!(parse_op_version(xml, "cluster.op-version").unwrap(), 30800);

@@ -88,6 +88,97 @@ fn glusterd_down_names_glusterd() {
 }
 
 #[test]
+fn a_gluster_that_cannot_load_its_libraries_or_names_no_release_is_named() {
+    let v = run(facts(json!({})), &fake_path(), &[("FAKE_GLUSTER_MODE", "broken-libs")]);
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("'gluster --version' failed (rc 127): gluster: error while loading shared libraries"),
+        "{v}"
+    );
+    let v = run(facts(json!({})), &fake_path(), &[("FAKE_GLUSTER_MODE", "no-release")]);
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(
+        v["msg"],
+        "cannot tell the installed Gluster version: cannot read the gluster version from: gluster: unknown build",
+        "{v}"
+    );
+}
+
+#[test]
+fn cut_off_xml_is_named_with_the_command_that_printed_it() {
+    let v = run(facts(json!({})), &fake_path(), &[("FAKE_GLUSTER_MODE", "truncated")]);
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot read the output of gluster pool list: gluster printed output that is not valid XML"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_gluster_that_never_answers_is_killed_after_the_timeout() {
+    // The process gets the module's timeout (gluster's own --timeout) plus 10 s.
+    let started = std::time::Instant::now();
+    let v = run(
+        facts(json!({"timeout": 1})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_MODE", "hang")],
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(
+        v["msg"],
+        "'gluster --mode=script --xml --timeout=1 pool list' did not finish within 11 s and was killed; raise the \
+         module's timeout option if the cluster is just slow",
+        "{v}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(40));
+}
+
+#[test]
+fn heal_counts_gluster_will_not_give_are_a_warning_in_facts_and_a_blocker_in_the_precheck() {
+    // Every heal summary answers as glfsheal did for dist0 (rc 234, the reason in the XML).
+    let env = [("FAKE_GLUSTER_MODE", "heal-fails")];
+    let why = "'gluster --mode=script --xml --timeout=120 volume heal gv0 info summary' failed (rc 234): gluster \
+               reported an error (opRet -1, opErrno 22): This command is supported for only volumes of \
+               replicate/disperse type";
+    let v = run(facts(json!({})), &fake_path(), &env);
+    assert_eq!(v["failed"], false, "{v}");
+    assert!(
+        v["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("no heal counts for volume gv0: {why}"))),
+        "{v}"
+    );
+    let args = json!({"_keel_module": "gluster_precheck", "mode": "offline", "target_version": "11.1"});
+    let v = run(args, &fake_path(), &env);
+    assert_eq!(v["failed"], false, "offline, unknown heal counts only warn: {v}");
+    let args = json!({"_keel_module": "gluster_precheck", "mode": "online", "target_version": "11.1",
+                      "allow_distribute": true});
+    let v = run(args, &fake_path(), &env);
+    assert_eq!(v["failed"], true, "{v}");
+    let unknown: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "heal_unknown" && f["severity"] == "blocker")
+        .collect();
+    assert_eq!(unknown.len(), 4, "arb0, dr0, ec0, gv0: {v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("volume gv0: heal counts unavailable: {why}")),
+        "{v}"
+    );
+}
+
+#[test]
 fn an_empty_status_from_a_busy_glusterd_is_asked_again_not_taken_for_offline_bricks() {
     // Three servers asking at once: glusterd answers opRet 0 with no volumes while another
     // server's transaction holds the lock (seen on the testbed).
@@ -334,6 +425,58 @@ fn op_version_refuses_with_a_rejected_peer_and_above_max() {
     );
 }
 
+#[test]
+fn op_version_refuses_when_glusterd_will_not_tell_the_max() {
+    let v = run(
+        op_version(json!({})),
+        &fake_path(),
+        &[
+            ("FAKE_GLUSTER_VERSION", "11.1"),
+            ("FAKE_GLUSTER_MODE", "no-max-op-version"),
+        ],
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(
+        v["msg"], "glusterd would not report cluster.max-op-version; retry in a minute",
+        "{v}"
+    );
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("max-op-version unknown: cannot read the output of gluster cluster.max-op-version: gluster reported an error (opRet -2, opErrno 0): option cluster.max-op-version does not exist"),
+        "{v}"
+    );
+    let asked = v["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c.as_str().unwrap().ends_with("cluster.max-op-version"))
+        .count();
+    assert_eq!(asked, 5, "asked five times: {v}");
+}
+
+#[test]
+fn op_version_names_gluster_refusing_the_bump_and_a_bump_that_did_not_take() {
+    // Another server raised it between this one's read and its set (the captured second bump).
+    let v = run(
+        op_version(json!({})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_MODE", "raced")],
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(
+        v["msg"],
+        "gluster refused to set cluster.op-version 110000: gluster reported an error (opRet -1, opErrno 30800): \
+         Required op-version (110000) should not be equal or lower than current cluster op-version (110000).",
+        "{v}"
+    );
+    // Without FAKE_GLUSTER_STATE the fake accepts the set but keeps answering the old value.
+    let v = run(op_version(json!({})), &fake_path(), &[("FAKE_GLUSTER_VERSION", "11.1")]);
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(v["msg"], "cluster.op-version reads 100000 after setting 110000", "{v}");
+}
+
 fn heal(extra: Value) -> Value {
     module_args("gluster_heal", json!({}), extra)
 }
@@ -455,6 +598,48 @@ fn heal_refuses_volumes_that_do_not_heal() {
         v["msg"].as_str().unwrap().contains("volume 'nope' does not exist"),
         "{v}"
     );
+    let v = run(heal(json!({"volumes": ["stopped0"]})), &fake_path(), &[]);
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("volume 'stopped0' is Created, not started: start it before healing"),
+        "{v}"
+    );
+}
+
+#[test]
+fn heal_fails_when_gluster_will_not_count() {
+    let v = run(
+        heal(json!({"volumes": ["gv0"]})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_MODE", "heal-fails")],
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(
+        v["msg"].as_str().unwrap().starts_with(
+            "'gluster --mode=script --xml --timeout=120 volume heal gv0 info summary' failed (rc 234): gluster \
+             reported an error (opRet -1, opErrno 22)"
+        ),
+        "{v}"
+    );
+    assert_eq!(v["rc"], 234, "{v}");
+}
+
+#[test]
+fn heal_wait_gives_up_at_the_timeout_with_the_counts() {
+    // Shorter than the three polls after which a down brick fails the wait.
+    let v = run(
+        heal(json!({"volumes": ["gv0"], "poll_interval": 1, "timeout": "1s"})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_PREFIX", "degraded-")],
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(
+        v["msg"], "heal did not finish within 1 s: gv0: 56 pending, 1 brick(s) down",
+        "{v}"
+    );
+    assert_eq!(v["pending_total"], 56, "{v}");
 }
 
 fn verify(extra: Value) -> Value {
@@ -513,4 +698,32 @@ fn verify_fails_at_once_on_a_rejected_peer_with_the_remedies() {
 fn verify_waits_for_glusterd() {
     let v = run(verify(json!({})), &fake_path(), &[("FAKE_GLUSTER_MODE", "no-glusterd")]);
     assert!(v["msg"].as_str().unwrap().contains("glusterd is not running"), "{v}");
+}
+
+#[test]
+fn verify_names_a_bad_version() {
+    let v = run(verify(json!({"version": "eleven"})), &fake_path(), &[]);
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .contains("option 'version' must be a Gluster release like 11.1, got 'eleven'"),
+        "{v}"
+    );
+}
+
+#[test]
+fn verify_fails_when_the_pool_cannot_stay_whole_for_the_settle_time() {
+    let v = run(
+        verify(json!({"version": "11.1", "settle": 30})),
+        &fake_path(),
+        &[("FAKE_GLUSTER_VERSION", "11.1")],
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(
+        v["msg"], "the pool is not whole after 2 s: the pool looks whole; watching it for 30 s",
+        "{v}"
+    );
+    assert_eq!(v["whole"], false, "{v}");
 }

@@ -233,29 +233,32 @@ fn trigger(ctx: &mut Ctx, gluster: &Gluster, volume: &str) -> Result<(), ModuleE
             &["gluster", "--mode=script", "volume", "heal", volume],
             gluster.timeout + Duration::from_secs(10),
         )?;
-        let text = format!("{}{}", out.stdout, out.stderr);
         if out.success() {
             return Ok(());
         }
-        let transient = [
-            "Self-heal daemon is not running",
-            "not connected",
-            "brick op 'Heal' failed",
-            "Commit failed on",
-        ]
-        .iter()
-        .any(|m| text.contains(m));
-        if let Some(msg) = refused_for_good(volume, &text) {
+        let text = format!("{}{}", out.stdout, out.stderr);
+        if let Some(msg) = trigger_refused(volume, &text, started.elapsed()) {
             return Err(ModuleError::command(msg, out));
-        }
-        if !transient || started.elapsed() > Duration::from_secs(60) {
-            return Err(ModuleError::command(
-                format!("could not trigger heal on {volume}: {}", text.trim()),
-                out,
-            ));
         }
         std::thread::sleep(Duration::from_secs(2));
     }
+}
+
+/// Why a trigger that failed after `waited` is given up, or None to try it again: only the
+/// transient refusals of a self-heal daemon still coming up are retried, for a minute.
+fn trigger_refused(volume: &str, text: &str, waited: Duration) -> Option<String> {
+    let transient = [
+        "Self-heal daemon is not running",
+        "not connected",
+        "brick op 'Heal' failed",
+        "Commit failed on",
+    ]
+    .iter()
+    .any(|m| text.contains(m));
+    refused_for_good(volume, text).or_else(|| {
+        (!transient || waited > Duration::from_secs(60))
+            .then(|| format!("could not trigger heal on {volume}: {}", text.trim()))
+    })
 }
 
 fn fail_on_split_brain(
@@ -342,5 +345,28 @@ mod tests {
             "{msg}"
         );
         assert_eq!(refused_for_good("gv0", "Self-heal daemon is not running"), None);
+    }
+
+    #[test]
+    fn a_trigger_is_retried_for_a_minute_only_while_the_self_heal_daemon_comes_up() {
+        let second = Duration::from_secs(1);
+        let shd_off = include_str!("../../gluster_cli/tests/fixtures/10.3/splitbrain-shd-off-heal-sb0-trigger.stderr");
+        let msg = trigger_refused("sb0", shd_off, second).unwrap();
+        assert!(msg.starts_with("the self-heal daemon of sb0 is disabled"), "{msg}");
+        // Seen on a 10.3 + 11.1 pool right after the upgraded server's glusterd started.
+        let commit = "Commit failed on 10.198.0.12. Please check log file for details.";
+        assert_eq!(trigger_refused("gv0", commit, second), None, "retried");
+        assert_eq!(
+            trigger_refused("gv0", commit, Duration::from_secs(61)).unwrap(),
+            "could not trigger heal on gv0: Commit failed on 10.198.0.12. Please check log file for details."
+        );
+        let other = "Launching heal operation to perform index self heal on volume gv0 has been unsuccessful:\n\
+                     Volume gv0 is not started.\n";
+        assert!(
+            trigger_refused("gv0", other, second)
+                .unwrap()
+                .starts_with("could not trigger heal on gv0: Launching heal operation"),
+            "anything else fails at once"
+        );
     }
 }

@@ -142,8 +142,13 @@ pub fn judge(pool: &Pool, expected: Option<&str>, other_release: &[String]) -> P
 /// Gluster processes (of this server's PID namespace) still running a binary that an install
 /// replaced: they need a restart.
 fn stale_processes() -> Vec<String> {
-    keel_host::procs::scan(std::path::Path::new("/proc"))
-        .into_iter()
+    stale(&keel_host::procs::scan(std::path::Path::new("/proc")))
+}
+
+/// Of `procs`, those whose executable was replaced (its /proc link reads " (deleted)").
+fn stale(procs: &[keel_host::procs::Proc]) -> Vec<String> {
+    procs
+        .iter()
         .filter(|p| p.exe.contains("/gluster") && p.exe.ends_with(" (deleted)"))
         .map(|p| {
             format!(
@@ -232,5 +237,30 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             ));
         }
         std::thread::sleep(Duration::from_secs(args.poll_interval.max(1)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_host::procs::Proc;
+
+    #[test]
+    fn a_gluster_process_running_a_replaced_binary_must_be_restarted() {
+        let proc = |pid, exe: &str| Proc {
+            pid,
+            name: exe.rsplit('/').next().unwrap_or_default().into(),
+            cmdline: vec![],
+            exe: exe.into(),
+        };
+        let procs = [
+            proc(12, "/usr/sbin/glusterfsd (deleted)"),
+            proc(13, "/usr/sbin/glusterd"),
+            proc(14, "/usr/bin/bash (deleted)"),
+        ];
+        assert_eq!(
+            stale(&procs),
+            vec!["pid 12 still runs the replaced /usr/sbin/glusterfsd: restart it"]
+        );
     }
 }

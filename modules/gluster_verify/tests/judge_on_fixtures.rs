@@ -34,3 +34,29 @@ fn a_rejected_peer_is_fatal_unless_it_runs_another_release() {
         "their bricks are not waited for: {p:?}"
     );
 }
+
+#[test]
+fn a_degraded_pool_waits_for_its_peers_bricks_and_self_heal_daemons() {
+    // Captured with glusterd and the bricks of 10.198.0.13 killed.
+    let mut degraded = pool("10.3", "degraded-");
+    let p = judge(&degraded, None, &[]);
+    assert!(p.fatal.is_empty(), "waiting may cure it: {p:?}");
+    for reason in [
+        "peer 10.198.0.13 is disconnected",
+        "brick 10.198.0.13:/bricks/gv0 of volume gv0 is offline",
+        "volume gv0: 2 of 3 self-heal daemons online",
+    ] {
+        assert!(p.waiting.iter().any(|w| w == reason), "{reason}: {p:?}");
+    }
+    // A peer still handshaking is connected but not yet in the cluster.
+    let peer = degraded.peers.iter_mut().find(|p| !p.is_local && p.connected).unwrap();
+    peer.in_cluster = false;
+    peer.state_str = "Accepted peer request".into();
+    let p = judge(&degraded, None, &[]);
+    assert!(
+        p.waiting
+            .iter()
+            .any(|w| w == "peer 10.198.0.12 is 'Accepted peer request'"),
+        "{p:?}"
+    );
+}

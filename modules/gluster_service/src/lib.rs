@@ -417,10 +417,31 @@ fn names(procs: &[&Proc]) -> Vec<String> {
     n
 }
 
+/// How long SIGKILLed processes get to disappear before they count as stuck.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
 /// SIGTERM, wait up to `grace`, then SIGKILL what is left; returns the names that needed KILL.
 fn terminate(ctx: &mut Ctx, host: &Host, order: &[&Proc], grace: Duration) -> Result<Vec<String>, ModuleError> {
-    use nix::sys::signal::{kill, Signal};
+    use nix::sys::signal::kill;
     use nix::unistd::Pid;
+    let send = |p: &Proc, signal| {
+        let _ = kill(Pid::from_raw(p.pid), signal);
+    };
+    let alive = |p: &Proc| procs::alive(&host.proc_root, p.pid);
+    terminate_with(ctx, order, grace, KILL_WAIT, send, alive)
+}
+
+/// `terminate` with the signalling and the liveness check passed in, so that a test can play a
+/// process that ignores SIGTERM or survives SIGKILL without signalling anything real.
+fn terminate_with(
+    ctx: &mut Ctx,
+    order: &[&Proc],
+    grace: Duration,
+    kill_wait: Duration,
+    mut send: impl FnMut(&Proc, nix::sys::signal::Signal),
+    alive: impl Fn(&Proc) -> bool,
+) -> Result<Vec<String>, ModuleError> {
+    use nix::sys::signal::Signal;
     if order.is_empty() {
         return Ok(Vec::new());
     }
@@ -429,14 +450,9 @@ fn terminate(ctx: &mut Ctx, host: &Host, order: &[&Proc], grace: Duration) -> Re
         order.iter().map(|p| p.pid.to_string()).collect::<Vec<_>>().join(" ")
     ));
     for p in order {
-        let _ = kill(Pid::from_raw(p.pid), Signal::SIGTERM);
+        send(p, Signal::SIGTERM);
     }
-    let alive = |ps: &[&Proc]| -> Vec<Proc> {
-        ps.iter()
-            .filter(|p| procs::alive(&host.proc_root, p.pid))
-            .map(|p| (*p).clone())
-            .collect()
-    };
+    let alive = |ps: &[&Proc]| -> Vec<Proc> { ps.iter().filter(|p| alive(p)).map(|p| (*p).clone()).collect() };
     let started = Instant::now();
     let mut left = alive(order);
     while !left.is_empty() && started.elapsed() < grace {
@@ -451,13 +467,16 @@ fn terminate(ctx: &mut Ctx, host: &Host, order: &[&Proc], grace: Duration) -> Re
         left.iter().map(|p| p.pid.to_string()).collect::<Vec<_>>().join(" ")
     ));
     for p in &left {
-        let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+        send(p, Signal::SIGKILL);
     }
     let refs: Vec<&Proc> = left.iter().collect();
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(10) {
+    loop {
         if alive(&refs).is_empty() {
             return Ok(left.iter().map(|p| format!("{} (pid {})", p.name, p.pid)).collect());
+        }
+        if started.elapsed() >= kill_wait {
+            break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -611,8 +630,8 @@ fn resync(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modul
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let aside = PathBuf::from(format!("{GLUSTERD_VOLS}.keel-{stamp}"));
-    let io = |what: &str, e: std::io::Error| ModuleError::failed(format!("{what}: {e}"));
+    let set_aside = SetAside::new(Path::new(GLUSTERD_VOLS), stamp);
+    let aside = &set_aside.aside;
     let cmdline = stop_glusterd(ctx, host, args.timeout)?;
     // Bricks and self-heal daemons started from the old definitions go too: the new glusterd
     // starts them afresh from the imported ones (left running, they hold their ports and brick
@@ -628,13 +647,12 @@ fn resync(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modul
     ctx.runner
         .history
         .push(format!("mv {GLUSTERD_VOLS} {}", aside.display()));
-    std::fs::rename(GLUSTERD_VOLS, &aside).map_err(|e| io("cannot move the volume definitions aside", e))?;
-    std::fs::create_dir(GLUSTERD_VOLS).map_err(|e| io("cannot create an empty volume folder", e))?;
+    set_aside.apply()?;
     start_glusterd(ctx, host, &cmdline, args.timeout)?;
     let started = Instant::now();
     loop {
-        let now = volume_names(Path::new(GLUSTERD_VOLS));
-        if before.iter().all(|v| now.contains(v)) {
+        let missing = set_aside.missing(&before);
+        if missing.is_empty() {
             return Ok(ModuleResult::new(
                 true,
                 format!(
@@ -646,11 +664,9 @@ fn resync(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modul
             .with("kept", aside.display().to_string()));
         }
         if started.elapsed() >= timeout {
-            let missing: Vec<&String> = before.iter().filter(|v| !now.contains(v)).collect();
             // Put the server back as it was.
             stop_glusterd(ctx, host, args.timeout)?;
-            let _ = std::fs::remove_dir_all(GLUSTERD_VOLS);
-            std::fs::rename(&aside, GLUSTERD_VOLS).map_err(|e| io("cannot restore the volume definitions", e))?;
+            set_aside.restore()?;
             start_glusterd(ctx, host, &cmdline, args.timeout)?;
             return Err(ModuleError::failed(format!(
                 "glusterd did not import {missing:?} from its peers within {} s; its own definitions were put back. \
@@ -659,6 +675,42 @@ fn resync(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modul
             )));
         }
         std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// The volume definitions set aside for a resync: plain file operations on `vols` (a scratch
+/// folder in tests, where glusterd and the commands around them cannot run).
+struct SetAside {
+    vols: PathBuf,
+    aside: PathBuf,
+}
+
+impl SetAside {
+    fn new(vols: &Path, stamp: u64) -> SetAside {
+        SetAside {
+            vols: vols.to_path_buf(),
+            aside: PathBuf::from(format!("{}.keel-{stamp}", vols.display())),
+        }
+    }
+
+    /// Moves the definitions aside and leaves an empty folder for glusterd to import into.
+    fn apply(&self) -> Result<(), ModuleError> {
+        let io = |what: &str, e: std::io::Error| ModuleError::failed(format!("{what}: {e}"));
+        std::fs::rename(&self.vols, &self.aside).map_err(|e| io("cannot move the volume definitions aside", e))?;
+        std::fs::create_dir(&self.vols).map_err(|e| io("cannot create an empty volume folder", e))
+    }
+
+    /// The volumes of `before` that glusterd has not imported (yet).
+    fn missing(&self, before: &[String]) -> Vec<String> {
+        let now = volume_names(&self.vols);
+        before.iter().filter(|v| !now.contains(v)).cloned().collect()
+    }
+
+    /// Drops what glusterd imported and puts the definitions back.
+    fn restore(&self) -> Result<(), ModuleError> {
+        let _ = std::fs::remove_dir_all(&self.vols);
+        std::fs::rename(&self.aside, &self.vols)
+            .map_err(|e| ModuleError::failed(format!("cannot restore the volume definitions: {e}")))
     }
 }
 
@@ -835,6 +887,123 @@ mod tests {
         let r = record_of(&running, &["glusterd".into()], vec![], true, &[]);
         assert!(r.programs.is_empty());
         assert_eq!(r.units, vec!["glusterd"]);
+    }
+
+    /// A process table played in memory: `send` records each signal, and a process leaves the
+    /// table on the signals named in `dies_on` (never a real signal: this host may run a testbed).
+    struct Played {
+        alive: std::cell::RefCell<Vec<i32>>,
+        sent: std::cell::RefCell<Vec<String>>,
+    }
+
+    impl Played {
+        fn new(pids: &[i32]) -> Played {
+            Played {
+                alive: std::cell::RefCell::new(pids.to_vec()),
+                sent: Default::default(),
+            }
+        }
+
+        fn terminate(&self, order: &[&Proc], dies_on: &[nix::sys::signal::Signal]) -> Result<Vec<String>, ModuleError> {
+            let mut ctx = Ctx::new("gluster_service", keel_runtime::AnsibleContext::default());
+            let send = |p: &Proc, signal| {
+                self.sent.borrow_mut().push(format!("{signal:?} {}", p.pid));
+                if dies_on.contains(&signal) {
+                    self.alive.borrow_mut().retain(|pid| *pid != p.pid);
+                }
+            };
+            let alive = |p: &Proc| self.alive.borrow().contains(&p.pid);
+            terminate_with(&mut ctx, order, Duration::ZERO, Duration::from_millis(300), send, alive)
+        }
+    }
+
+    #[test]
+    fn a_process_that_exits_on_sigterm_is_not_killed() {
+        use nix::sys::signal::Signal;
+        let table = Played::new(&[3]);
+        let glusterd = p(3, "glusterd");
+        assert_eq!(
+            table.terminate(&[&glusterd], &[Signal::SIGTERM]).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(*table.sent.borrow(), vec!["SIGTERM 3"]);
+    }
+
+    #[test]
+    fn a_process_that_ignores_sigterm_is_killed_and_named() {
+        use nix::sys::signal::Signal;
+        let table = Played::new(&[3, 5]);
+        let (glusterd, brick) = (p(3, "glusterd"), p(5, "glusterfsd"));
+        let killed = table.terminate(&[&glusterd, &brick], &[Signal::SIGKILL]).unwrap();
+        assert_eq!(killed, vec!["glusterd (pid 3)", "glusterfsd (pid 5)"]);
+        assert_eq!(
+            *table.sent.borrow(),
+            vec!["SIGTERM 3", "SIGTERM 5", "SIGKILL 3", "SIGKILL 5"]
+        );
+    }
+
+    #[test]
+    fn a_process_that_survives_sigkill_fails_with_the_remedy() {
+        // A brick stuck in the kernel (D state on a hung mount) outlives SIGKILL.
+        let table = Played::new(&[5]);
+        let brick = p(5, "glusterfsd");
+        let err = table.terminate(&[&brick], &[]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("glusterfsd (pid 5) survived SIGKILL")
+                && err.contains("reboot this server before upgrading it"),
+            "{err}"
+        );
+        assert_eq!(*table.sent.borrow(), vec!["SIGTERM 5", "SIGKILL 5"]);
+    }
+
+    fn vols_with(root: &Path, names: &[&str]) -> PathBuf {
+        let vols = root.join("vols");
+        for n in names {
+            std::fs::create_dir_all(vols.join(n)).unwrap();
+            std::fs::write(vols.join(n).join("info"), "type=2\n").unwrap();
+        }
+        vols
+    }
+
+    #[test]
+    fn a_resync_whose_import_stays_short_puts_the_definitions_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let vols = vols_with(dir.path(), &["gv0", "arb0"]);
+        let before = volume_names(&vols);
+        let set_aside = SetAside::new(&vols, 42);
+        set_aside.apply().unwrap();
+        assert!(volume_names(&vols).is_empty() && set_aside.aside.join("gv0/info").is_file());
+        // glusterd imported gv0 only.
+        vols_with(dir.path(), &["gv0"]);
+        assert_eq!(set_aside.missing(&before), vec!["arb0"]);
+        set_aside.restore().unwrap();
+        assert_eq!(volume_names(&vols), vec!["arb0", "gv0"]);
+        assert!(!set_aside.aside.exists());
+    }
+
+    #[test]
+    fn a_resync_names_definitions_it_cannot_move_or_restore() {
+        let dir = tempfile::tempdir().unwrap();
+        let set_aside = SetAside::new(&dir.path().join("vols"), 42);
+        let err = set_aside.apply().unwrap_err().to_string();
+        assert!(err.starts_with("cannot move the volume definitions aside: "), "{err}");
+        let err = set_aside.restore().unwrap_err().to_string();
+        assert!(err.starts_with("cannot restore the volume definitions: "), "{err}");
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_removed_is_named() {
+        // unlink(2) refuses a directory, even to root.
+        let dir = tempfile::tempdir().unwrap();
+        let err = remove_record(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("cannot remove {}: ", dir.path().display())),
+            "{err}"
+        );
+        assert!(
+            remove_record(&dir.path().join("gone.json")).is_ok(),
+            "a missing record is fine"
+        );
     }
 
     #[test]

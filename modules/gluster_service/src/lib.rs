@@ -541,7 +541,7 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
     if ctx.check_mode() {
         let mut r = base(ModuleResult::new(
             true,
-            format!("would start {}{}", to_start.join(", "), remount_note(&remounts)),
+            format!("would {}", start_what(&to_start, &remounts, false)),
         ));
         r.diff = Some(diff);
         return Ok(r.with("started", to_start).with("remounted", remounts));
@@ -572,10 +572,7 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
         ctx.runner.spawn_detached(&argv)?;
     }
     remove_record(&record_path)?;
-    let mut r = base(ModuleResult::new(
-        true,
-        format!("started {}{}", to_start.join(", "), remount_note(&remounts)),
-    ));
+    let mut r = base(ModuleResult::new(true, start_what(&to_start, &remounts, true)));
     r.diff = Some(diff);
     Ok(r.with("started", to_start).with("remounted", remounts))
 }
@@ -754,12 +751,22 @@ fn start_glusterd(ctx: &mut Ctx, host: &Host, cmdline: &[String], timeout: u64) 
     wait_glusterd(ctx, Duration::from_secs(timeout))
 }
 
-fn remount_note(targets: &[String]) -> String {
-    if targets.is_empty() {
-        String::new()
+/// What a start does, for its message: "start glusterd, smb; remount /mnt/gv0", or either part
+/// alone (a mount may be all that is down); `done`: "started ...; remounted ...".
+fn start_what(to_start: &[String], remounts: &[String], done: bool) -> String {
+    let (start, remount) = if done {
+        ("started", "remounted")
     } else {
-        format!("; remount {}", targets.join(", "))
+        ("start", "remount")
+    };
+    let mut parts = Vec::new();
+    if !to_start.is_empty() {
+        parts.push(format!("{start} {}", to_start.join(", ")));
     }
+    if !remounts.is_empty() {
+        parts.push(format!("{remount} {}", remounts.join(", ")));
+    }
+    parts.join("; ")
 }
 
 /// Services named by the operator: systemd units, or programs started by name without systemd.

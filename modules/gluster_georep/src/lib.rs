@@ -266,3 +266,23 @@ fn remove(path: &Path) -> Result<(), ModuleError> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_that_cannot_be_removed_is_named() {
+        // unlink(2) refuses a directory, even to root.
+        let dir = tempfile::tempdir().unwrap();
+        let err = remove(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("cannot remove {}: ", dir.path().display())),
+            "{err}"
+        );
+        assert!(
+            remove(&dir.path().join("gone.json")).is_ok(),
+            "a missing record is fine"
+        );
+    }
+}

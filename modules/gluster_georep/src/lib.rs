@@ -116,7 +116,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 ));
             }
             let names: Vec<String> = running.iter().map(|s| name(s)).collect();
-            let diff = transition(&names, "running", |_| "stopped");
+            let diff = transition(&names, |_| "running", |_| "stopped");
             if ctx.check_mode() {
                 let mut r = ModuleResult::new(true, format!("would stop {}", names.join(", ")));
                 r.diff = Some(diff);
@@ -140,10 +140,13 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         }
         "started" => {
             let recorded = read(record)?;
+            // Stopped sessions start, paused again when they were paused. A recorded paused one
+            // that runs unpaused lost its pause to an earlier run that failed in between: it is
+            // only paused.
             let to_start: Vec<(&GeoRepSession, bool)> = all
                 .iter()
-                .filter(|s| !s.running())
                 .filter_map(|s| recorded.iter().find(|r| r.is(s)).map(|r| (s, r.paused)))
+                .filter(|(s, paused)| !s.running() || (*paused && !s.paused()))
                 .collect();
             let names: Vec<String> = to_start
                 .iter()
@@ -165,14 +168,20 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 ));
             }
             let plain: Vec<String> = to_start.iter().map(|(s, _)| name(s)).collect();
-            let diff = transition(&plain, "stopped", |i| if to_start[i].1 { "paused" } else { "running" });
+            let diff = transition(
+                &plain,
+                |i| if to_start[i].0.running() { "running" } else { "stopped" },
+                |i| if to_start[i].1 { "paused" } else { "running" },
+            );
             if ctx.check_mode() {
                 let mut r = ModuleResult::new(true, format!("would start {}", names.join(", ")));
                 r.diff = Some(diff);
                 return Ok(base(r, &all).with("started", &names));
             }
             for (s, paused) in &to_start {
-                act(ctx, &gluster, s, "start")?;
+                if !s.running() {
+                    act(ctx, &gluster, s, "start")?;
+                }
                 if *paused {
                     act(ctx, &gluster, s, "pause")?;
                 }
@@ -198,8 +207,12 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     }
 }
 
-/// The diff of sessions going from `before` to `after(i)`, one line per session.
-fn transition(names: &[String], before: &str, after: impl Fn(usize) -> &'static str) -> Value {
+/// The diff of sessions going from `before(i)` to `after(i)`, one line per session.
+fn transition(
+    names: &[String],
+    before: impl Fn(usize) -> &'static str,
+    after: impl Fn(usize) -> &'static str,
+) -> Value {
     let lines = |state: &dyn Fn(usize) -> String| -> String {
         names
             .iter()
@@ -208,7 +221,7 @@ fn transition(names: &[String], before: &str, after: impl Fn(usize) -> &'static 
             .collect()
     };
     json!({
-        "before": lines(&|_| before.to_string()),
+        "before": lines(&|i| before(i).to_string()),
         "after": lines(&|i| after(i).to_string()),
         "before_header": "geo-replication sessions",
         "after_header": "geo-replication sessions",

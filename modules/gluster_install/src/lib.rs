@@ -251,13 +251,23 @@ fn installed(ctx: &mut Ctx, manager: Manager) -> Result<Vec<Installed>, ModuleEr
 
 /// Writes Keel's apt source for `repo`; true when it changed.
 fn apt_source(ctx: &mut Ctx, repo: &str) -> Result<bool, ModuleError> {
-    let line = format!("{}\n", packages::apt_source_line(repo));
-    if std::fs::read_to_string(APT_SOURCE).ok().as_deref() == Some(line.as_str()) {
+    write_source(
+        std::path::Path::new(APT_SOURCE),
+        &packages::apt_source_line(repo),
+        ctx.check_mode(),
+    )
+}
+
+/// `line` as the whole of `path` (only said, in check mode); true when it changed. A path of
+/// its own so that tests need not touch /etc.
+fn write_source(path: &std::path::Path, line: &str, check_mode: bool) -> Result<bool, ModuleError> {
+    let line = format!("{line}\n");
+    if std::fs::read_to_string(path).ok().as_deref() == Some(line.as_str()) {
         return Ok(false);
     }
-    if !ctx.check_mode() {
-        std::fs::write(APT_SOURCE, &line)
-            .map_err(|e| ModuleError::failed(format!("cannot write {APT_SOURCE}: {e}")))?;
+    if !check_mode {
+        std::fs::write(path, &line)
+            .map_err(|e| ModuleError::failed(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(true)
 }
@@ -343,4 +353,33 @@ fn running(name: &str) -> bool {
     keel_host::procs::scan(std::path::Path::new("/proc"))
         .iter()
         .any(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_apt_source_is_written_once_and_a_missing_folder_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keel-gluster.list");
+        let line = packages::apt_source_line("/srv/keel-repo/11.1");
+        assert!(
+            write_source(&path, &line, true).unwrap(),
+            "check mode says it would change"
+        );
+        assert!(!path.exists(), "and writes nothing");
+        assert!(write_source(&path, &line, false).unwrap());
+        assert!(
+            !write_source(&path, &line, false).unwrap(),
+            "a second run changes nothing"
+        );
+        // No sources.list.d on this host.
+        let missing = dir.path().join("sources.list.d/keel-gluster.list");
+        let err = write_source(&missing, &line, false).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("cannot write {}: ", missing.display())),
+            "{err}"
+        );
+    }
 }

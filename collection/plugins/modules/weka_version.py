@@ -15,7 +15,10 @@ description:
   - Runs C(weka version get VERSION) (with C(--from) when O(from) is set) then C(weka version prepare VERSION), as the
     upgrade guide's first way to download a release; or, for dark sites without access to get.weka.io, unpacks a
     release tarball already on the host and runs its C(install.sh) (the guide's third way).
-  - Idempotent; a release C(weka version) already lists is left alone (and not prepared again).
+  - Idempotent; a release C(weka version) already lists is not downloaded again, and reports no change. With
+    O(prepare), C(weka version prepare) still runs for it (WEKA prepares idempotently and C(weka version) does not
+    show whether a release is prepared), so a run whose preparation failed, for example on a driver that did not
+    build, completes once the cause is fixed.
   - The token inside O(from) never appears in the result, even when weka echoes the URL in an error.
 options:
   version:
@@ -31,7 +34,7 @@ options:
     description: Path on the target of a release tarball (C(weka-VERSION.tar)) whose C(install.sh) installs the release.
     type: str
   prepare:
-    description: Run C(weka version prepare VERSION) after downloading it.
+    description: Run C(weka version prepare VERSION) after downloading it (or when it is already downloaded).
     type: bool
     default: true
   download_timeout:
@@ -98,7 +101,7 @@ downloaded:
   returned: success
   type: bool
 prepared:
-  description: Whether this run prepared it.
+  description: Whether this run ran C(weka version prepare) for it.
   returned: success
   type: bool
 elapsed_s:

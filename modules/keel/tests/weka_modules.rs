@@ -954,6 +954,20 @@ fn version_prepare_fails_when_the_driver_does_not_build() {
          on this host"
     );
     ok(&sim.run("weka_version", "node1", json!({"version": "3.14.1"})));
+    // The release stays downloaded; once the driver builds, a re-run prepares it.
+    sim.admin("clear driver-build-fails");
+    let again = sim.run("weka_version", "node2", json!({"version": "3.14.1"}));
+    ok(&again);
+    assert_eq!(again["changed"], json!(false), "{again}");
+    assert_eq!(again["prepared"], json!(true), "{again}");
+    assert!(
+        again["commands"].to_string().contains("weka version prepare 3.14.1"),
+        "{again}"
+    );
+    assert!(sim
+        .weka("node2", "version prepare 3.14.1")
+        .1
+        .contains("already prepared"));
 }
 
 #[test]

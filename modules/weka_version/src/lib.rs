@@ -70,13 +70,40 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             .with("installed", after)
             .with("current", &before.current)
     };
+    let download = Duration::from_secs(args.download_timeout.max(1));
+    let prepare = |ctx: &mut Ctx| -> Result<(), ModuleError> {
+        let out = weka
+            .exec(ctx, &["version", "prepare", &v.text], download)
+            .map_err(timeout_of("download_timeout", ""))?;
+        if !out.success() {
+            return Err(failure(&format!("preparing WEKA {v} failed"), out));
+        }
+        Ok(())
+    };
     if before.has(&v) {
+        // `weka version` does not show whether a release is prepared, and a run whose prepare
+        // failed (a driver that did not build) left it downloaded: prepare again, which WEKA
+        // does idempotently, so a re-run after the fix completes the step.
+        let again = args.prepare && !ctx.check_mode();
+        if again {
+            prepare(ctx)?;
+        }
         return Ok(base(
-            ModuleResult::new(false, format!("WEKA {v} is already available on this host")),
+            ModuleResult::new(
+                false,
+                format!(
+                    "WEKA {v} is already available on this host{}",
+                    if again {
+                        "; `weka version prepare` confirms it is prepared"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
             &before.versions,
         )
         .with("downloaded", false)
-        .with("prepared", false)
+        .with("prepared", again)
         .with("elapsed_s", started.elapsed().as_secs()));
     }
     let mut after = before.versions.clone();
@@ -99,7 +126,6 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         r.diff = Some(diff);
         return Ok(r);
     }
-    let download = Duration::from_secs(args.download_timeout.max(1));
     match &args.tarball {
         Some(t) => install_from_tarball(ctx, t, &v.text, download)?,
         None => {
@@ -123,12 +149,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         )));
     }
     if args.prepare {
-        let out = weka
-            .exec(ctx, &["version", "prepare", &v.text], download)
-            .map_err(timeout_of("download_timeout", ""))?;
-        if !out.success() {
-            return Err(failure(&format!("preparing WEKA {v} failed"), out));
-        }
+        prepare(ctx)?;
     }
     let mut r = base(
         ModuleResult::new(

@@ -273,3 +273,54 @@ fn quota_across_gluster_7_warns_about_the_extra_restart() {
         .iter()
         .any(|f| f.code == "quota_restart"));
 }
+
+#[test]
+fn a_removed_volume_type_an_unknown_brick_count_and_a_running_task_block() {
+    let mut p = pool("10.3", "");
+    let dist0 = p.volumes.iter_mut().find(|v| v.info.name == "dist0").unwrap();
+    dist0.info.vol_type = VolumeType::Other;
+    dist0.info.type_str = "Stripe".into();
+    let gv0 = p.volumes.iter_mut().find(|v| v.info.name == "gv0").unwrap();
+    // A brick that answers the status but whose heal count glfsheal could not read.
+    let heal = gv0.bricks[0].heal.as_mut().unwrap();
+    heal.pending = None;
+    heal.status = "Failed to process entries completely. (Transport endpoint is not connected)".into();
+    gv0.tasks.push(VolumeTask {
+        kind: "Rebalance".into(),
+        id: "5e2a0c1e-2f83-4a3a-9c6e-7f1b4e0d9a11".into(),
+        status: 1,
+        status_str: "in progress".into(),
+    });
+    let found = evaluate(&p, &policy(Mode::Offline, Some("11.1")));
+    let blocker = |code: &str| {
+        found
+            .iter()
+            .find(|f| f.code == code && f.severity == Severity::Blocker)
+            .unwrap_or_else(|| panic!("{code}: {found:#?}"))
+            .msg
+            .clone()
+    };
+    assert!(
+        blocker("removed_volume_type").contains("volume dist0 is of type 'Stripe'"),
+        "{found:#?}"
+    );
+    assert!(
+        blocker("task_running").starts_with("volume gv0: Rebalance is in progress"),
+        "{found:#?}"
+    );
+    // Unknown heal counts only warn offline, and block online.
+    let unknown = found.iter().find(|f| f.code == "heal_unknown").unwrap();
+    assert_eq!(unknown.severity, Severity::Warning, "{found:#?}");
+    assert!(
+        unknown
+            .msg
+            .starts_with("brick 10.198.0.11:/bricks/gv0 of volume gv0: heal count unavailable (Failed to process"),
+        "{}",
+        unknown.msg
+    );
+    let online = evaluate(&p, &policy(Mode::Online, Some("11.1")));
+    assert!(
+        codes(&online, Severity::Blocker).contains(&"heal_unknown"),
+        "{online:#?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! Running the gluster CLI through the runtime's runner, with failures turned into messages an
 //! operator can act on (gluster missing, glusterd down, gluster's own error string).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use keel_runtime::{Ctx, ModuleError, Output};
 
@@ -33,7 +33,30 @@ impl Default for Gluster {
 /// What gluster prints when glusterd does not answer on this host.
 const NO_GLUSTERD: &str = "Connection failed";
 
+/// glusterd's answer while another transaction (a command run on another server, by another
+/// tool, or a heal trigger) holds the volume's or the cluster's lock: the command did not run,
+/// so asking again is safe. Captured on 10.3: "Another transaction is in progress for gv0. Please
+/// try again after some time." (heal trigger: rc 1; `--xml volume status`: rc 0, opRet -1).
+pub fn lock_busy(text: &str) -> bool {
+    text.contains("Another transaction is in progress") || text.contains("Locking failed on")
+}
+
 impl Gluster {
+    /// Runs `argv` (a gluster command line), asking again while another transaction holds the
+    /// lock, for up to the CLI timeout; the last answer is returned either way.
+    pub fn run(&self, ctx: &mut Ctx, argv: &[&str]) -> Result<Output, ModuleError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(500);
+        loop {
+            let out = self.exec(ctx, argv)?;
+            if !(lock_busy(&out.stdout) || lock_busy(&out.stderr)) || started.elapsed() + pause > self.timeout {
+                return Ok(out);
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    }
+
     fn exec(&self, ctx: &mut Ctx, argv: &[&str]) -> Result<Output, ModuleError> {
         ctx.run(argv, self.timeout + Duration::from_secs(10))
             .map_err(|e| match e {
@@ -53,7 +76,19 @@ impl Gluster {
         let timeout = format!("--timeout={}", self.timeout.as_secs().max(1));
         let mut argv = vec!["gluster", "--mode=script", "--xml", timeout.as_str()];
         argv.extend_from_slice(args);
-        let out = self.exec(ctx, &argv)?;
+        let out = self.run(ctx, &argv)?;
+        if lock_busy(&out.stdout) || lock_busy(&out.stderr) {
+            return Err(ModuleError::command(
+                format!(
+                    "'{}': another gluster transaction kept the lock for {} s ({}): run it again once the other \
+                     command (on another server, or by another tool) is done",
+                    out.cmd,
+                    self.timeout.as_secs(),
+                    first_line(&out.stderr, &busy_line(&out.stdout)),
+                ),
+                out,
+            ));
+        }
         if out.stdout.contains(NO_GLUSTERD) || out.stderr.contains(NO_GLUSTERD) {
             return Err(ModuleError::command(
                 "glusterd is not running or not answering on this host (gluster: 'Connection failed. \
@@ -118,6 +153,19 @@ impl Gluster {
         let xml = self.xml(ctx, &["volume", "get", "all", option])?;
         parse::parse_op_version(&xml, option).map_err(parse_failed(option))
     }
+}
+
+/// glusterd's lock message out of an XML answer (its opErrstr), or the text as it is.
+fn busy_line(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            l.trim()
+                .trim_start_matches("<opErrstr>")
+                .trim_end_matches("</opErrstr>")
+        })
+        .find(|l| lock_busy(l))
+        .unwrap_or(text)
+        .to_string()
 }
 
 fn first_line(a: &str, b: &str) -> String {

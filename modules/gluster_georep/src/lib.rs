@@ -54,7 +54,7 @@ fn sessions(ctx: &mut Ctx, gluster: &Gluster) -> Result<Vec<GeoRepSession>, Modu
         "geo-replication",
         "status",
     ];
-    let out = ctx.run(&argv, gluster.timeout + Duration::from_secs(10))?;
+    let out = gluster.run(ctx, &argv)?;
     if !out.success() && !out.stdout.trim_start().starts_with('<') {
         if format!("{}{}", out.stdout, out.stderr).contains(NO_SESSIONS) {
             return Ok(Vec::new());
@@ -239,7 +239,7 @@ fn act(ctx: &mut Ctx, gluster: &Gluster, s: &GeoRepSession, verb: &str) -> Resul
         &s.secondary,
         verb,
     ];
-    let out = ctx.run(&argv, gluster.timeout + Duration::from_secs(10))?;
+    let out = gluster.run(ctx, &argv)?;
     if out.success() {
         Ok(())
     } else {

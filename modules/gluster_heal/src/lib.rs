@@ -229,10 +229,7 @@ pub fn refused_for_good(volume: &str, text: &str) -> Option<String> {
 fn trigger(ctx: &mut Ctx, gluster: &Gluster, volume: &str) -> Result<(), ModuleError> {
     let started = Instant::now();
     loop {
-        let out = ctx.run(
-            &["gluster", "--mode=script", "volume", "heal", volume],
-            gluster.timeout + Duration::from_secs(10),
-        )?;
+        let out = gluster.run(ctx, &["gluster", "--mode=script", "volume", "heal", volume])?;
         if out.success() {
             return Ok(());
         }

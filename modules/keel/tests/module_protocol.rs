@@ -397,6 +397,48 @@ fn op_version_bumps_once_then_reports_no_change() {
 }
 
 #[test]
+fn a_command_that_finds_the_lock_held_is_asked_again_then_named() {
+    // Another server's transaction holds glusterd's lock: the set did not run, so it is asked
+    // again (three sets recorded) and succeeds once the lock is free.
+    let state = tempfile::tempdir().unwrap();
+    let env = [
+        ("FAKE_GLUSTER_VERSION", "11.1"),
+        ("FAKE_GLUSTER_STATE", state.path().to_str().unwrap()),
+        ("FAKE_GLUSTER_LOCKED", "2"),
+    ];
+    let v = run(op_version(json!({})), &fake_path(), &env);
+    assert_eq!(
+        (v["changed"].clone(), v["op_version"].clone()),
+        (json!(true), json!(110000)),
+        "{v}"
+    );
+    let sets = v["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c.as_str().unwrap().contains("volume set all cluster.op-version 110000"))
+        .count();
+    assert_eq!(sets, 3, "{v}");
+    // A lock held past the timeout: the message says so and what to do.
+    let state = tempfile::tempdir().unwrap();
+    let env = [
+        ("FAKE_GLUSTER_VERSION", "11.1"),
+        ("FAKE_GLUSTER_STATE", state.path().to_str().unwrap()),
+        ("FAKE_GLUSTER_LOCKED", "1000"),
+    ];
+    let v = run(op_version(json!({"timeout": 2})), &fake_path(), &env);
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(
+        v["msg"].as_str().unwrap().ends_with(
+            "another gluster transaction kept the lock for 2 s (Another transaction is in progress for gv0. Please \
+             try again after some time.): run it again once the other command (on another server, or by another \
+             tool) is done"
+        ),
+        "{v}"
+    );
+}
+
+#[test]
 fn op_version_refuses_with_a_rejected_peer_and_above_max() {
     let v = run(
         op_version(json!({})),

@@ -89,14 +89,7 @@ impl Gluster {
                 out,
             ));
         }
-        if out.stdout.contains(NO_GLUSTERD) || out.stderr.contains(NO_GLUSTERD) {
-            return Err(ModuleError::command(
-                "glusterd is not running or not answering on this host (gluster: 'Connection failed. \
-                 Please check if gluster daemon is operational.'): start it (systemctl start glusterd, or \
-                 run glusterd where there is no systemd) and retry",
-                out,
-            ));
-        }
+        let out = glusterd_answered(out)?;
         if !out.success() {
             // The XML envelope usually carries gluster's reason; fall back to its stderr.
             let why = parse::parse_volume_get(&out.stdout)
@@ -153,6 +146,19 @@ impl Gluster {
         let xml = self.xml(ctx, &["volume", "get", "all", option])?;
         parse::parse_op_version(&xml, option).map_err(parse_failed(option))
     }
+}
+
+/// The answer, or the error that says glusterd is down when gluster could not reach it.
+pub fn glusterd_answered(out: Output) -> Result<Output, ModuleError> {
+    if out.stdout.contains(NO_GLUSTERD) || out.stderr.contains(NO_GLUSTERD) {
+        return Err(ModuleError::command(
+            "glusterd is not running or not answering on this host (gluster: 'Connection failed. Please check \
+             if gluster daemon is operational.'): start it (systemctl start glusterd, or run glusterd where \
+             there is no systemd) and retry",
+            out,
+        ));
+    }
+    Ok(out)
 }
 
 /// glusterd's lock message out of an XML answer (its opErrstr), or the text as it is.

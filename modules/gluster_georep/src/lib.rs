@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use keel_gluster_cli::cli::glusterd_answered;
 use keel_gluster_cli::parse::{self, GeoRepSession};
 use keel_gluster_cli::Gluster;
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
@@ -54,7 +55,7 @@ fn sessions(ctx: &mut Ctx, gluster: &Gluster) -> Result<Vec<GeoRepSession>, Modu
         "geo-replication",
         "status",
     ];
-    let out = gluster.run(ctx, &argv)?;
+    let out = glusterd_answered(gluster.run(ctx, &argv)?)?;
     if !out.success() && !out.stdout.trim_start().starts_with('<') {
         if format!("{}{}", out.stdout, out.stderr).contains(NO_SESSIONS) {
             return Ok(Vec::new());

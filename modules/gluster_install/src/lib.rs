@@ -340,6 +340,19 @@ fn gluster_version(ctx: &mut Ctx) -> Result<GlusterVersion, ModuleError> {
         "glusterfs"
     };
     let out = ctx.run(&[program, "--version"], Duration::from_secs(30))?;
+    if !out.success() {
+        // Its reason (a library the packages left out, say) is on stderr.
+        let why = out
+            .stderr
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("no output");
+        return Err(ModuleError::command(
+            format!("'{program} --version' failed (rc {}): {why}", out.rc),
+            out.clone(),
+        ));
+    }
     parse_version(&out.stdout)
         .map_err(|e| ModuleError::command(format!("'{program} --version' does not name a release: {e}"), out))
 }

@@ -133,7 +133,7 @@ fn a_gluster_that_never_answers_is_killed_after_the_timeout() {
     assert_eq!(
         v["msg"],
         "'gluster --mode=script --xml --timeout=1 pool list' did not finish within 11 s and was killed; raise the \
-         module's timeout option if the cluster is just slow",
+         module's timeout option if it is just slow",
         "{v}"
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(40));

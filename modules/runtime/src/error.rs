@@ -20,7 +20,7 @@ pub enum ModuleError {
         msg: String,
         output: Box<crate::command::Output>,
     },
-    #[error("'{cmd}' did not finish within {seconds} s and was killed; raise the module's timeout option if the cluster is just slow")]
+    #[error("'{cmd}' did not finish within {seconds} s and was killed; raise the module's timeout option if it is just slow")]
     Timeout { cmd: String, seconds: u64 },
     /// Any other failure; `data` is returned beside `msg` (findings, counts, ...).
     #[error("{msg}")]

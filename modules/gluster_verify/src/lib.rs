@@ -54,7 +54,22 @@ pub struct Problems {
     pub warnings: Vec<String>,
 }
 
-const REJECTED_REMEDY: &str = "Known remedies: restart glusterd on that server (11.x shows this when NFS-Ganesha \
+const REJECTED: &str = "Peer Rejected";
+
+impl Problems {
+    /// The fatal problems, then the remedies of a rejection once however many peers show it.
+    pub fn message(&self) -> String {
+        let rejected = format!("'{REJECTED}'");
+        let mut msg = self.fatal.join("; ");
+        if self.fatal.iter().any(|f| f.ends_with(&rejected)) {
+            msg = format!("{msg}. {REJECTED_REMEDY}");
+        }
+        msg
+    }
+}
+
+const REJECTED_REMEDY: &str =
+    "Known remedies: restart glusterd on the rejected server (11.x shows this when NFS-Ganesha \
      is not enabled); if it stays rejected, its volume definitions differ (a volfile checksum mismatch, seen \
      after 9->10 and 10->11 upgrades): compare /var/lib/glusterd/vols/*/info with a good server, copy the good \
      server's /var/lib/glusterd/vols/ to it and restart its glusterd.";
@@ -99,8 +114,7 @@ pub fn judge(pool: &Pool, expected: Option<&str>, other_release: &[String]) -> P
                 peer.hostname
             ));
         } else if peer.rejected() {
-            p.fatal
-                .push(format!("peer {} is 'Peer Rejected'. {REJECTED_REMEDY}", peer.hostname));
+            p.fatal.push(format!("peer {} is '{REJECTED}'", peer.hostname));
         } else if !peer.connected {
             p.waiting.push(format!("peer {} is disconnected", peer.hostname));
         } else if !peer.in_cluster() {
@@ -224,7 +238,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             m
         };
         if !problems.fatal.is_empty() {
-            return Err(ModuleError::failed_with(problems.fatal.join("; "), data()));
+            return Err(ModuleError::failed_with(problems.message(), data()));
         }
         if started.elapsed() >= Duration::from_secs(args.timeout) {
             return Err(ModuleError::failed_with(

@@ -1,7 +1,7 @@
 //! gluster_verify's judgement on pools built from real captured output.
 
 use keel_gluster_cli::fixtures::pool;
-use keel_gluster_verify::{judge, rejected_peers};
+use keel_gluster_verify::{judge, rejected_peers, Problems};
 
 #[test]
 fn a_healthy_pool_on_the_expected_release_is_whole() {
@@ -18,7 +18,20 @@ fn a_rejected_peer_is_fatal_unless_it_runs_another_release() {
     assert_eq!(rejected_peers(&rejected), vec!["10.198.0.12", "10.198.0.13"]);
     let p = judge(&rejected, Some("11.1"), &[]);
     assert_eq!(p.fatal.len(), 2, "{p:?}");
-    assert!(p.fatal[0].contains("Known remedies"), "{p:?}");
+    assert!(p.fatal[0].ends_with("is 'Peer Rejected'"), "{p:?}");
+    // However many peers are rejected, the remedies come once.
+    let mut two = Problems {
+        fatal: vec![p.fatal[0].clone(), p.fatal[0].clone()],
+        ..Default::default()
+    };
+    assert_eq!(two.message().matches("Known remedies").count(), 1, "{}", two.message());
+    two.fatal.truncate(1);
+    assert!(
+        two.message()
+            .contains("'Peer Rejected'. Known remedies: restart glusterd"),
+        "{}",
+        two.message()
+    );
 
     let p = judge(&rejected, Some("11.1"), &["10.198.0.12".into()]);
     assert_eq!(p.fatal.len(), 1, "only .13 stays fatal: {p:?}");

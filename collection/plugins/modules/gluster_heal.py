@@ -16,12 +16,15 @@ description:
     C(gluster volume heal VOL info summary), which counts without listing entries, so it stays cheap
     on huge backlogs.
   - When anything is pending, triggers C(gluster volume heal VOL) (retrying while the self-heal daemon
-    starts) and, with O(wait=true), polls until every brick reports zero pending entries.
+    starts, or while another gluster command holds the volume's lock) and, with O(wait=true), polls until
+    every brick reports zero pending entries. A volume with a brick down is not triggered (gluster
+    refuses; its self-heal daemon resumes once the brick is back).
   - Fails at once on split-brain, naming up to O(report_entries) entries; fails when a brick stays down
     for three polls, and when O(timeout) passes, with the remaining counts.
   - With O(wait=false) it returns the counts after triggering, so a playbook can loop with C(until)
     and show progress.
-  - "Nothing pending means nothing to do: C(changed=false)."
+  - "C(changed=true) when this run triggered a heal or saw the backlog healed; nothing pending means
+    nothing to do: C(changed=false)."
 options:
   volumes:
     description: Volumes to heal. Default, every started replicate or disperse volume.

@@ -170,6 +170,12 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         format!("would trigger heal: {}", summary(&now))
     } else if healed {
         format!("healed {} in {} s", volumes.join(", "), started.elapsed().as_secs())
+    } else if triggered.is_empty() {
+        format!(
+            "heal not triggered: gluster refuses while a brick of the volume is down, and the self-heal daemon \
+             resumes on its own once it is back; still pending: {}",
+            summary(&now)
+        )
     } else {
         format!(
             "heal triggered on [{}]; still pending: {}",
@@ -177,7 +183,9 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             summary(&now)
         )
     };
-    Ok(result(ModuleResult::new(act, msg), &now, started)
+    // Changed when this run triggered a heal or saw the backlog healed, not merely found one.
+    let changed = act && (healed || !triggered.is_empty());
+    Ok(result(ModuleResult::new(changed, msg), &now, started)
         .with("triggered", triggered)
         .with("healed", healed))
 }

@@ -558,7 +558,14 @@ fn heal_without_wait_returns_the_counts_of_a_degraded_pool() {
     );
     assert_eq!(
         (v["failed"].clone(), v["changed"].clone(), v["healed"].clone()),
-        (json!(false), json!(true), json!(false)),
+        (json!(false), json!(false), json!(false)),
+        "{v}"
+    );
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("heal not triggered: gluster refuses while a brick"),
         "{v}"
     );
     assert_eq!(v["pending_total"], 56);

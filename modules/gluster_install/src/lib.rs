@@ -68,7 +68,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     })?;
     let manager = detect(&args.package_manager)?;
     let timeout = Duration::from_secs(args.timeout);
-    let installed = installed(ctx, manager)?;
+    let installed = query_installed(ctx, manager)?;
     let names = match &args.packages {
         Some(p) if !p.is_empty() => p.clone(),
         _ => installed.iter().map(|i| i.name.clone()).collect(),
@@ -182,9 +182,21 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         timeout,
     )?;
     if !out.success() {
+        // What dpkg left half way (a maintainer script that failed) decides what to do next.
+        let left = query_installed(ctx, manager)
+            .map(|now| unfinished_list(&now))
+            .unwrap_or_default();
+        let left = if left.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; it left {left}: Gluster cannot start like this. Fix the cause shown in the output, then run this \
+                 task again (it installs them again) or `dpkg --configure -a`"
+            )
+        };
         return Err(ModuleError::command(
             format!(
-                "{} could not install Gluster {} (rc {}); the package manager's output follows",
+                "{} could not install Gluster {} (rc {}){left}; the package manager's output follows",
                 manager.program(),
                 release.text,
                 out.rc
@@ -229,7 +241,7 @@ fn detect(wanted: &str) -> Result<Manager, ModuleError> {
         })
 }
 
-fn installed(ctx: &mut Ctx, manager: Manager) -> Result<Vec<Installed>, ModuleError> {
+fn query_installed(ctx: &mut Ctx, manager: Manager) -> Result<Vec<Installed>, ModuleError> {
     let argv: &[&str] = match manager {
         Manager::Apt => &[
             "dpkg-query",
@@ -312,13 +324,19 @@ fn madison_summary(madison: &str) -> String {
 
 /// After installing: every package carries the release.
 fn verify(ctx: &mut Ctx, manager: Manager, names: &[String], release: &GlusterVersion) -> Result<(), ModuleError> {
-    let now = installed(ctx, manager)?;
+    let now = query_installed(ctx, manager)?;
     let wrong: Vec<String> = names
         .iter()
         .filter_map(|n| {
             let have = now.iter().find(|i| &i.name == n);
-            let ok = have.is_some_and(|i| at_release(&i.version, release));
-            (!ok).then(|| format!("{n} {}", have.map_or("not installed", |i| i.version.as_str())))
+            let ok = have.is_some_and(|i| at_release(&i.version, release) && i.unfinished.is_none());
+            (!ok).then(|| match have {
+                Some(i) => match i.unfinished {
+                    Some(state) => format!("{n} {} ({state})", i.version),
+                    None => format!("{n} {}", i.version),
+                },
+                None => format!("{n} not installed"),
+            })
         })
         .collect();
     if wrong.is_empty() {
@@ -330,6 +348,14 @@ fn verify(ctx: &mut Ctx, manager: Manager, names: &[String], release: &GlusterVe
             wrong.join(", ")
         )))
     }
+}
+
+/// "glusterfs-common 10.3-5 (half-configured), ..." for the packages dpkg left half way.
+fn unfinished_list(now: &[packages::Installed]) -> String {
+    now.iter()
+        .filter_map(|i| i.unfinished.map(|state| format!("{} {} ({state})", i.name, i.version)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `gluster --version` on a server, `glusterfs --version` on a client without the CLI.

@@ -46,6 +46,10 @@ impl Manager {
 pub struct Installed {
     pub name: String,
     pub version: String,
+    /// dpkg's state is not "installed" but unpacked, half-configured, half-installed or
+    /// waiting for triggers: an install that failed half way (a maintainer script that broke).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<&'static str>,
 }
 
 /// Packages of a Gluster installation: they move to a new release together, or the package
@@ -61,15 +65,29 @@ pub fn is_gluster_package(name: &str) -> bool {
         || name == "python3-gluster"
 }
 
-/// `dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n'`: installed Gluster packages.
+/// `dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n'`: installed Gluster packages,
+/// those an install left half way included. Status-Abbrev is the wanted state (i install, h
+/// hold), the current one and an error flag: "ii " installed, "iU " unpacked, "iF " half
+/// configured, "iFR" the same needing a reinstall, "rc " removed with its configuration left.
 pub fn parse_dpkg_query(out: &str) -> Vec<Installed> {
     out.lines()
         .filter_map(|l| {
             let mut f = l.split('\t');
             let (name, version, status) = (f.next()?, f.next()?, f.next().unwrap_or(""));
-            (status.starts_with("ii") && is_gluster_package(name)).then(|| Installed {
+            let mut st = status.chars();
+            let (wanted, current) = (st.next()?, st.next()?);
+            let unfinished = match current {
+                'i' => None,
+                'U' => Some("unpacked, not configured"),
+                'F' => Some("half-configured"),
+                'H' => Some("half-installed"),
+                'W' | 't' => Some("waiting for triggers"),
+                _ => return None,
+            };
+            (matches!(wanted, 'i' | 'h') && is_gluster_package(name)).then(|| Installed {
                 name: name.to_string(),
                 version: version.to_string(),
+                unfinished,
             })
         })
         .collect()
@@ -83,6 +101,7 @@ pub fn parse_rpm_query(out: &str) -> Vec<Installed> {
             is_gluster_package(name).then(|| Installed {
                 name: name.to_string(),
                 version: version.trim().to_string(),
+                unfinished: None,
             })
         })
         .collect()
@@ -138,7 +157,8 @@ pub fn plan(
         let at_release = have
             .and_then(|i| release_of(&i.version))
             .is_some_and(|r| (r.major, r.minor) == (release.major, release.minor));
-        if at_release {
+        // A package left unfinished at the release is installed again, which finishes it.
+        if at_release && have.is_some_and(|i| i.unfinished.is_none()) {
             continue;
         }
         if let Some(r) = have.and_then(|i| release_of(&i.version)) {
@@ -247,6 +267,35 @@ mod tests {
         assert!(!got.iter().any(|i| i.name == "apt"));
         let rpm = parse_rpm_query("glusterfs-server\t11.1-1.el9\nbash\t5.1-6\nlibgfapi0\t11.1-1.el9\n");
         assert_eq!(rpm.len(), 2);
+    }
+
+    // Captured on testbed node3 after apt-get's upgrade to 11.1 failed in glusterfs-common's
+    // maintainer script (py3clean without python3).
+    const DPKG_HALF_WAY: &str = "glusterfs-cli\t11.1-3~bpo12+1\tiU \nglusterfs-client\t11.1-3~bpo12+1\tiU \n\
+        glusterfs-common\t10.3-5\tiFR\nglusterfs-server\t11.1-3~bpo12+1\tiU \nlibgfapi0\t11.1-3~bpo12+1\tiU \n\
+        libgfchangelog0\t11.1-3~bpo12+1\tiU \nlibgfrpc0\t11.1-3~bpo12+1\tiU \nlibgfxdr0\t11.1-3~bpo12+1\tiU \n\
+        libglusterd0\t10.3-5\tii \nlibglusterfs0\t11.1-3~bpo12+1\tiU \n";
+
+    #[test]
+    fn a_failed_install_leaves_unfinished_packages_that_the_next_plan_installs_again() {
+        let installed = parse_dpkg_query(DPKG_HALF_WAY);
+        assert_eq!(installed.len(), 10);
+        let common = installed.iter().find(|i| i.name == "glusterfs-common").unwrap();
+        assert_eq!(common.unfinished, Some("half-configured"));
+        assert_eq!(installed.iter().filter(|i| i.unfinished.is_some()).count(), 9);
+        let names: Vec<String> = installed
+            .iter()
+            .filter(|i| i.name != "libglusterd0")
+            .map(|i| i.name.clone())
+            .collect();
+        match plan(&names, &installed, &v("11.1"), |_| Some("11.1-3~bpo12+1".into())) {
+            Plan::Install { moves, downgrade } => {
+                assert!(!downgrade);
+                // Every one of them, those already unpacked at 11.1 too.
+                assert_eq!(moves.len(), 9, "{moves:?}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

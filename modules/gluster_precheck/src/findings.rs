@@ -125,7 +125,8 @@ pub fn evaluate(pool: &Pool, policy: &Policy) -> Vec<Finding> {
                     peer.state_str,
                     if peer.rejected() {
                         ": its volume configuration differs from this server's (compare /var/lib/glusterd/vols/*/info, \
-                     copy a good server's volume definitions to it and restart its glusterd)"
+                     copy a good server's volume definitions to it and restart its glusterd: keel.storage.gluster_service \
+                     with state restarted and resync_volumes true, run on that server, does this)"
                     } else {
                         ""
                     }

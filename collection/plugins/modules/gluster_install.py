@@ -20,6 +20,9 @@ description:
     source is refreshed, so unreachable mirrors do not fail the run.
   - Refuses a downgrade unless O(allow_downgrade=true). Reports C(changed=false) when every package
     already carries the release. On failure returns the package manager's output.
+  - "With apt, packages that a failed install left half way (unpacked or half-configured, for example when a
+    maintainer script failed) are named in the failure, and count as not yet installed: once the cause is
+    fixed, running the module again installs them again and finishes the upgrade."
   - Stop the Gluster services first with M(keel.storage.gluster_service), because processes keep running
     the replaced binaries until restarted; the module warns when C(glusterd) is running.
 options:

@@ -9,6 +9,7 @@ use std::time::Duration;
 use keel_gluster_cli::cli::glusterd_answered;
 use keel_gluster_cli::parse::{self, GeoRepSession};
 use keel_gluster_cli::Gluster;
+use keel_host::record;
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -102,7 +103,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         timeout: Duration::from_secs(args.timeout),
     };
     let all = sessions(ctx, &gluster)?;
-    let record = Path::new(&args.record);
+    let record_path = Path::new(&args.record);
     let base = |r: ModuleResult, all: &[GeoRepSession]| {
         r.with("sessions", all)
             .with("role", if all.is_empty() { "none" } else { "primary" })
@@ -124,13 +125,13 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 return Ok(base(r, &all).with("stopped", &names));
             }
             // Recorded first: a failure half way still lets `started` bring back every one.
-            let mut recorded = read(record)?;
+            let mut recorded = read(record_path)?;
             for s in &running {
                 if !recorded.iter().any(|r| r.is(s)) {
                     recorded.push(Recorded::of(s));
                 }
             }
-            write(record, &recorded)?;
+            record::write(record_path, &recorded)?;
             for s in &running {
                 act(ctx, &gluster, s, "stop")?;
             }
@@ -140,7 +141,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             Ok(base(r, &after).with("stopped", names))
         }
         "started" => {
-            let recorded = read(record)?;
+            let recorded = read(record_path)?;
             // Stopped sessions start, paused again when they were paused. A recorded paused one
             // that runs unpaused lost its pause to an earlier run that failed in between: it is
             // only paused.
@@ -161,7 +162,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 .collect();
             if to_start.is_empty() {
                 if !ctx.check_mode() {
-                    remove(record)?;
+                    record::remove(record_path)?;
                 }
                 return Ok(base(
                     ModuleResult::new(false, "every recorded geo-replication session runs"),
@@ -187,7 +188,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                     act(ctx, &gluster, s, "pause")?;
                 }
             }
-            remove(record)?;
+            record::remove(record_path)?;
             let after = sessions(ctx, &gluster)?;
             let mut r = ModuleResult::new(true, format!("started {}", names.join(", ")));
             r.diff = Some(diff);
@@ -251,52 +252,7 @@ fn act(ctx: &mut Ctx, gluster: &Gluster, s: &GeoRepSession, verb: &str) -> Resul
     }
 }
 
+/// The recorded sessions; none recorded when there is no record.
 fn read(path: &Path) -> Result<Vec<Recorded>, ModuleError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            ModuleError::failed(format!(
-                "the record {} is unreadable ({e}); check or remove it",
-                path.display()
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(ModuleError::failed(format!("cannot read {}: {e}", path.display()))),
-    }
-}
-
-fn write(path: &Path, sessions: &[Recorded]) -> Result<(), ModuleError> {
-    let fail = |e: std::io::Error| ModuleError::failed(format!("cannot write {}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    std::fs::write(path, serde_json::to_string_pretty(sessions).unwrap_or_default()).map_err(fail)
-}
-
-fn remove(path: &Path) -> Result<(), ModuleError> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(ModuleError::failed(format!("cannot remove {}: {e}", path.display())))
-        }
-        _ => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_record_that_cannot_be_removed_is_named() {
-        // unlink(2) refuses a directory, even to root.
-        let dir = tempfile::tempdir().unwrap();
-        let err = remove(dir.path()).unwrap_err().to_string();
-        assert!(
-            err.starts_with(&format!("cannot remove {}: ", dir.path().display())),
-            "{err}"
-        );
-        assert!(
-            remove(&dir.path().join("gone.json")).is_ok(),
-            "a missing record is fine"
-        );
-    }
+    Ok(record::read(path, "check or remove it")?.unwrap_or_default())
 }

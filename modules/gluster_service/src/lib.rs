@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use keel_host::procs::{self, FuseMount, Proc};
+use keel_host::record;
 
 /// Programs of a Gluster server, by the kernel's process name (`comm`): the management daemon,
 /// the events daemon, bricks, FUSE clients and self-heal daemons, geo-replication workers.
@@ -233,29 +234,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
 }
 
 fn read_record(path: &Path) -> Result<Option<Record>, ModuleError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-            ModuleError::failed(format!(
-                "the record of stopped services {} is unreadable ({e}); check it, or remove it and start the \
-                 services by hand",
-                path.display()
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ModuleError::failed(format!("cannot read {}: {e}", path.display()))),
-    }
-}
-
-fn write_record(path: &Path, record: &Record) -> Result<(), ModuleError> {
-    let fail = |e: std::io::Error| ModuleError::failed(format!("cannot write the record {}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let text = serde_json::to_string_pretty(record).unwrap_or_default();
-    // Write then rename: a crash never leaves half a record.
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    record::read(path, "check it, or remove it and start the services by hand")
 }
 
 fn listing(procs: &[Proc], units: &[String]) -> String {
@@ -320,7 +299,7 @@ fn stop(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleE
         Some(old) => old.merge(record),
         None => record,
     };
-    write_record(&record_path, &merged)?;
+    record::write(&record_path, &merged)?;
 
     // Consumers first (they hold volumes open), then the mounts, then Gluster itself.
     let (consumer_units, gluster_units): (Vec<String>, Vec<String>) =
@@ -529,7 +508,7 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
     let base = |r: ModuleResult| r.with("systemd", host.systemd).with("record", &args.record);
     if to_start.is_empty() && dead_mounts.is_empty() {
         if !ctx.check_mode() && record.is_some() {
-            remove_record(&record_path)?;
+            record::remove(&record_path)?;
         }
         return Ok(
             base(ModuleResult::new(false, "every recorded Gluster service is running")).with("started", to_start),
@@ -571,7 +550,7 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
         let argv: Vec<&str> = p.cmdline.iter().map(String::as_str).collect();
         ctx.runner.spawn_detached(&argv)?;
     }
-    remove_record(&record_path)?;
+    record::remove(&record_path)?;
     let mut r = base(ModuleResult::new(true, start_what(&to_start, &remounts, true)));
     r.diff = Some(diff);
     Ok(r.with("started", to_start).with("remounted", remounts))
@@ -793,14 +772,6 @@ fn program(name: &str) -> Proc {
     }
 }
 
-fn remove_record(path: &Path) -> Result<(), ModuleError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ModuleError::failed(format!("cannot remove {}: {e}", path.display()))),
-    }
-}
-
 /// Mounted and answering (a FUSE mount whose process died stays listed but fails every stat).
 fn mount_alive(m: &FuseMount, mountinfo: &str) -> bool {
     procs::gluster_mounts(mountinfo).iter().any(|x| x.target == m.target) && std::fs::metadata(&m.target).is_ok()
@@ -996,21 +967,6 @@ mod tests {
         assert!(err.starts_with("cannot move the volume definitions aside: "), "{err}");
         let err = set_aside.restore().unwrap_err().to_string();
         assert!(err.starts_with("cannot restore the volume definitions: "), "{err}");
-    }
-
-    #[test]
-    fn a_record_that_cannot_be_removed_is_named() {
-        // unlink(2) refuses a directory, even to root.
-        let dir = tempfile::tempdir().unwrap();
-        let err = remove_record(dir.path()).unwrap_err().to_string();
-        assert!(
-            err.starts_with(&format!("cannot remove {}: ", dir.path().display())),
-            "{err}"
-        );
-        assert!(
-            remove_record(&dir.path().join("gone.json")).is_ok(),
-            "a missing record is fine"
-        );
     }
 
     #[test]

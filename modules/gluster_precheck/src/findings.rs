@@ -5,23 +5,8 @@ use std::collections::BTreeMap;
 
 use keel_gluster_cli::parse::{GlusterVersion, VolumeType};
 use keel_gluster_cli::pool::{Pool, Volume};
-use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    /// The upgrade must not start.
-    Blocker,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    pub code: &'static str,
-    pub msg: String,
-}
+pub use keel_runtime::findings::{Finding, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

@@ -6,11 +6,12 @@ pub mod findings;
 use std::time::Duration;
 
 use keel_gluster_cli::{parse::version_from, pool, Gluster};
+use keel_runtime::findings::verdict;
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use findings::{Mode, Policy, Severity};
+use findings::{Mode, Policy};
 
 pub const MODULE: ModuleDef = ModuleDef {
     name: "gluster_precheck",
@@ -71,37 +72,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     };
     let pool = pool::gather(ctx, &gluster, true)?;
     let found = findings::evaluate(&pool, &policy);
-    let blockers: Vec<&str> = found
-        .iter()
-        .filter(|f| f.severity == Severity::Blocker)
-        .map(|f| f.msg.as_str())
-        .collect();
-    let data = |m: &mut Map<String, Value>| {
-        m.insert("findings".into(), json!(found));
-        m.insert("blocking".into(), json!(!blockers.is_empty()));
-        m.insert("installed_version".into(), json!(pool.version.text));
-    };
-    if !blockers.is_empty() {
-        let mut m = Map::new();
-        data(&mut m);
-        return Err(ModuleError::failed_with(
-            format!(
-                "{} blocking finding(s) for an {} upgrade: {}",
-                blockers.len(),
-                args.mode,
-                blockers.join("; ")
-            ),
-            m,
-        ));
-    }
-    let mut r = ModuleResult::new(
-        false,
-        format!(
-            "no blocking findings for an {} upgrade ({} finding(s) in all)",
-            args.mode,
-            found.len()
-        ),
-    );
-    data(&mut r.data);
-    Ok(r)
+    let mut data = Map::new();
+    data.insert("installed_version".into(), json!(pool.version.text));
+    verdict(&found, &format!("an {} upgrade", args.mode), data)
 }

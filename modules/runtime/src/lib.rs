@@ -5,6 +5,7 @@
 pub mod args;
 pub mod command;
 pub mod error;
+pub mod findings;
 pub mod masking;
 pub mod module;
 pub mod result;

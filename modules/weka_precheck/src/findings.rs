@@ -9,21 +9,7 @@ use keel_weka_cli::paths::Table;
 use keel_weka_cli::{Cluster, WekaVersion};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    /// The upgrade must not start.
-    Blocker,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    pub code: &'static str,
-    pub msg: String,
-}
+pub use keel_runtime::findings::{Finding, Severity};
 
 /// Free space where WEKA keeps its releases, measured on this host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

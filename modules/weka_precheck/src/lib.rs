@@ -5,6 +5,7 @@ pub mod findings;
 
 use std::path::Path;
 
+use keel_runtime::findings::verdict;
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
 use keel_weka_cli::{path_table, version_option, weka_options, Common, Weka};
 use serde::Deserialize;
@@ -106,7 +107,9 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 code: "login",
                 msg: msg.clone(),
             }];
-            return Err(blocked(&f, None));
+            let mut data = Map::new();
+            data.insert("running_version".into(), Value::Null);
+            return verdict(&f, &format!("the upgrade to {target}"), data);
         }
         Err(e) => return Err(e),
     };
@@ -122,35 +125,8 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         check_clients: args.check_clients,
     });
     let running = cluster.status.release.text.clone();
-    if found.iter().any(|f| f.severity == Severity::Blocker) {
-        return Err(blocked(&found, Some(&running)));
-    }
-    let mut r = ModuleResult::new(
-        false,
-        format!(
-            "no blocking findings for the upgrade from {running} to {target} ({} finding(s) in all)",
-            found.len()
-        ),
-    );
-    r.data.insert("findings".into(), json!(found));
-    r.data.insert("blocking".into(), json!(false));
-    r.data.insert("running_version".into(), json!(running));
-    r.data.insert("space".into(), json!(space));
-    Ok(r)
-}
-
-fn blocked(found: &[Finding], running: Option<&str>) -> ModuleError {
-    let blockers: Vec<&str> = found
-        .iter()
-        .filter(|f| f.severity == Severity::Blocker)
-        .map(|f| f.msg.as_str())
-        .collect();
-    let mut m = Map::new();
-    m.insert("findings".into(), json!(found));
-    m.insert("blocking".into(), json!(true));
-    m.insert("running_version".into(), json!(running));
-    ModuleError::failed_with(
-        format!("{} blocking finding(s): {}", blockers.len(), blockers.join("; ")),
-        m,
-    )
+    let mut data = Map::new();
+    data.insert("running_version".into(), json!(running));
+    data.insert("space".into(), json!(space));
+    verdict(&found, &format!("the upgrade from {running} to {target}"), data)
 }

@@ -535,6 +535,24 @@ fn scenario_arbiter(t: &mut Tally, root: &Path, paths: &Paths) {
     let Some(inv) = up(t, paths, Layout::Arbiter, "3 servers on 10.3, replica 3 arbiter 1") else {
         return down(t, paths);
     };
+    t.check(
+        "ansible-core 2.17: a --check run on the 10.3 pool plans every server, waits for nothing, changes nothing",
+        || {
+            let check = [UPGRADE.as_slice(), &["--check"]].concat();
+            let out = playbook(root, OLDEST, &inv, "keel.storage.gluster_upgrade", &check)?;
+            if !out.contains("Rolling | install the target release on node3") {
+                return Err("the check run did not plan the install of node3".into());
+            }
+            let report = latest_report(root, "gluster-online-")?;
+            let planned = report["servers"]
+                .as_array()
+                .map_or(0, |s| s.iter().filter(|s| s["status"] == "would upgrade").count());
+            if report["check_mode"] != true || planned != 3 {
+                return Err(format!("unexpected check-mode report: {report}"));
+            }
+            playbook(root, OLDEST, &inv, "testbed_untouched.yml", &[]).map(|_| ())
+        },
+    );
     t.check("testbed writer started on the client", || testbed::writer_start(paths));
     t.check(
         "ansible-core 2.17: keel.storage.gluster_upgrade of an arbiter volume under live writes, op-version 110000",

@@ -171,26 +171,6 @@ impl Weka {
     }
 }
 
-/// For a command whose limit is the module option `option` rather than `timeout`: a timeout
-/// names that option (the runtime's message points at `timeout`, which would not help), then
-/// `after`, what the kill may have left behind.
-pub fn timeout_of<'a>(option: &'a str, after: &'a str) -> impl Fn(ModuleError) -> ModuleError + 'a {
-    move |e| match e {
-        ModuleError::Timeout { cmd, seconds } => {
-            let mut data = serde_json::Map::new();
-            data.insert("cmd".into(), serde_json::Value::String(cmd.clone()));
-            ModuleError::failed_with(
-                format!(
-                    "'{cmd}' did not finish within {seconds} s ({option}) and was killed{after}; raise {option} if it \
-                     is just slow"
-                ),
-                data,
-            )
-        }
-        other => other,
-    }
-}
-
 /// A failed weka command as an operator-facing error.
 pub fn failure(what: &str, out: Output) -> ModuleError {
     let why = first_line(&out.stderr, &out.stdout);

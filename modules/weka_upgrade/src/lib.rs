@@ -251,7 +251,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let t0 = Instant::now();
     let out = weka
         .exec(ctx, &argv, Duration::from_secs(args.upgrade_timeout.max(1)))
-        .map_err(keel_weka_cli::cli::timeout_of(
+        .map_err(keel_runtime::error::timeout_of(
             "upgrade_timeout",
             "; WEKA may still be upgrading the cluster: check `weka status` and `weka cluster host` before running it \
              again",

@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use keel_runtime::error::timeout_of;
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
-use keel_weka_cli::cli::{failure, timeout_of};
+use keel_weka_cli::cli::failure;
 use keel_weka_cli::{version_option, weka_options, Common, Weka};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

@@ -651,7 +651,7 @@ fn scenario_georep(t: &mut Tally, root: &Path, paths: &Paths) {
                 &["-e", "keel_upgraded_hosts=servers:secondaries"],
             )?;
             testbed::georep_running(paths, Duration::from_secs(120))?;
-            testbed::georep_replicates(paths, Duration::from_secs(90))
+            testbed::georep_replicates(paths, Duration::from_secs(150))
         },
     );
     down(t, paths);

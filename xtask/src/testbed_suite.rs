@@ -209,7 +209,7 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
             }
             let hosts = [
                 "-e",
-                "untouched_hosts=node2,node3",
+                "untouched_hosts=node2,node3 untouched_heal=true",
                 "-e",
                 r#"{"untouched_other_release": ["node1", "10.199.0.11"]}"#,
             ];

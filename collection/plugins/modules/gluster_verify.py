@@ -14,9 +14,17 @@ version_added: 0.1.0
 description:
   - Polls until this server runs O(version), glusterd answers, every peer is connected and
     C(Peer in Cluster), and every brick and self-heal daemon of every started volume is online.
-  - "Fails at once when a peer is C(Peer Rejected) (the message names the known remedies) or when a
-    Gluster process still runs a binary an install replaced (it needs a restart); fails after
-    O(timeout) naming what is still missing."
+  - "Does not wait on a state that waiting cannot clear: a peer C(Peer Rejected) (at once), a connected peer
+    held in C(Accepted peer request) or C(Sent and Received peer request) beyond O(settle), or any other
+    problem unchanged for O(stuck_after). Such a pool is I(stuck): with O(offer_remedy) the module returns
+    at once, not failed, with RV(whole=false) and RV(remedy) naming the next remedy of its ladder that is
+    not in O(remedies_applied); without it, or once the ladder is exhausted, it fails with instructions."
+  - "The ladder: a rejected peer gets C(restart) (glusterd alone, which redoes the handshake), then
+    C(resync) (the volume definitions fetched from the peers again); any other stuck state gets C(restart).
+    The caller applies the remedy (M(keel.storage.gluster_service)) and calls this module again with it
+    added to O(remedies_applied)."
+  - "Fails at once when a Gluster process still runs a binary an install replaced (it needs a restart);
+    fails after O(timeout) naming what is still missing."
   - Read-only; run it on a server after starting it again, before moving to the next one.
 options:
   version:
@@ -36,6 +44,22 @@ options:
         peers show their stored state until the handshake completes, and the handshake may still reject them.
     type: str
     default: "0"
+  stuck_after:
+    description:
+      - How long a problem may stay unchanged (the same peer disconnected, the same brick offline) before
+        the pool counts as stuck, in seconds or with a unit.
+    type: str
+    default: "120"
+  offer_remedy:
+    description:
+      - When the pool is stuck and a remedy of the ladder is left, return it in RV(remedy) instead of failing.
+    type: bool
+    default: false
+  remedies_applied:
+    description: Remedies already applied to this server in this run (C(restart), C(resync)), so the next call offers the next one.
+    type: list
+    elements: str
+    default: []
   other_release_peers:
     description:
       - Names or addresses of servers that run another release than this one, in the middle of a rolling
@@ -76,6 +100,20 @@ whole:
   description: Whether the pool was found whole (false on failure; unlike C(failed), a C(failed_when) leaves it alone).
   returned: always
   type: bool
+stuck:
+  description: Why waiting will not make the pool whole (empty when whole; also returned on failure).
+  returned: always
+  type: list
+  elements: str
+remedy:
+  description: The next remedy to apply, C(restart) or C(resync); null when whole or when none is left.
+  returned: always
+  type: str
+remedies_applied:
+  description: O(remedies_applied), as understood.
+  returned: always
+  type: list
+  elements: str
 rejected_peers:
   description: Peers this server sees as C(Peer Rejected) (also returned on failure).
   returned: always

@@ -2,14 +2,15 @@
 //! answers, every peer is connected and in the cluster, and every brick and self-heal daemon of
 //! the pool is online. Read-only.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use keel_gluster_cli::parse::version_from;
 use keel_gluster_cli::pool::{self, Pool};
 use keel_gluster_cli::Gluster;
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 
 pub const MODULE: ModuleDef = ModuleDef {
     name: "gluster_verify",
@@ -19,6 +20,9 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("poll_interval", Kind::Duration),
         Opt::new("other_release_peers", Kind::List),
         Opt::new("settle", Kind::Duration),
+        Opt::new("stuck_after", Kind::Duration),
+        Opt::new("offer_remedy", Kind::Bool),
+        Opt::new("remedies_applied", Kind::List),
     ],
     supports_check_mode: true,
     run,
@@ -35,6 +39,12 @@ struct Args {
     other_release_peers: Vec<String>,
     #[serde(default)]
     settle: u64,
+    #[serde(default = "default_stuck_after")]
+    stuck_after: u64,
+    #[serde(default)]
+    offer_remedy: bool,
+    #[serde(default)]
+    remedies_applied: Vec<String>,
 }
 
 fn default_timeout() -> u64 {
@@ -43,12 +53,40 @@ fn default_timeout() -> u64 {
 fn default_poll() -> u64 {
     5
 }
+fn default_stuck_after() -> u64 {
+    120
+}
 
-/// What keeps the pool from being whole; empty when it is. `fatal` problems will not pass by
-/// waiting.
+/// The remedies a stuck pool may get on this server, in the order they are tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Remedy {
+    /// Restart glusterd alone: it redoes the handshake with every peer; bricks keep running.
+    Restart,
+    /// Fetch the volume definitions from the peers again (gluster_service `resync_volumes`).
+    Resync,
+}
+
+impl Remedy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Remedy::Restart => "restart",
+            Remedy::Resync => "resync",
+        }
+    }
+}
+
+/// What keeps the pool from being whole; empty when it is.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Problems {
+    /// May clear by waiting (a peer reconnecting, a brick starting).
     pub waiting: Vec<String>,
+    /// Peers connected but held in a handshake state that an established pool does not leave by
+    /// itself (seen: 'Accepted peer request' for ten minutes, cleared by a glusterd restart).
+    pub handshake: Vec<String>,
+    /// Peers 'Peer Rejected' that no mixed-release window explains.
+    pub rejected: Vec<String>,
+    /// Fail at once; no remedy of this module's ladder applies.
     pub fatal: Vec<String>,
     /// Not problems for now: rejections explained by a mixed-release pool.
     pub warnings: Vec<String>,
@@ -56,15 +94,13 @@ pub struct Problems {
 
 const REJECTED: &str = "Peer Rejected";
 
+/// Peer states (glusterd-sm.h) of a connected peer that the handshake of an established pool
+/// does not leave by itself: 4 'Accepted peer request', 5 'Sent and Received peer request'.
+const HANDSHAKE_STUCK_STATES: [i64; 2] = [4, 5];
+
 impl Problems {
-    /// The fatal problems, then the remedies of a rejection once however many peers show it.
-    pub fn message(&self) -> String {
-        let rejected = format!("'{REJECTED}'");
-        let mut msg = self.fatal.join("; ");
-        if self.fatal.iter().any(|f| f.ends_with(&rejected)) {
-            msg = format!("{msg}. {REJECTED_REMEDY}");
-        }
-        msg
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty() && self.handshake.is_empty() && self.rejected.is_empty() && self.fatal.is_empty()
     }
 }
 
@@ -73,6 +109,10 @@ const REJECTED_REMEDY: &str =
      is not enabled); if it stays rejected, its volume definitions differ (a volfile checksum mismatch, seen \
      after 9->10 and 10->11 upgrades): compare /var/lib/glusterd/vols/*/info with a good server, copy the good \
      server's /var/lib/glusterd/vols/ to it and restart its glusterd.";
+
+const HANDSHAKE_REMEDY: &str = "Restart glusterd on the peer named as well (systemctl restart glusterd: \
+     bricks keep running), then look at `gluster peer status` on both servers and at \
+     /var/log/glusterfs/glusterd.log for the handshake's error.";
 
 const MIXED_RELEASE_NOTE: &str = "expected while the two servers run different releases (Gluster 10 and 11 \
      write a volume's info file in a different order, so its checksum differs); it clears once every server runs \
@@ -114,9 +154,12 @@ pub fn judge(pool: &Pool, expected: Option<&str>, other_release: &[String]) -> P
                 peer.hostname
             ));
         } else if peer.rejected() {
-            p.fatal.push(format!("peer {} is '{REJECTED}'", peer.hostname));
+            p.rejected.push(peer.hostname.clone());
         } else if !peer.connected {
             p.waiting.push(format!("peer {} is disconnected", peer.hostname));
+        } else if !peer.in_cluster() && HANDSHAKE_STUCK_STATES.contains(&peer.state) {
+            p.handshake
+                .push(format!("peer {} is '{}'", peer.hostname, peer.state_str));
         } else if !peer.in_cluster() {
             p.waiting
                 .push(format!("peer {} is '{}'", peer.hostname, peer.state_str));
@@ -153,6 +196,93 @@ pub fn judge(pool: &Pool, expected: Option<&str>, other_release: &[String]) -> P
     p
 }
 
+/// How long each problem has been seen without a break; a problem that goes away and comes back
+/// starts again. Times are offsets from the start of the wait, so tests need no clock.
+#[derive(Debug, Default)]
+pub struct Watch {
+    since: BTreeMap<String, Duration>,
+}
+
+impl Watch {
+    /// Records the problems seen at `now` and returns, for each, how long it has lasted.
+    pub fn observe<'a>(
+        &mut self,
+        now: Duration,
+        seen: impl IntoIterator<Item = &'a String>,
+    ) -> Vec<(String, Duration)> {
+        let seen: Vec<&String> = seen.into_iter().collect();
+        self.since.retain(|k, _| seen.contains(&k));
+        seen.into_iter()
+            .map(|s| {
+                let t = *self.since.entry(s.clone()).or_insert(now);
+                (s.clone(), now.saturating_sub(t))
+            })
+            .collect()
+    }
+}
+
+/// Why waiting will not make the pool whole, and the ladder of remedies for it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Stuck {
+    pub reasons: Vec<String>,
+    pub ladder: &'static [Remedy],
+    /// What the operator does once the ladder is exhausted.
+    pub instructions: &'static str,
+}
+
+const LADDER_REJECTED: &[Remedy] = &[Remedy::Restart, Remedy::Resync];
+const LADDER_RESTART: &[Remedy] = &[Remedy::Restart];
+
+/// Decides, from one look and how long each problem has lasted, whether the pool is stuck.
+/// A rejection is stuck at once; a handshake state once it outlasts the settle; anything
+/// else once it stays unchanged for `stuck_after`.
+pub fn stuck(p: &Problems, lasted: &[(String, Duration)], settle: Duration, stuck_after: Duration) -> Option<Stuck> {
+    let lasted_at_least = |text: &String, d: Duration| lasted.iter().any(|(t, l)| t == text && *l >= d);
+    if !p.rejected.is_empty() {
+        return Some(Stuck {
+            reasons: p.rejected.iter().map(|h| format!("peer {h} is '{REJECTED}'")).collect(),
+            ladder: LADDER_REJECTED,
+            instructions: REJECTED_REMEDY,
+        });
+    }
+    let handshake: Vec<String> = p
+        .handshake
+        .iter()
+        .filter(|h| lasted_at_least(h, settle))
+        .cloned()
+        .collect();
+    if !handshake.is_empty() {
+        return Some(Stuck {
+            reasons: handshake,
+            ladder: LADDER_RESTART,
+            instructions: HANDSHAKE_REMEDY,
+        });
+    }
+    let unchanged: Vec<String> = p
+        .waiting
+        .iter()
+        .filter(|w| lasted_at_least(w, stuck_after))
+        .cloned()
+        .collect();
+    if !unchanged.is_empty() {
+        return Some(Stuck {
+            reasons: unchanged
+                .into_iter()
+                .map(|w| format!("{w} (unchanged for {} s)", stuck_after.as_secs()))
+                .collect(),
+            ladder: LADDER_RESTART,
+            instructions: "Look at `gluster peer status` and `gluster volume status` on this server and the \
+                 servers named, and at /var/log/glusterfs/glusterd.log; start what is down.",
+        });
+    }
+    None
+}
+
+/// The next remedy of the ladder not yet applied, if any.
+pub fn next_remedy(ladder: &[Remedy], applied: &[Remedy]) -> Option<Remedy> {
+    ladder.iter().copied().find(|r| !applied.contains(r))
+}
+
 /// Gluster processes (of this server's PID namespace) still running a binary that an install
 /// replaced: they need a restart.
 fn stale_processes() -> Vec<String> {
@@ -174,6 +304,19 @@ fn stale(procs: &[keel_host::procs::Proc]) -> Vec<String> {
         .collect()
 }
 
+fn parse_remedies(names: &[String]) -> Result<Vec<Remedy>, ModuleError> {
+    names
+        .iter()
+        .map(|n| match n.as_str() {
+            "restart" => Ok(Remedy::Restart),
+            "resync" => Ok(Remedy::Resync),
+            other => Err(ModuleError::invalid_args(format!(
+                "gluster_verify: option 'remedies_applied' takes restart, resync; got '{other}'"
+            ))),
+        })
+        .collect()
+}
+
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_verify", opts)?;
     if let Some(v) = &args.version {
@@ -183,10 +326,24 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             ))
         })?;
     }
+    let applied = parse_remedies(&args.remedies_applied)?;
     let gluster = Gluster::default();
     let started = Instant::now();
+    let settle = Duration::from_secs(args.settle);
+    let stuck_after = Duration::from_secs(args.stuck_after);
     let mut rejected: Vec<String> = Vec::new();
     let mut whole_since: Option<Instant> = None;
+    let mut watch = Watch::default();
+    // Survive a playbook's failed_when, which rewrites `failed`.
+    let data = |rejected: &[String], stuck: &[String], remedy: Option<Remedy>| {
+        let mut m = Map::new();
+        m.insert("rejected_peers".into(), json!(rejected));
+        m.insert("whole".into(), json!(false));
+        m.insert("stuck".into(), json!(stuck));
+        m.insert("remedy".into(), json!(remedy));
+        m.insert("remedies_applied".into(), json!(applied));
+        m
+    };
     loop {
         // glusterd not answering yet is one more thing to wait for, not a failure.
         let problems = match pool::gather(ctx, &gluster, false) {
@@ -196,18 +353,14 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 rejected = rejected_peers(&pool);
                 // Right after glusterd starts, peers still show their stored state until the
                 // handshake (which may reject them) completes: whole means whole for `settle` s.
-                let whole = p.waiting.is_empty() && p.fatal.is_empty();
+                let whole = p.is_empty();
                 if whole && whole_since.is_none() && args.settle > 0 {
                     whole_since = Some(Instant::now());
                 }
                 if !whole {
                     whole_since = None;
                 }
-                let settled = whole_since.is_none_or(|t| t.elapsed() >= Duration::from_secs(args.settle));
-                if whole && !settled {
-                    p.waiting
-                        .push(format!("the pool looks whole; watching it for {} s", args.settle));
-                }
+                let settled = whole_since.is_none_or(|t| t.elapsed() >= settle);
                 if whole && settled {
                     for w in p.warnings {
                         ctx.warn(w);
@@ -221,7 +374,14 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                         .with("version", pool.version)
                         .with("rejected_peers", &rejected)
                         .with("whole", true)
+                        .with("stuck", Vec::<String>::new())
+                        .with("remedy", Option::<Remedy>::None)
+                        .with("remedies_applied", &applied)
                         .with("waited_s", started.elapsed().as_secs()));
+                }
+                if whole {
+                    p.waiting
+                        .push(format!("the pool looks whole; watching it for {} s", args.settle));
                 }
                 p
             }
@@ -230,24 +390,47 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 ..Default::default()
             },
         };
-        let data = || {
-            let mut m = Map::new();
-            m.insert("rejected_peers".into(), serde_json::json!(rejected));
-            // Survives a playbook's failed_when, which rewrites `failed`.
-            m.insert("whole".into(), serde_json::json!(false));
-            m
-        };
         if !problems.fatal.is_empty() {
-            return Err(ModuleError::failed_with(problems.message(), data()));
+            return Err(ModuleError::failed_with(
+                problems.fatal.join("; "),
+                data(&rejected, &problems.fatal, None),
+            ));
         }
-        if started.elapsed() >= Duration::from_secs(args.timeout) {
+        let lasted = watch.observe(started.elapsed(), problems.waiting.iter().chain(&problems.handshake));
+        if let Some(s) = stuck(&problems, &lasted, settle, stuck_after) {
+            let remedy = next_remedy(s.ladder, &applied);
+            if let (true, Some(r)) = (args.offer_remedy, remedy) {
+                let msg = format!(
+                    "waiting will not make the pool whole ({}); the next remedy is: {}",
+                    s.reasons.join("; "),
+                    r.name()
+                );
+                let mut result = ModuleResult::new(false, msg);
+                for (k, v) in data(&rejected, &s.reasons, Some(r)) {
+                    result = result.with(&k, v);
+                }
+                return Ok(result.with("waited_s", started.elapsed().as_secs()));
+            }
+            let tried = if applied.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = applied.iter().map(|r| r.name()).collect();
+                format!(" after {}", names.join(" and "))
+            };
             return Err(ModuleError::failed_with(
                 format!(
-                    "the pool is not whole after {} s: {}",
-                    args.timeout,
-                    problems.waiting.join("; ")
+                    "waiting will not make the pool whole{tried}: {}. {}",
+                    s.reasons.join("; "),
+                    s.instructions
                 ),
-                data(),
+                data(&rejected, &s.reasons, None),
+            ));
+        }
+        if started.elapsed() >= Duration::from_secs(args.timeout) {
+            let waiting: Vec<String> = problems.waiting.iter().chain(&problems.handshake).cloned().collect();
+            return Err(ModuleError::failed_with(
+                format!("the pool is not whole after {} s: {}", args.timeout, waiting.join("; ")),
+                data(&rejected, &[], None),
             ));
         }
         std::thread::sleep(Duration::from_secs(args.poll_interval.max(1)));
@@ -258,6 +441,63 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
 mod tests {
     use super::*;
     use keel_host::procs::Proc;
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    #[test]
+    fn a_problem_lasts_while_it_is_seen_without_a_break() {
+        let mut w = Watch::default();
+        let a = "peer a is disconnected".to_string();
+        let b = "brick b is offline".to_string();
+        assert_eq!(w.observe(secs(0), [&a]), vec![(a.clone(), secs(0))]);
+        assert_eq!(
+            w.observe(secs(30), [&a, &b]),
+            vec![(a.clone(), secs(30)), (b.clone(), secs(0))]
+        );
+        // a went away and came back: it starts again.
+        w.observe(secs(40), [&b]);
+        assert_eq!(w.observe(secs(50), [&a, &b]), vec![(a, secs(0)), (b, secs(20))]);
+    }
+
+    #[test]
+    fn a_rejected_peer_is_stuck_at_once_with_restart_then_resync() {
+        let p = Problems {
+            rejected: vec!["node1".into()],
+            ..Default::default()
+        };
+        let s = stuck(&p, &[], secs(15), secs(120)).expect("stuck");
+        assert_eq!(s.ladder, [Remedy::Restart, Remedy::Resync]);
+        assert_eq!(next_remedy(s.ladder, &[]), Some(Remedy::Restart));
+        assert_eq!(next_remedy(s.ladder, &[Remedy::Restart]), Some(Remedy::Resync));
+        assert_eq!(next_remedy(s.ladder, &[Remedy::Restart, Remedy::Resync]), None);
+    }
+
+    #[test]
+    fn a_handshake_state_is_stuck_once_it_outlasts_the_settle() {
+        let h = "peer node1 is 'Accepted peer request'".to_string();
+        let p = Problems {
+            handshake: vec![h.clone()],
+            ..Default::default()
+        };
+        assert_eq!(stuck(&p, &[(h.clone(), secs(14))], secs(15), secs(120)), None);
+        let s = stuck(&p, &[(h, secs(15))], secs(15), secs(120)).expect("stuck");
+        assert_eq!(s.ladder, [Remedy::Restart]);
+        assert_eq!(next_remedy(s.ladder, &[Remedy::Restart]), None);
+    }
+
+    #[test]
+    fn anything_else_is_stuck_only_once_unchanged_for_stuck_after() {
+        let w = "brick n1:/b of volume gv0 is offline".to_string();
+        let p = Problems {
+            waiting: vec![w.clone()],
+            ..Default::default()
+        };
+        assert_eq!(stuck(&p, &[(w.clone(), secs(119))], secs(15), secs(120)), None);
+        let s = stuck(&p, &[(w, secs(120))], secs(15), secs(120)).expect("stuck");
+        assert_eq!(s.ladder, [Remedy::Restart]);
+    }
 
     #[test]
     fn a_gluster_process_running_a_replaced_binary_must_be_restarted() {

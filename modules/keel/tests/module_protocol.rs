@@ -736,11 +736,62 @@ fn verify_fails_at_once_on_a_rejected_peer_with_the_remedies() {
         &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_PREFIX", "rejected-")],
     );
     assert_eq!(v["failed"], true, "{v}");
-    let msg = v["msg"].as_str().unwrap();
-    assert!(
-        msg.contains("is 'Peer Rejected'") && msg.contains("copy the good server's /var/lib/glusterd/vols/"),
-        "{msg}"
+    assert_eq!(v["whole"], false, "{v}");
+    assert_eq!(v["remedy"], Value::Null, "no remedy offered unless asked: {v}");
+    assert_eq!(v["stuck"].as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(v["rejected_peers"], json!(["10.198.0.12", "10.198.0.13"]), "{v}");
+}
+
+/// The remedy ladder is gluster_verify's: each call names the next remedy not yet applied, at
+/// once (no wait to the timeout), and fails once the ladder is exhausted.
+#[test]
+fn verify_offers_restart_then_resync_for_a_rejected_peer_then_stops() {
+    let env = [("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_PREFIX", "rejected-")];
+    let ask = |applied: Value| {
+        run(
+            verify(json!({"timeout": 600, "offer_remedy": true, "remedies_applied": applied})),
+            &fake_path(),
+            &env,
+        )
+    };
+    let v = ask(json!([]));
+    assert_eq!((v["failed"].clone(), v["whole"].clone()), (json!(false), json!(false)), "{v}");
+    assert_eq!(v["remedy"], "restart", "{v}");
+    assert!(v["waited_s"].as_u64().unwrap() < 5, "{v}");
+    let v = ask(json!(["restart"]));
+    assert_eq!(v["remedy"], "resync", "{v}");
+    let v = ask(json!(["restart", "resync"]));
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(v["remedy"], Value::Null, "{v}");
+    assert_eq!(v["remedies_applied"], json!(["restart", "resync"]), "{v}");
+}
+
+#[test]
+fn verify_takes_a_handshake_that_outlasts_the_settle_to_a_restart_not_to_the_timeout() {
+    let env = [("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_PREFIX", "handshake-")];
+    let v = run(
+        verify(json!({"timeout": 600, "settle": 1, "offer_remedy": true})),
+        &fake_path(),
+        &env,
     );
+    assert_eq!(v["failed"], false, "{v}");
+    assert_eq!(v["remedy"], "restart", "{v}");
+    assert_eq!(v["stuck"], json!(["peer 10.198.0.12 is 'Accepted peer request'"]), "{v}");
+    assert!(v["waited_s"].as_u64().unwrap() < 10, "{v}");
+    let v = run(
+        verify(json!({"timeout": 600, "offer_remedy": true, "remedies_applied": ["restart"]})),
+        &fake_path(),
+        &env,
+    );
+    assert_eq!((v["failed"].clone(), v["remedy"].clone()), (json!(true), Value::Null), "{v}");
+}
+
+#[test]
+fn verify_names_a_bad_remedy_and_the_valid_ones() {
+    let v = run(verify(json!({"remedies_applied": ["reboot"]})), &fake_path(), &[]);
+    assert_eq!(v["failed"], true, "{v}");
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.contains("reboot") && msg.contains("restart, resync"), "{msg}");
 }
 
 #[test]

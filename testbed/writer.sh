@@ -2,8 +2,9 @@
 # keel-writer: runs on the testbed's client node and proves no data is lost during an upgrade.
 #   keel-writer run MOUNT STATE      write checksummed files to MOUNT until STATE/stop appears (or
 #                                    SIGTERM); a new run continues the manifest
-#   keel-writer stop STATE           stop it and print how many files were written
-#   keel-writer verify MOUNT STATE   every file in the manifest is present and intact
+#   keel-writer stop STATE           stop it; print {"written": N, "failed_writes": N} (one JSON line)
+#   keel-writer verify MOUNT STATE   every file in the manifest is present and intact; print
+#                                    {"verified": N, "lost": N} (one JSON line; exit 1 when lost > 0)
 # The manifest lives on the client's own disk (STATE), never on the volume under test.
 set -u
 case "${1:-}" in
@@ -35,18 +36,19 @@ stop)
   touch "$st/stop"
   n=0
   while [ -f "$st/pid" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-  echo "written $(wc -l < "$st/manifest") files, $(wc -l < "$st/errors") failed writes"
+  printf '{"written": %d, "failed_writes": %d}\n' "$(wc -l < "$st/manifest")" "$(wc -l < "$st/errors")"
   ;;
 verify)
   mnt=$2 st=$3
   total=$(wc -l < "$st/manifest")
-  [ "$total" -gt 0 ] || { echo "nothing written"; exit 1; }
-  if (cd "$mnt" && sha256sum -c --quiet "$st/manifest"); then
-    echo "verified $total files"
+  # sha256sum -c prints one "NAME: FAILED..." line per file missing or damaged.
+  if [ -d "$mnt/keel-writer" ]; then
+    lost=$(cd "$mnt" && sha256sum -c --quiet "$st/manifest" 2>/dev/null | grep -c ': FAILED')
   else
-    echo "FAILED: files missing or damaged on $mnt"
-    exit 1
+    lost=$total
   fi
+  printf '{"verified": %d, "lost": %d}\n' "$((total - lost))" "$lost"
+  [ "$lost" -eq 0 ] && [ "$total" -gt 0 ]
   ;;
 *)
   echo "usage: keel-writer run MOUNT STATE | stop STATE | verify MOUNT STATE" >&2

@@ -62,7 +62,7 @@ pub fn main(args: &[String]) -> Result {
         ]);
     let upgraded = util::run(&mut play);
     step("5/6 stop the writer and verify every file it wrote");
-    testbed::writer_stop(&paths)?;
+    let writes = testbed::writer_stop(&paths)?;
     let verified = testbed::verify(&paths);
     step("6/6 the upgrade report");
     let report = std::fs::read_dir(&reports).ok().and_then(|d| {
@@ -83,10 +83,17 @@ pub fn main(args: &[String]) -> Result {
         testbed::down(&paths)?;
     }
     upgraded?;
-    let files = verified?;
+    let files = verified?.verified;
+    if writes.failed_writes > 0 {
+        return Err(format!(
+            "{} of {} client writes failed during the online upgrade",
+            writes.failed_writes,
+            writes.failed_writes + writes.written
+        ));
+    }
     println!(
         "demo: 3 servers upgraded from 10.3 to 11.1 online; {files} files written during the upgrade, all present \
-         and intact; {:.0} s",
+         and intact, 0 failed writes; {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())

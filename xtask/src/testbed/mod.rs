@@ -89,10 +89,10 @@ pub fn main(args: &[String]) -> Result {
         Some("status") => status(&paths),
         Some("writer") => match args.get(1).map(String::as_str) {
             Some("start") => writer_start(&paths),
-            Some("stop") => writer_stop(&paths),
+            Some("stop") => writer_stop(&paths).map(|_| ()),
             _ => Err(USAGE.into()),
         },
-        Some("verify") => verify(&paths).map(|n| println!("verified {n} files")),
+        Some("verify") => verify(&paths).map(|v| println!("verified {} files, {} lost", v.verified, v.lost)),
         _ => Err(USAGE.into()),
     }
 }
@@ -554,10 +554,26 @@ pub fn writer_start(paths: &Paths) -> Result {
     Ok(())
 }
 
-pub fn writer_stop(paths: &Paths) -> Result {
+/// What the writer did, from its one JSON line.
+#[derive(Debug, serde::Deserialize)]
+pub struct Writes {
+    pub written: u64,
+    pub failed_writes: u64,
+}
+
+/// Stops the writer: how many files it wrote and how many writes the volume refused.
+pub fn writer_stop(paths: &Paths) -> Result<Writes> {
     let out = client(paths)?.ssh_ok(paths, "keel-writer stop /var/lib/keel-writer")?;
-    print!("{out}");
-    Ok(())
+    let w: Writes = last_json(&out)?;
+    println!("writer: {} files written, {} failed writes", w.written, w.failed_writes);
+    Ok(w)
+}
+
+fn last_json<T: serde::de::DeserializeOwned>(out: &str) -> Result<T> {
+    out.lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| format!("no JSON line from the writer: {out}"))
 }
 
 /// Gives the Python-less server its Python back: Debian's Gluster packages run Python in their
@@ -603,10 +619,25 @@ pub fn install_everywhere(paths: &Paths, file: &std::path::Path, dest: &str) -> 
 }
 
 /// Checks every file in the writer's manifest; returns how many.
-pub fn verify(paths: &Paths) -> Result<usize> {
-    let out = client(paths)?.ssh_ok(paths, "keel-writer verify /mnt/gv0 /var/lib/keel-writer")?;
-    out.lines()
-        .find_map(|l| l.strip_prefix("verified "))
-        .and_then(|n| n.split_whitespace().next()?.parse().ok())
-        .ok_or_else(|| format!("verifier: {out}"))
+/// Every file the writer recorded, checked on the volume: how many are intact and how many are
+/// lost (missing or damaged).
+#[derive(Debug, serde::Deserialize)]
+pub struct Verified {
+    pub verified: u64,
+    pub lost: u64,
+}
+
+pub fn verify(paths: &Paths) -> Result<Verified> {
+    // Its exit code repeats what the JSON line says.
+    let out = client(paths)?.ssh_ok(paths, "keel-writer verify /mnt/gv0 /var/lib/keel-writer || true")?;
+    let v: Verified = last_json(&out)?;
+    match v {
+        Verified { lost: 0, verified: 1.. } => Ok(v),
+        Verified { verified: 0, lost: 0 } => Err("the writer wrote nothing".into()),
+        _ => Err(format!(
+            "{} of {} files lost (missing or damaged)",
+            v.lost,
+            v.lost + v.verified
+        )),
+    }
 }

@@ -5,6 +5,7 @@ mod demo;
 mod ecosystem;
 mod test;
 pub mod testbed;
+mod testbed_faults;
 mod testbed_suite;
 mod util;
 mod weka;

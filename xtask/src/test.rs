@@ -60,8 +60,14 @@ pub fn main(args: &[String]) -> Result {
         .iter()
         .position(|a| a == "--only")
         .map(|i| args.get(i + 1).map(String::as_str));
-    if !matches!(only, None | Some(Some("ecosystem" | "weka" | "examples" | "georep"))) {
-        return Err("--only takes: ecosystem, weka, examples, georep".into());
+    if !matches!(
+        only,
+        None | Some(Some("ecosystem" | "weka" | "examples" | "georep" | "faults"))
+    ) {
+        return Err("--only takes: ecosystem, weka, examples, georep, faults".into());
+    }
+    if only == Some(Some("faults")) {
+        return testbed_alone(crate::testbed_faults::checks);
     }
     if only == Some(Some("examples")) {
         return testbed_alone(crate::testbed_suite::examples_alone);
@@ -164,6 +170,7 @@ pub fn main(args: &[String]) -> Result {
 
     if all && tarball.is_some() {
         crate::testbed_suite::checks(&mut t, &root, quick);
+        crate::testbed_faults::checks(&mut t, &root);
     }
 
     eprintln!();

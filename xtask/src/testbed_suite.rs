@@ -44,12 +44,12 @@ fn playbook(root: &Path, release: &Release, inventory: &Path, target: &str, extr
     util::run_explained(&mut cmd)
 }
 
-fn reports(root: &Path) -> PathBuf {
+pub(crate) fn reports(root: &Path) -> PathBuf {
     root.join("build").join("reports")
 }
 
 /// The newest JSON report whose name starts with `prefix` (run ids sort by time).
-fn latest_report(root: &Path, prefix: &str) -> Result<serde_json::Value> {
+pub(crate) fn latest_report(root: &Path, prefix: &str) -> Result<serde_json::Value> {
     let dir = reports(root);
     let name = std::fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -73,14 +73,14 @@ fn changed_servers(out: &str) -> Vec<String> {
         .collect()
 }
 
-const UPGRADE: [&str; 4] = [
+pub(crate) const UPGRADE: [&str; 4] = [
     "-e",
     "gluster_target_version=11.1",
     "-e",
     "gluster_upgrade_confirm=true",
 ];
 
-fn up(t: &mut Tally, paths: &Paths, layout: Layout, what: &str) -> Option<PathBuf> {
+pub(crate) fn up(t: &mut Tally, paths: &Paths, layout: Layout, what: &str) -> Option<PathBuf> {
     up_with(t, paths, layout, false, what)
 }
 
@@ -102,7 +102,7 @@ fn up_with(t: &mut Tally, paths: &Paths, layout: Layout, secondary: bool, what: 
     inventory
 }
 
-fn down(t: &mut Tally, paths: &Paths) {
+pub(crate) fn down(t: &mut Tally, paths: &Paths) {
     t.check(
         "testbed down leaves no namespace, mount, link or process behind",
         || testbed::down(paths),

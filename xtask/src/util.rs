@@ -28,6 +28,15 @@ pub fn run(cmd: &mut Command) -> Result {
 /// what failed (ansible's `fatal:` and `FAILED!`, molecule's `ERROR`), so the closing summary,
 /// which is all a CI log tail may show, carries the reason. Returns the standard output.
 pub fn run_explained(cmd: &mut Command) -> Result<String> {
+    run_watched(cmd, None)
+}
+
+/// What a watcher of a command's output is given for each line: the line and the command's pid.
+pub type Watcher = Box<dyn FnMut(&str, u32) + Send>;
+
+/// `run_explained`, handing each line of standard output to `watch` as it comes (the fault
+/// scenarios inject a fault when a step starts).
+pub fn run_watched(cmd: &mut Command, watch: Option<Watcher>) -> Result<String> {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     eprintln!("+ {}", show(cmd));
@@ -36,12 +45,16 @@ pub fn run_explained(cmd: &mut Command) -> Result<String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
-    let echo = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+    let pid = child.id();
+    let echo = |pipe: Option<Box<dyn std::io::Read + Send>>, mut watch: Option<Watcher>| {
         std::thread::spawn(move || {
             let (mut reasons, mut all) = (Vec::new(), String::new());
             let Some(pipe) = pipe else { return (reasons, all) };
             for line in BufReader::new(pipe).lines().map_while(std::result::Result::ok) {
                 eprintln!("{line}");
+                if let Some(w) = watch.as_mut() {
+                    w(&line, pid);
+                }
                 if ["fatal:", "FAILED!", "ERROR", "failed:"]
                     .iter()
                     .any(|k| line.contains(k))
@@ -54,8 +67,8 @@ pub fn run_explained(cmd: &mut Command) -> Result<String> {
             (reasons, all)
         })
     };
-    let out = echo(child.stdout.take().map(|p| Box::new(p) as _));
-    let err = echo(child.stderr.take().map(|p| Box::new(p) as _));
+    let out = echo(child.stdout.take().map(|p| Box::new(p) as _), watch);
+    let err = echo(child.stderr.take().map(|p| Box::new(p) as _), None);
     let status = child.wait().map_err(|e| e.to_string())?;
     let (mut reasons, stdout) = out.join().unwrap_or_default();
     reasons.extend(err.join().unwrap_or_default().0);

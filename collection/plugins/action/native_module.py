@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
 COLLECTION = 'keel.storage'
@@ -44,6 +45,22 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
+        try:
+            return self._run(tmp, task_vars)
+        except AnsibleConnectionFailure as e:
+            # Ansible runs no rescue for an unreachable host, so an upgrade would stop with no
+            # record of where. A failure lets the playbook's rescue record the server and the
+            # step, try to restore what it stopped, and stop the run.
+            return dict(
+                failed=True,
+                keel_unreachable=True,
+                msg='%s became unreachable during "%s": %s. The step may have run in part. Check that the server '
+                    'is up and answers ssh, then look at its Gluster services (systemctl status glusterd, '
+                    'gluster peer status) before running the playbook again.'
+                    % (task_vars.get('inventory_hostname', 'the host'), self._task.get_name(), str(e).strip()),
+            )
+
+    def _run(self, tmp, task_vars):
         result = super().run(tmp, task_vars)
         module = self._task.action.rsplit('.', 1)[-1]
         binary = BINARY_OF.get(module)

@@ -22,6 +22,7 @@ pub const BRIDGE_ADDR: &str = "10.199.0.1";
 const PREFIX: u8 = 24;
 
 /// Where things live: the cache survives `down`, the state does not.
+#[derive(Clone)]
 pub struct Paths {
     pub cache: PathBuf,
     pub state: PathBuf,
@@ -589,6 +590,16 @@ pub fn python_everywhere(paths: &Paths) -> Result {
         )?;
     }
     Ok(())
+}
+
+/// Kills the init of node `name`'s PID namespace, and with it every process of the node: the
+/// server dies as a crashed machine would and stops answering ssh.
+pub fn crash(paths: &Paths, name: &str) -> Result {
+    let node = recorded_nodes(paths)
+        .into_iter()
+        .find(|n| n.name == name)
+        .ok_or_else(|| format!("no node {name}"))?;
+    node.crash(paths)
 }
 
 /// Runs `script` on every node whose name is in `names` (all when empty), over ssh.

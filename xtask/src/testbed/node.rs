@@ -196,6 +196,20 @@ impl Node {
         }
     }
 
+    /// Kills the init of this node's PID namespace (the kernel then kills the rest of it).
+    pub fn crash(&self, paths: &Paths) -> Result {
+        let pid = std::fs::read_to_string(self.dir(paths).join("pid")).map_err(|e| format!("{}: {e}", self.name))?;
+        let status = Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("kill -9 {} ({}) failed", pid.trim(), self.name))
+        }
+    }
+
     /// Stops everything of this node; errors are ignored here and caught by `leftovers`.
     pub fn stop(&self, paths: &Paths) {
         kill_rooted_under(&self.dir(paths));

@@ -68,10 +68,26 @@ options:
       - With O(state=restarted), restart C(glusterd) without its copy of the volume definitions, so that it
         imports them from its peers. This is the Gluster procedure for a server that rejects its peers because its
         copy differs from theirs (after a 10 to 11 upgrade, the same options are written in another order).
-        The previous copy is kept as C(/var/lib/glusterd/vols.keel-TIMESTAMP); when the import does not bring
-        every volume back within O(timeout), it is put back and the module fails. This server's bricks and
-        self-heal daemons are stopped and started afresh from the imported definitions (FUSE clients are
-        left alone).
+        This server's bricks and self-heal daemons are stopped and started afresh from the imported definitions
+        (FUSE clients are left alone).
+      - The previous copy is kept as C(/var/lib/glusterd/vols.keel-TIMESTAMP). When the import does not bring
+        every volume back within O(timeout), or any step after the copy was moved fails, the copy is put back,
+        C(glusterd) is started again and the module fails with RV(restored=true). Where the copy cannot be put
+        back (C(glusterd) will not stop, a file system error), the failure gives RV(kept) and the commands that
+        put it back by hand, and leaves the record below so that the next run puts it back itself.
+      - Before anything is stopped or moved, the resync in progress is recorded in
+        C(/var/lib/glusterd/keel-resync.json) (written whole and flushed to disk). The next O(state=restarted)
+        run (with or without O(resync_volumes)) settles a resync that was interrupted (module killed, server
+        rebooted) before anything else, see RV(recovered). When every volume of the kept copy has its
+        definition (C(info)) again, the resync is complete and the record goes; with O(resync_volumes=true)
+        nothing more is done. Otherwise the import is partial and the copy is put back (a restore that was
+        under way is always finished), after which a resync starts afresh. When neither the copy nor the
+        definitions exist the module fails, naming the other saved copies, and keeps the record.
+      - Retention, after a resync succeeds, keeps the newest 3 copies (C(vols.keel-) followed by digits
+        only; the one just made counts) and removes the older ones, listed in RV(removed). It never removes
+        the copy a resync in progress points to, nor other folders. In check mode it names the copies it would remove
+        and what it would do with a resync in progress, and changes nothing; in diff mode it shows the saved
+        copies before and after.
     type: bool
     default: false
   use:
@@ -90,10 +106,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports what it would stop or start; changes nothing.
+    description: Reports what it would stop, start or resync and which saved copies it would remove; changes nothing.
   diff_mode:
     support: full
-    description: Shows the processes and units stopped, or the services started.
+    description: Shows the processes and units stopped, the services started, or the saved copies of the volume definitions.
   platform:
     support: full
     platforms: posix
@@ -122,6 +138,13 @@ EXAMPLES = r'''
 - name: Restart glusterd alone, the remedy for a peer left rejected after an upgrade
   keel.storage.gluster_service:
     state: restarted
+
+- name: Fetch the volume definitions from the peers again (a peer left rejected after an upgrade)
+  keel.storage.gluster_service:
+    state: restarted
+    resync_volumes: true
+    timeout: 5m
+  register: resync
 
 - name: Start only glusterd
   keel.storage.gluster_service:
@@ -177,10 +200,37 @@ remounted:
   type: list
   elements: str
 kept:
-  description: Where the previous volume definitions were kept (O(resync_volumes=true)).
-  returned: when resync_volumes is true and it succeeded
+  description:
+    - Where the previous volume definitions are kept (O(resync_volumes=true)); in check mode, where they would be.
+    - On a failure, only when they could not be put back (RV(restored=false)).
+  returned: when resync_volumes is true
   type: str
   sample: /var/lib/glusterd/vols.keel-1795652400
+removed:
+  description: Copies older than the newest 3 that were removed (in check mode, that would be removed), oldest first.
+  returned: when resync_volumes is true and it succeeded, or in check mode
+  type: list
+  elements: str
+  sample: [/var/lib/glusterd/vols.keel-1795000000]
+recovered:
+  description:
+    - What this run did with a resync an earlier run left in progress (in check mode, what it would do).
+      V(completed) (every volume had been imported; the copy is kept), V(restored) (the copy was put back),
+      V(cleared) (nothing had been moved; only the record was removed); null when there was none.
+  returned: when state is restarted and it succeeded
+  type: str
+  sample: restored
+resync_record:
+  description: Where a resync records itself while it is in progress (the file is removed when it ends).
+  returned: when resync_volumes is true and it succeeded
+  type: str
+  sample: /var/lib/glusterd/keel-resync.json
+restored:
+  description:
+    - On a failed resync, whether this server's own volume definitions are back in C(/var/lib/glusterd/vols)
+      (true), or still in RV(kept) (false; the message says how to put them back).
+  returned: when resync_volumes is true and it failed after it began
+  type: bool
 restarted:
   description: The services restarted.
   returned: when state is restarted

@@ -13,6 +13,8 @@ use serde_json::{json, Map, Value};
 use keel_host::procs::{self, FuseMount, Proc};
 use keel_host::record;
 
+mod resync;
+
 /// Programs of a Gluster server, by the kernel's process name (`comm`): the management daemon,
 /// the events daemon, bricks, FUSE clients and self-heal daemons, geo-replication workers.
 pub const GLUSTER_PROGRAMS: [&str; 5] = ["glusterd", "glustereventsd", "glusterfsd", "glusterfs", "gsyncd"];
@@ -561,14 +563,19 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
 fn restart(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleError> {
     let names = args.services.clone().unwrap_or_else(|| vec!["glusterd".to_string()]);
     let base = |r: ModuleResult| r.with("systemd", host.systemd).with("restarted", &names);
+    let paths = resync::Paths::from_env();
+    if args.resync_volumes {
+        return resync::resync(ctx, host, &paths, args.timeout).map(base);
+    }
+    // A resync that an earlier run left half done is settled first: restarted on a partial import,
+    // glusterd would run without some of the volumes.
+    let earlier = resync::settle_earlier(ctx, host, &paths, args.timeout)?;
+    let base = |r: ModuleResult| base(r).with("recovered", earlier.as_ref().map(|s| s.action.name()));
     if ctx.check_mode() {
         return Ok(base(ModuleResult::new(
             true,
             format!("would restart {}", names.join(", ")),
         )));
-    }
-    if args.resync_volumes {
-        return resync(ctx, args, host).map(base);
     }
     if host.systemd {
         systemctl(ctx, "restart", &names, args.timeout)?;
@@ -592,132 +599,32 @@ fn restart(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modu
     Ok(base(ModuleResult::new(true, format!("restarted {}", names.join(", ")))))
 }
 
-const GLUSTERD_VOLS: &str = "/var/lib/glusterd/vols";
-
-/// The Gluster remedy for a server that rejects its peers because its copy of the volume
-/// definitions differs from theirs (after a 10 -> 11 upgrade: the same options written in another
-/// order): glusterd restarts without its copy (kept aside) and imports the definitions from its
-/// peers. Bricks keep running. When the import does not bring every volume back, the copy is
-/// restored.
-fn resync(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleError> {
-    let timeout = Duration::from_secs(args.timeout);
-    let before = volume_names(Path::new(GLUSTERD_VOLS));
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let set_aside = SetAside::new(Path::new(GLUSTERD_VOLS), stamp);
-    let aside = &set_aside.aside;
-    let cmdline = stop_glusterd(ctx, host, args.timeout)?;
-    // Bricks and self-heal daemons started from the old definitions go too: the new glusterd
-    // starts them afresh from the imported ones (left running, they hold their ports and brick
-    // locks, and the fresh ones fail).
-    let daemons: Vec<Proc> = host
-        .running(&[])
+/// glusterd's command line, to start it the same way without systemd.
+fn glusterd_cmdline(host: &Host) -> Vec<String> {
+    let running = if host.systemd { Vec::new() } else { host.running(&[]) };
+    running
         .into_iter()
-        .filter(|p| {
-            p.name == "glusterfsd" || (p.name == "glusterfs" && p.cmdline.iter().any(|a| a.contains("glustershd")))
-        })
-        .collect();
-    terminate(ctx, host, &daemons.iter().collect::<Vec<_>>(), timeout)?;
-    ctx.runner
-        .history
-        .push(format!("mv {GLUSTERD_VOLS} {}", aside.display()));
-    set_aside.apply()?;
-    start_glusterd(ctx, host, &cmdline, args.timeout)?;
-    let started = Instant::now();
-    loop {
-        let missing = set_aside.missing(&before);
-        if missing.is_empty() {
-            return Ok(ModuleResult::new(
-                true,
-                format!(
-                    "glusterd imported the definitions of {} from its peers (the previous copy is kept in {})",
-                    before.join(", "),
-                    aside.display()
-                ),
-            )
-            .with("kept", aside.display().to_string()));
-        }
-        if started.elapsed() >= timeout {
-            // Put the server back as it was.
-            stop_glusterd(ctx, host, args.timeout)?;
-            set_aside.restore()?;
-            start_glusterd(ctx, host, &cmdline, args.timeout)?;
-            return Err(ModuleError::failed(format!(
-                "glusterd did not import {missing:?} from its peers within {} s; its own definitions were put back. \
-                 Check that the peers agree (gluster peer status on each) and see /var/log/glusterfs/glusterd.log",
-                args.timeout
-            )));
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
+        .find(|p| p.name == "glusterd" && !p.cmdline.is_empty())
+        .map(|p| p.cmdline)
+        .unwrap_or_else(|| vec!["glusterd".to_string()])
 }
 
-/// The volume definitions set aside for a resync: plain file operations on `vols` (a scratch
-/// folder in tests, where glusterd and the commands around them cannot run).
-struct SetAside {
-    vols: PathBuf,
-    aside: PathBuf,
-}
-
-impl SetAside {
-    fn new(vols: &Path, stamp: u64) -> SetAside {
-        SetAside {
-            vols: vols.to_path_buf(),
-            aside: PathBuf::from(format!("{}.keel-{stamp}", vols.display())),
-        }
-    }
-
-    /// Moves the definitions aside and leaves an empty folder for glusterd to import into.
-    fn apply(&self) -> Result<(), ModuleError> {
-        let io = |what: &str, e: std::io::Error| ModuleError::failed(format!("{what}: {e}"));
-        std::fs::rename(&self.vols, &self.aside).map_err(|e| io("cannot move the volume definitions aside", e))?;
-        std::fs::create_dir(&self.vols).map_err(|e| io("cannot create an empty volume folder", e))
-    }
-
-    /// The volumes of `before` that glusterd has not imported (yet).
-    fn missing(&self, before: &[String]) -> Vec<String> {
-        let now = volume_names(&self.vols);
-        before.iter().filter(|v| !now.contains(v)).cloned().collect()
-    }
-
-    /// Drops what glusterd imported and puts the definitions back.
-    fn restore(&self) -> Result<(), ModuleError> {
-        let _ = std::fs::remove_dir_all(&self.vols);
-        std::fs::rename(&self.aside, &self.vols)
-            .map_err(|e| ModuleError::failed(format!("cannot restore the volume definitions: {e}")))
-    }
-}
-
-fn volume_names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.path().join("info").is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-/// Stops glusterd alone; returns its command line, to start it the same way.
-fn stop_glusterd(ctx: &mut Ctx, host: &Host, timeout: u64) -> Result<Vec<String>, ModuleError> {
+/// Stops glusterd alone.
+fn stop_glusterd(ctx: &mut Ctx, host: &Host, timeout: u64) -> Result<(), ModuleError> {
     if host.systemd {
-        systemctl(ctx, "stop", &["glusterd".to_string()], timeout)?;
-        return Ok(Vec::new());
+        return systemctl(ctx, "stop", &["glusterd".to_string()], timeout);
     }
     let running = host.running(&[]);
     let glusterd: Vec<&Proc> = running.iter().filter(|p| p.name == "glusterd").collect();
-    let cmdline = glusterd
-        .first()
-        .map(|p| p.cmdline.clone())
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| vec!["glusterd".to_string()]);
-    terminate(ctx, host, &glusterd, Duration::from_secs(timeout))?;
-    Ok(cmdline)
+    terminate(ctx, host, &glusterd, Duration::from_secs(timeout)).map(|_| ())
+}
+
+/// Starts glusterd unless it runs, then waits until it answers.
+fn ensure_glusterd(ctx: &mut Ctx, host: &Host, cmdline: &[String], timeout: u64) -> Result<(), ModuleError> {
+    if !host.systemd && host.running(&[]).iter().any(|p| p.name == "glusterd") {
+        return wait_glusterd(ctx, Duration::from_secs(timeout));
+    }
+    start_glusterd(ctx, host, cmdline, timeout)
 }
 
 fn start_glusterd(ctx: &mut Ctx, host: &Host, cmdline: &[String], timeout: u64) -> Result<(), ModuleError> {
@@ -932,41 +839,6 @@ mod tests {
             "{err}"
         );
         assert_eq!(*table.sent.borrow(), vec!["SIGTERM 5", "SIGKILL 5"]);
-    }
-
-    fn vols_with(root: &Path, names: &[&str]) -> PathBuf {
-        let vols = root.join("vols");
-        for n in names {
-            std::fs::create_dir_all(vols.join(n)).unwrap();
-            std::fs::write(vols.join(n).join("info"), "type=2\n").unwrap();
-        }
-        vols
-    }
-
-    #[test]
-    fn a_resync_whose_import_stays_short_puts_the_definitions_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let vols = vols_with(dir.path(), &["gv0", "arb0"]);
-        let before = volume_names(&vols);
-        let set_aside = SetAside::new(&vols, 42);
-        set_aside.apply().unwrap();
-        assert!(volume_names(&vols).is_empty() && set_aside.aside.join("gv0/info").is_file());
-        // glusterd imported gv0 only.
-        vols_with(dir.path(), &["gv0"]);
-        assert_eq!(set_aside.missing(&before), vec!["arb0"]);
-        set_aside.restore().unwrap();
-        assert_eq!(volume_names(&vols), vec!["arb0", "gv0"]);
-        assert!(!set_aside.aside.exists());
-    }
-
-    #[test]
-    fn a_resync_names_definitions_it_cannot_move_or_restore() {
-        let dir = tempfile::tempdir().unwrap();
-        let set_aside = SetAside::new(&dir.path().join("vols"), 42);
-        let err = set_aside.apply().unwrap_err().to_string();
-        assert!(err.starts_with("cannot move the volume definitions aside: "), "{err}");
-        let err = set_aside.restore().unwrap_err().to_string();
-        assert!(err.starts_with("cannot restore the volume definitions: "), "{err}");
     }
 
     #[test]

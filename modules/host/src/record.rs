@@ -32,6 +32,31 @@ pub fn write<T: Serialize>(path: &Path, value: &T) -> Result<(), ModuleError> {
     std::fs::rename(&tmp, path).map_err(fail)
 }
 
+/// `write`, and on the disk before it returns (the file, then its folder's entry): for a record
+/// that must outlive a power cut or a reboot, not only a killed module.
+pub fn write_synced<T: Serialize>(path: &Path, value: &T) -> Result<(), ModuleError> {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    synced(path, text.as_bytes())
+        .map_err(|e| ModuleError::failed(format!("cannot write the record {}: {e}", path.display())))
+}
+
+fn synced(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(text)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    sync_dir(dir)
+}
+
+/// Flushes a folder's entries (a rename or removal in it) to the disk.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
 /// Removes the record; none there is fine.
 pub fn remove(path: &Path) -> Result<(), ModuleError> {
     match std::fs::remove_file(path) {
@@ -59,6 +84,22 @@ mod tests {
         remove(&path).unwrap();
         assert!(!path.exists() && !path.with_extension("tmp").exists());
         remove(&path).unwrap();
+    }
+
+    #[test]
+    fn a_synced_record_is_whole_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/record.json");
+        write_synced(&path, &vec!["vols.keel-1".to_string()]).unwrap();
+        assert_eq!(
+            read::<Vec<String>>(&path, "").unwrap(),
+            Some(vec!["vols.keel-1".to_string()])
+        );
+        assert!(!path.with_extension("tmp").exists());
+        let err = write_synced(&dir.path().join("sub/record.json/x"), &1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("cannot write the record "), "{err}");
     }
 
     #[test]

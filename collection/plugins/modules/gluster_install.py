@@ -25,6 +25,13 @@ description:
     fixed, running the module again installs them again and finishes the upgrade."
   - Stop the Gluster services first with M(keel.storage.gluster_service), because processes keep running
     the replaced binaries until restarted; the module warns when C(glusterd) is running.
+  - "The install transaction is never killed: a package manager killed half way leaves packages half installed.
+    When it outlives O(timeout) the module stops waiting and fails with RV(package_manager_running=true), its
+    RV(pid), where its output goes and the Gluster packages' state as the package database shows it then; the
+    package manager finishes on its own. Wait for it, then run C(dpkg --configure -a) (apt) and the task again.
+    Read-only queries and the apt index refresh are still stopped at their timeout."
+  - Every result carries RV(services_safe_to_start). A rescue that restarts the Gluster services after a failed
+    upgrade step must skip the restart when it is false.
 options:
   version:
     description: The Gluster release to install, such as C(11.1).
@@ -54,7 +61,9 @@ options:
     choices: [auto, apt, dnf, yum, zypper]
     default: auto
   timeout:
-    description: Time the package manager may take, in seconds or with a unit (C(15m)).
+    description:
+      - Time the package manager may take, in seconds or with a unit (C(15m)).
+      - An install transaction still running then is left running, not killed (see RV(package_manager_running)).
     type: str
     default: "900"
 attributes:
@@ -109,6 +118,56 @@ version:
   returned: success
   type: str
   sample: "11.1"
+services_safe_to_start:
+  description:
+    - Whether the Gluster services may be started now. True on success, and on a failure that left the
+      packages as they were before the run (finished, at the previous release).
+    - False when the package manager is still running (RV(package_manager_running)), when Gluster packages
+      are unpacked, half-configured or at two versions (RV(unfinished)), when the packages changed but the
+      install did not complete (for example C(gluster --version) fails), or when their state cannot be read
+      after the package manager ran. Do not start glusterd then; RV(msg) says what to do.
+    - Absent only when the task's options are rejected before the module runs (a required option missing).
+  returned: always
+  type: bool
+  sample: false
+package_manager_running:
+  description:
+    - True when the install transaction outlived O(timeout) and was left running, not killed; false on
+      every other failure.
+  returned: failure
+  type: bool
+  sample: true
+pid:
+  description: The process ID of the package manager left running.
+  returned: when package_manager_running is true
+  type: int
+  sample: 48213
+output:
+  description: The files the package manager left running writes its output to (in C($TMPDIR) or C(/tmp)).
+  returned: when package_manager_running is true
+  type: dict
+  sample: {stdout: /tmp/keel-apt-get-48190-1733212345000000000.stdout,
+           stderr: /tmp/keel-apt-get-48190-1733212345000000000.stderr}
+cmd:
+  description: The command that failed or was left running.
+  returned: failure, when a command failed, timed out or was left running
+  type: str
+installed:
+  description:
+    - The Gluster packages as the package database shows them after the failure (read without waiting for
+      the package manager's lock), each with its C(name), C(version) and, when not fully installed, its
+      C(unfinished) state (C(unpacked, not configured), C(half-configured), C(half-installed),
+      C(waiting for triggers), or with rpm C(two versions installed)).
+  returned: failure, when the packages could be read
+  type: list
+  elements: dict
+  sample: [{name: glusterfs-server, version: 11.1-3~bpo12+1, unfinished: "unpacked, not configured"}]
+unfinished:
+  description: The names of the Gluster packages in RV(installed) that are not fully installed.
+  returned: failure, when the packages could be read
+  type: list
+  elements: str
+  sample: [glusterfs-server, glusterfs-common]
 packages:
   description: The packages moved (or that would move in check mode).
   returned: success

@@ -58,7 +58,28 @@ fn default_timeout() -> u64 {
     900
 }
 
+/// How far a run got, to judge on failure whether the Gluster services may start again.
+#[derive(Default)]
+struct Progress {
+    manager: Option<Manager>,
+    release: Option<String>,
+    /// The Gluster packages as they were before this run changed anything.
+    before: Option<Vec<Installed>>,
+    /// The install transaction was started (and ended: one left running is `LeftRunning`).
+    transaction: bool,
+}
+
+/// Every result says whether the Gluster services may start (`services_safe_to_start`), so that
+/// a playbook's rescue never starts glusterd on packages left half way.
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    let mut progress = Progress::default();
+    match install(ctx, opts, &mut progress) {
+        Ok(r) => Ok(r.with("services_safe_to_start", true)),
+        Err(e) => Err(failure(ctx, e, &progress)),
+    }
+}
+
+fn install(ctx: &mut Ctx, opts: Map<String, Value>, progress: &mut Progress) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_install", opts)?;
     let release = version_from(&args.version).ok_or_else(|| {
         ModuleError::invalid_args(format!(
@@ -66,12 +87,24 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             args.version
         ))
     })?;
+    progress.release = Some(release.text.clone());
     let manager = detect(&args.package_manager)?;
+    progress.manager = Some(manager);
     let timeout = Duration::from_secs(args.timeout);
     let installed = query_installed(ctx, manager)?;
+    progress.before = Some(installed.clone());
     let names = match &args.packages {
         Some(p) if !p.is_empty() => p.clone(),
-        _ => installed.iter().map(|i| i.name.clone()).collect(),
+        _ => {
+            // A package rpm lists at two versions is moved once.
+            let mut names: Vec<String> = Vec::new();
+            for i in &installed {
+                if !names.contains(&i.name) {
+                    names.push(i.name.clone());
+                }
+            }
+            names
+        }
     };
     if names.is_empty() {
         return Err(ModuleError::failed(
@@ -176,7 +209,9 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     }
     let argv = packages::install_argv(manager, &moves, downgrade, args.repo.as_deref());
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = ctx.run_with_env(
+    progress.transaction = true;
+    // Killed half way, dpkg or rpm would leave packages broken: past the timeout it goes on alone.
+    let out = ctx.runner.run_unkillable(
         &argv,
         &[("DEBIAN_FRONTEND", "noninteractive"), ("NEEDRESTART_MODE", "l")],
         timeout,
@@ -217,6 +252,150 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     ));
     r.diff = Some(diff);
     Ok(r.with("packages", &moves).with("version", now.text))
+}
+
+/// `err` as a result carrying `services_safe_to_start`, `package_manager_running` and, when it
+/// was read, the Gluster packages' state now (`installed`, `unfinished`).
+fn failure(ctx: &mut Ctx, err: ModuleError, progress: &Progress) -> ModuleError {
+    if let ModuleError::LeftRunning { .. } = err {
+        return left_running(ctx, err, progress);
+    }
+    let mut msg = err.to_string();
+    let mut data = match err {
+        ModuleError::Failed { data, .. } => data,
+        ModuleError::Command { output, .. } => {
+            let mut data = Map::new();
+            data.insert("cmd".into(), json!(output.cmd));
+            data.insert("rc".into(), json!(output.rc));
+            data.insert("stdout".into(), json!(output.stdout));
+            data.insert("stderr".into(), json!(output.stderr));
+            data
+        }
+        ModuleError::Timeout { cmd, .. } => {
+            let mut data = Map::new();
+            data.insert("cmd".into(), json!(cmd));
+            data
+        }
+        _ => Map::new(),
+    };
+    let (safe, state) = judge(ctx, progress);
+    if let Some(m) = progress.manager {
+        data.entry("package_manager").or_insert(json!(m));
+    }
+    data.insert("package_manager_running".into(), json!(false));
+    data.insert("services_safe_to_start".into(), json!(safe));
+    if let Some(state) = state {
+        insert_state(&mut data, &state);
+    }
+    if !safe {
+        msg.push_str(
+            ". Do not start the Gluster services until every Gluster package is fully installed at one release and \
+             `gluster --version` works",
+        );
+    }
+    ModuleError::failed_with(msg, data)
+}
+
+/// Whether the failure left packages Gluster can start on, and the packages' state when read.
+/// Before the transaction nothing changed: the previous release is intact unless an earlier run
+/// left it half way. After it, only an unchanged, finished set of packages is.
+fn judge(ctx: &mut Ctx, progress: &Progress) -> (bool, Option<Vec<Installed>>) {
+    let finished = |s: &[Installed]| s.iter().all(|i| i.unfinished.is_none());
+    if !progress.transaction {
+        return match &progress.before {
+            Some(before) => (finished(before), Some(before.clone())),
+            None => (true, None),
+        };
+    }
+    let Some(manager) = progress.manager else {
+        return (false, None);
+    };
+    match query_installed(ctx, manager) {
+        Ok(now) => {
+            let unchanged = progress
+                .before
+                .as_ref()
+                .is_some_and(|before| sorted(before) == sorted(&now));
+            (unchanged && finished(&now), Some(now))
+        }
+        Err(_) => (false, None),
+    }
+}
+
+fn sorted(packages: &[Installed]) -> Vec<Installed> {
+    let mut v = packages.to_vec();
+    v.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    v
+}
+
+fn insert_state(data: &mut Map<String, Value>, state: &[Installed]) {
+    data.insert("installed".into(), json!(state));
+    let unfinished: Vec<&str> = state
+        .iter()
+        .filter(|i| i.unfinished.is_some())
+        .map(|i| i.name.as_str())
+        .collect();
+    data.insert("unfinished".into(), json!(unfinished));
+}
+
+/// What finishes packages left half way.
+fn repair(manager: Option<Manager>) -> &'static str {
+    match manager {
+        Some(Manager::Apt) | None => "run `dpkg --configure -a`",
+        Some(_) => "check that `rpm -qa 'glusterfs*'` lists each package once, at one release",
+    }
+}
+
+/// The install transaction outlived the timeout and goes on: what it has done so far, as the
+/// package database shows it without waiting for the package manager's lock, and what to do.
+fn left_running(ctx: &mut Ctx, err: ModuleError, progress: &Progress) -> ModuleError {
+    let (cmd, seconds, pid, stdout, stderr) = match err {
+        ModuleError::LeftRunning {
+            cmd,
+            seconds,
+            pid,
+            stdout,
+            stderr,
+        } => (cmd, seconds, pid, stdout, stderr),
+        other => return other,
+    };
+    let mut data = Map::new();
+    data.insert("cmd".into(), json!(cmd));
+    data.insert("package_manager_running".into(), json!(true));
+    data.insert("pid".into(), json!(pid));
+    data.insert("output".into(), json!({"stdout": stdout, "stderr": stderr}));
+    data.insert("services_safe_to_start".into(), json!(false));
+    let program = progress.manager.map_or("the package manager", Manager::program);
+    if let Some(m) = progress.manager {
+        data.insert("package_manager".into(), json!(m));
+    }
+    // dpkg-query reads dpkg's status file without its lock; a query that hangs all the same is
+    // read-only and may be killed.
+    let state = match progress.manager.map(|m| query_installed(ctx, m)) {
+        Some(Ok(now)) => {
+            insert_state(&mut data, &now);
+            let left = unfinished_list(&now);
+            if left.is_empty() {
+                "No Gluster package is half way yet".to_string()
+            } else {
+                format!("So far it left {left}")
+            }
+        }
+        Some(Err(e)) => format!("The Gluster packages cannot be read now ({e})"),
+        None => String::new(),
+    };
+    ModuleError::failed_with(
+        format!(
+            "{program} did not finish installing Gluster {} within {seconds} s (option timeout) and was left \
+             running (pid {pid}), not killed: killing a package manager mid-transaction leaves packages half \
+             installed. {state}. Do not start the Gluster services until the packages are consistent: wait for pid \
+             {pid} to finish (its output goes to {stdout} and {stderr}), then {}, and run the playbook again; raise \
+             the timeout option if the package manager is just slow",
+            progress.release.as_deref().unwrap_or("?"),
+            repair(progress.manager),
+        ),
+        data,
+    )
 }
 
 fn detect(wanted: &str) -> Result<Manager, ModuleError> {

@@ -93,9 +93,12 @@ pub fn parse_dpkg_query(out: &str) -> Vec<Installed> {
         .collect()
 }
 
-/// `rpm -qa --qf '%{NAME}\t%{VERSION}-%{RELEASE}\n'`: installed Gluster packages.
+/// `rpm -qa --qf '%{NAME}\t%{VERSION}-%{RELEASE}\n'`: installed Gluster packages. A package listed
+/// at two versions is one an rpm transaction is replacing, or was interrupted replacing (the new
+/// one is installed before the old one is erased); the same version twice is multilib.
 pub fn parse_rpm_query(out: &str) -> Vec<Installed> {
-    out.lines()
+    let mut got: Vec<Installed> = out
+        .lines()
         .filter_map(|l| {
             let (name, version) = l.split_once('\t')?;
             is_gluster_package(name).then(|| Installed {
@@ -104,7 +107,16 @@ pub fn parse_rpm_query(out: &str) -> Vec<Installed> {
                 unfinished: None,
             })
         })
-        .collect()
+        .collect();
+    let twice: Vec<String> = got
+        .iter()
+        .filter(|i| got.iter().any(|o| o.name == i.name && o.version != i.version))
+        .map(|i| i.name.clone())
+        .collect();
+    for i in got.iter_mut().filter(|i| twice.contains(&i.name)) {
+        i.unfinished = Some("two versions installed");
+    }
+    got
 }
 
 /// The release a package version carries: "11.1-3~bpo12+1" and "1:10.3-5" -> 11.1 and 10.3.
@@ -267,6 +279,23 @@ mod tests {
         assert!(!got.iter().any(|i| i.name == "apt"));
         let rpm = parse_rpm_query("glusterfs-server\t11.1-1.el9\nbash\t5.1-6\nlibgfapi0\t11.1-1.el9\n");
         assert_eq!(rpm.len(), 2);
+    }
+
+    #[test]
+    fn an_rpm_package_at_two_versions_is_unfinished_but_multilib_is_not() {
+        let rpm = parse_rpm_query(
+            "glusterfs\t10.3-1.el9\nglusterfs\t11.1-1.el9\nlibgfapi0\t11.1-1.el9\nlibgfapi0\t11.1-1.el9\n",
+        );
+        let states: Vec<(&str, Option<&str>)> = rpm.iter().map(|i| (i.name.as_str(), i.unfinished)).collect();
+        assert_eq!(
+            states,
+            vec![
+                ("glusterfs", Some("two versions installed")),
+                ("glusterfs", Some("two versions installed")),
+                ("libgfapi0", None),
+                ("libgfapi0", None)
+            ]
+        );
     }
 
     // Captured on testbed node3 after apt-get's upgrade to 11.1 failed in glusterfs-common's

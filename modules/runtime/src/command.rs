@@ -94,6 +94,77 @@ impl Runner {
         })
     }
 
+    /// Like `run_with_env`, for a command that must never be killed half way (a package
+    /// manager's transaction): on timeout the module stops waiting and the command goes on,
+    /// detached, with `ModuleError::LeftRunning` naming its pid. It runs in a session of its own
+    /// (no terminal hangup when the module's connection ends) and writes to files rather than
+    /// pipes, which would break (SIGPIPE) once the module exits; the files are removed when it
+    /// finishes in time and named in the error when it does not.
+    pub fn run_unkillable(
+        &mut self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Output, ModuleError> {
+        let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
+        let path = locate(program)?;
+        let cmd = display(argv);
+        self.history.push(cmd.clone());
+        let (files, out, err) = OutputFiles::create(program)?;
+        let mut command = Command::new(&path);
+        command
+            .args(args)
+            .env("LC_ALL", "C")
+            .env("LANG", "C")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
+        }
+        let started = Instant::now();
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                files.remove();
+                return Err(ModuleError::failed(format!("could not start '{cmd}': {e}")));
+            }
+        };
+        let pid = child.id();
+        let status = match child.wait_timeout(timeout) {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                return Err(ModuleError::LeftRunning {
+                    cmd,
+                    seconds: timeout.as_secs(),
+                    pid,
+                    stdout: files.stdout.display().to_string(),
+                    stderr: files.stderr.display().to_string(),
+                })
+            }
+            Err(e) => {
+                return Err(ModuleError::failed(format!(
+                    "waiting for '{cmd}' (pid {pid}) failed: {e}; it was left running, not killed, its output goes to \
+                     {}",
+                    files.stdout.display()
+                )))
+            }
+        };
+        let rc = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        let read = |p: &std::path::Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+        let out = Output {
+            cmd,
+            rc,
+            stdout: read(&files.stdout),
+            stderr: read(&files.stderr),
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        files.remove();
+        Ok(out)
+    }
+
     /// Starts `argv` in a session of its own with no stdin/stdout/stderr and does not wait: for
     /// daemons that must outlive the module (a service restarted where there is no systemd).
     pub fn spawn_detached(&mut self, argv: &[&str]) -> Result<u32, ModuleError> {
@@ -116,6 +187,58 @@ impl Runner {
             .map_err(|e| ModuleError::failed(format!("could not start '{cmd}': {e}")))?;
         Ok(child.id())
     }
+}
+
+/// Where an unkillable command writes: two files of the module's own in the temporary folder,
+/// created exclusively so that an existing file or link there is never written through.
+struct OutputFiles {
+    stdout: std::path::PathBuf,
+    stderr: std::path::PathBuf,
+}
+
+impl OutputFiles {
+    /// The paths and the two files opened for writing.
+    fn create(program: &str) -> Result<(Self, std::fs::File, std::fs::File), ModuleError> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let base = format!(
+            "keel-{}-{}-{stamp}",
+            program.rsplit('/').next().unwrap_or(program),
+            std::process::id()
+        );
+        let dir = std::env::temp_dir();
+        let files = OutputFiles {
+            stdout: dir.join(format!("{base}.stdout")),
+            stderr: dir.join(format!("{base}.stderr")),
+        };
+        let out = open_new(&files.stdout)?;
+        let err = open_new(&files.stderr).inspect_err(|_| {
+            let _ = std::fs::remove_file(&files.stdout);
+        })?;
+        Ok((files, out, err))
+    }
+
+    fn remove(&self) {
+        let _ = std::fs::remove_file(&self.stdout);
+        let _ = std::fs::remove_file(&self.stderr);
+    }
+}
+
+fn open_new(path: &std::path::Path) -> Result<std::fs::File, ModuleError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            ModuleError::failed(format!(
+                "cannot create {} for the command's output: {e}; set TMPDIR to a writable folder",
+                path.display()
+            ))
+        })
 }
 
 /// Whether `program` is on PATH (to pick between tools, e.g. apt-get or dnf).
@@ -268,6 +391,71 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, ModuleError::Timeout { .. }), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    /// The state letter of /proc/PID/stat ('Z' for a zombie), None when there is no such process.
+    fn proc_state(pid: u32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ")?.1.chars().next()
+    }
+
+    #[test]
+    fn an_unkillable_command_outlives_its_timeout_and_is_named_with_its_pid() {
+        let started = Instant::now();
+        let err = Runner::default()
+            .run_unkillable(&["sleep", "3"], &[], Duration::from_millis(300))
+            .unwrap_err();
+        let ModuleError::LeftRunning { pid, ref stdout, .. } = err else {
+            panic!("{err:?}");
+        };
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "stopped waiting at the timeout"
+        );
+        let state = proc_state(pid);
+        assert!(matches!(state, Some(s) if s != 'Z'), "still running: {state:?}");
+        assert!(
+            err.to_string()
+                .contains(&format!("left running (pid {pid}), not killed")),
+            "{err}"
+        );
+        assert!(std::path::Path::new(stdout).exists(), "its output file is kept");
+        // The command is this test's child: end and reap it, and remove its files.
+        use nix::sys::signal::{killpg, Signal};
+        let _ = killpg(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+        if let ModuleError::LeftRunning { stdout, stderr, .. } = err {
+            let _ = std::fs::remove_file(stdout);
+            let _ = std::fs::remove_file(stderr);
+        }
+    }
+
+    #[test]
+    fn an_unkillable_command_that_finishes_in_time_is_captured_like_any_other() {
+        let mut r = Runner::default();
+        let out = r
+            .run_unkillable(
+                &[
+                    "sh",
+                    "-c",
+                    "echo out; echo \"$KEEL_T\" >&2; ls -l /proc/self/fd/1; exit 3",
+                ],
+                &[("KEEL_T", "tok-1")],
+                Duration::from_secs(10),
+            )
+            .unwrap();
+        assert_eq!((out.rc, out.stderr.as_str()), (3, "tok-1\n"));
+        let file = out.stdout.lines().nth(1).and_then(|l| l.split(" -> ").nth(1)).unwrap();
+        assert!(file.ends_with(".stdout"), "written to a file, not a pipe: {file}");
+        assert!(!std::path::Path::new(file).exists(), "removed once read");
+        assert_eq!(
+            r.history,
+            vec![display(&[
+                "sh",
+                "-c",
+                "echo out; echo \"$KEEL_T\" >&2; ls -l /proc/self/fd/1; exit 3"
+            ])]
+        );
     }
 
     #[test]

@@ -22,6 +22,19 @@ pub enum ModuleError {
     },
     #[error("'{cmd}' did not finish within {seconds} s and was killed; raise the module's timeout option if it is just slow")]
     Timeout { cmd: String, seconds: u64 },
+    /// A command that must not be interrupted (a package manager's transaction) outlived its
+    /// timeout: the module stopped waiting, the command goes on; its output goes to two files.
+    #[error(
+        "'{cmd}' did not finish within {seconds} s and was left running (pid {pid}), not killed: interrupting it \
+         could leave its work half done. Wait for pid {pid} to finish (its output goes to {stdout} and {stderr})"
+    )]
+    LeftRunning {
+        cmd: String,
+        seconds: u64,
+        pid: u32,
+        stdout: String,
+        stderr: String,
+    },
     /// Any other failure; `data` is returned beside `msg` (findings, counts, ...).
     #[error("{msg}")]
     Failed { msg: String, data: Map<String, Value> },

@@ -1,13 +1,15 @@
-//! `keel.storage.gluster_heal`: triggers self-heal on replicate/disperse volumes and (optionally)
-//! waits until every brick reports zero pending entries. Counting uses `heal VOL info summary`,
-//! which never lists entries, so a backlog of millions costs no memory.
+//! `keel.storage.gluster_heal`: triggers self-heal on every started replicate/disperse volume (the
+//! upgrade guides run `gluster volume heal VOL` for each after a server comes back) and tells
+//! whether every brick is healed. Counting uses `heal VOL info summary`, which never lists entries,
+//! so a backlog of millions costs no memory. Healed means known counts from every brick, all zero:
+//! a count gluster could not give is unknown, never zero.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use keel_gluster_cli::parse::{BrickHeal, VolumeInfo};
 use keel_gluster_cli::Gluster;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt, Output};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -15,9 +17,12 @@ pub const MODULE: ModuleDef = ModuleDef {
     name: "gluster_heal",
     options: &[
         Opt::new("volumes", Kind::List),
+        Opt::new("trigger", Kind::Bool),
         Opt::new("wait", Kind::Bool),
         Opt::new("timeout", Kind::Duration),
+        Opt::new("wait_timeout", Kind::Duration),
         Opt::new("poll_interval", Kind::Duration),
+        Opt::new("brick_down_grace", Kind::Duration),
         Opt::new("report_entries", Kind::Int),
     ],
     supports_check_mode: true,
@@ -29,194 +34,306 @@ struct Args {
     #[serde(default)]
     volumes: Vec<String>,
     #[serde(default = "keel_runtime::args::default_true")]
+    trigger: bool,
+    #[serde(default = "keel_runtime::args::default_true")]
     wait: bool,
-    #[serde(default = "default_timeout")]
+    #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
+    #[serde(default = "default_wait_timeout")]
+    wait_timeout: u64,
     #[serde(default = "default_poll")]
     poll_interval: u64,
+    #[serde(default = "default_grace")]
+    brick_down_grace: u64,
     #[serde(default = "default_entries")]
     report_entries: i64,
 }
 
-fn default_timeout() -> u64 {
+fn default_wait_timeout() -> u64 {
     1800
 }
 fn default_poll() -> u64 {
     10
 }
+fn default_grace() -> u64 {
+    30
+}
 fn default_entries() -> i64 {
     10
 }
 
-/// Polls a down brick may be seen before the wait gives up on it.
-const DOWN_POLLS: u32 = 3;
+/// How often a down brick is looked at again during its grace.
+const DOWN_POLL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct VolumeCounts {
-    /// Sum over bricks that answered.
+    /// Every brick answered with its counts, and all are zero.
+    pub healed: bool,
+    /// Sums over the bricks whose counts are known.
     pub pending: u64,
     pub split_brain: u64,
-    /// Bricks that could not be asked (their count is unknown, not zero).
+    pub possibly_healing: u64,
+    /// Bricks the summary shows as not connected: down, or their server is.
     pub bricks_down: Vec<String>,
+    /// Each brick whose counts are unknown, with why.
+    pub bricks_unknown: BTreeMap<String, String>,
     pub bricks: Vec<BrickHeal>,
 }
 
-pub fn counts(bricks: Vec<BrickHeal>) -> VolumeCounts {
+/// The counts of one volume whose bricks (from volume info) are `expected`: a brick missing
+/// from the summary, not connected, or with a count gluster printed as "-" is unknown.
+pub fn counts(expected: &[String], bricks: Vec<BrickHeal>) -> VolumeCounts {
+    let mut unknown = BTreeMap::new();
+    for n in expected.iter().filter(|n| !bricks.iter().any(|b| &b.name == *n)) {
+        unknown.insert(n.clone(), "not in gluster's heal info summary".to_string());
+    }
+    for b in &bricks {
+        let why = if !b.connected {
+            Some(if b.status.is_empty() {
+                "not connected"
+            } else {
+                b.status.as_str()
+            })
+        } else if b.pending.is_none() || b.split_brain.is_none() || b.possibly_healing.is_none() {
+            Some("connected, but gluster gave no count")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            unknown.insert(b.name.clone(), why.to_string());
+        }
+    }
+    let sum = |f: fn(&BrickHeal) -> Option<u64>| bricks.iter().filter_map(f).sum::<u64>();
+    let (pending, split_brain, possibly_healing) =
+        (sum(|b| b.pending), sum(|b| b.split_brain), sum(|b| b.possibly_healing));
     VolumeCounts {
-        pending: bricks.iter().filter_map(|b| b.pending).sum(),
-        split_brain: bricks.iter().filter_map(|b| b.split_brain).sum(),
+        healed: !bricks.is_empty() && unknown.is_empty() && pending + split_brain + possibly_healing == 0,
+        pending,
+        split_brain,
+        possibly_healing,
         bricks_down: bricks.iter().filter(|b| !b.connected).map(|b| b.name.clone()).collect(),
+        bricks_unknown: unknown,
         bricks,
     }
 }
 
-impl VolumeCounts {
-    pub fn healed(&self) -> bool {
-        self.pending == 0 && self.split_brain == 0 && self.bricks_down.is_empty()
-    }
-}
-
-/// The volumes to heal: those named (each must exist, be started and heal), or every started
-/// replicate/disperse volume.
-pub fn select(infos: &[VolumeInfo], wanted: &[String]) -> Result<Vec<String>, String> {
-    if wanted.is_empty() {
-        return Ok(infos
+/// The volumes to heal with their bricks: those named (each must exist, be started and heal),
+/// or every started replicate/disperse volume.
+pub fn select(infos: &[VolumeInfo], wanted: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+    let picked: Vec<&VolumeInfo> = if wanted.is_empty() {
+        infos.iter().filter(|v| v.started() && v.vol_type.heals()).collect()
+    } else {
+        wanted
             .iter()
-            .filter(|v| v.started() && v.vol_type.heals())
-            .map(|v| v.name.clone())
-            .collect());
-    }
-    wanted
-        .iter()
-        .map(|name| {
-            let v = infos.iter().find(|v| &v.name == name).ok_or_else(|| {
-                format!(
-                    "volume '{name}' does not exist; volumes: {}",
-                    infos.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", ")
-                )
-            })?;
-            if !v.vol_type.heals() {
-                return Err(format!(
-                    "volume '{name}' is {}: only replicate and disperse volumes heal",
-                    v.type_str
-                ));
-            }
-            if !v.started() {
-                return Err(format!(
-                    "volume '{name}' is {}, not started: start it before healing",
-                    v.status
-                ));
-            }
-            Ok(name.clone())
-        })
-        .collect()
+            .map(|name| {
+                let v = infos.iter().find(|v| &v.name == name).ok_or_else(|| {
+                    format!(
+                        "volume '{name}' does not exist; volumes: {}",
+                        infos.iter().map(|v| v.name.as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                })?;
+                if !v.vol_type.heals() {
+                    return Err(format!(
+                        "volume '{name}' is {}: only replicate and disperse volumes heal",
+                        v.type_str
+                    ));
+                }
+                if !v.started() {
+                    return Err(format!(
+                        "volume '{name}' is {}, not started: start it before healing",
+                        v.status
+                    ));
+                }
+                Ok(v)
+            })
+            .collect::<Result<_, _>>()?
+    };
+    Ok(picked
+        .into_iter()
+        .map(|v| (v.name.clone(), v.bricks.iter().map(|b| b.name.clone()).collect()))
+        .collect())
 }
 
-fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
-    let args: Args = into_typed("gluster_heal", opts)?;
-    let gluster = Gluster::default();
-    let infos = gluster.volume_info(ctx)?;
-    let volumes = select(&infos, &args.volumes).map_err(|e| ModuleError::invalid_args(format!("gluster_heal: {e}")))?;
-    let started = Instant::now();
-    let mut now = read_all(ctx, &gluster, &volumes)?;
-    let backlog = now.values().any(|c| !c.healed());
-    fail_on_split_brain(ctx, &gluster, &now, args.report_entries)?;
+/// What the heal loop needs from the pool and the clock: gluster and the real clock in the
+/// module, captured output and a clock that moves only when slept in tests.
+pub trait Cluster {
+    fn summary(&mut self, volume: &str) -> Result<Vec<BrickHeal>, ModuleError>;
+    /// `gluster volume heal VOL`, once.
+    fn trigger(&mut self, volume: &str) -> Result<Output, ModuleError>;
+    /// The first `limit` entries of `heal VOL info split-brain`; none when gluster will not say.
+    fn split_brain_entries(&mut self, volume: &str, limit: usize) -> Vec<String>;
+    /// Time since the module started.
+    fn elapsed(&self) -> Duration;
+    fn sleep(&mut self, pause: Duration);
+}
 
-    // Nothing pending, nothing to do: a second run reports no change.
-    let act = backlog && !ctx.check_mode();
-    let mut triggered = Vec::new();
-    if act {
-        trigger_ready(ctx, &gluster, &now, &mut triggered)?;
+pub struct Plan {
+    /// Each volume with the bricks volume info gives it.
+    pub volumes: Vec<(String, Vec<String>)>,
+    pub trigger: bool,
+    pub wait: bool,
+    pub check_mode: bool,
+    pub wait_timeout: Duration,
+    pub poll_interval: Duration,
+    pub brick_down_grace: Duration,
+    pub report_entries: usize,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub now: BTreeMap<String, VolumeCounts>,
+    /// Some volume was not healed at the first count.
+    pub backlog: bool,
+    pub triggered: Vec<String>,
+    /// Check mode: the volumes a run would trigger.
+    pub would_trigger: Vec<String>,
+}
+
+impl Outcome {
+    pub fn healed(&self) -> bool {
+        self.now.values().all(|c| c.healed)
     }
-    if act && args.wait {
-        let mut down_seen: BTreeMap<String, u32> = BTreeMap::new();
-        loop {
-            if now.values().all(VolumeCounts::healed) {
-                break;
-            }
-            for c in now.values() {
-                for b in &c.bricks_down {
-                    let n = down_seen.entry(b.clone()).or_default();
-                    *n += 1;
-                    if *n >= DOWN_POLLS {
-                        return Err(failure(format!("brick {b} stays down ({}): heal cannot finish; start it (gluster volume start VOL force) or bring its server back", status_of(c, b)), &now, started));
+}
+
+/// Counts, triggers every volume once no brick is down, and with `wait` counts again until
+/// healed. Fails as stuck (data `stuck: true`) on split-brain at once and on a brick still down
+/// after the grace: waiting clears neither.
+pub fn heal(c: &mut dyn Cluster, plan: &Plan) -> Result<Outcome, ModuleError> {
+    let start = c.elapsed();
+    let mut out = Outcome {
+        now: BTreeMap::new(),
+        backlog: false,
+        triggered: Vec::new(),
+        would_trigger: Vec::new(),
+    };
+    let mut down_since: Option<Duration> = None;
+    let mut first = true;
+    loop {
+        out.now = plan
+            .volumes
+            .iter()
+            .map(|(v, bricks)| Ok((v.clone(), counts(bricks, c.summary(v)?))))
+            .collect::<Result<_, ModuleError>>()?;
+        if first {
+            out.backlog = !out.healed();
+            first = false;
+        }
+        let t = c.elapsed();
+        let down = out.now.values().any(|v| !v.bricks_down.is_empty());
+        let since = if down { *down_since.get_or_insert(t) } else { t };
+        if !down {
+            down_since = None;
+        }
+        let down_for = t.saturating_sub(since);
+        if out.now.values().any(|v| v.split_brain > 0) || (down && down_for >= plan.brick_down_grace) {
+            return Err(stuck(c, plan, &out, down_for, t.saturating_sub(start)));
+        }
+        // gluster refuses a trigger while a brick of the volume is down, so wait for it.
+        if !down && plan.trigger {
+            for v in plan.volumes.iter().map(|(v, _)| v) {
+                if plan.check_mode {
+                    if !out.would_trigger.contains(v) {
+                        out.would_trigger.push(v.clone());
                     }
+                } else if !out.triggered.contains(v) {
+                    trigger(c, v)?;
+                    out.triggered.push(v.clone());
                 }
             }
-            if started.elapsed() >= Duration::from_secs(args.timeout) {
-                return Err(failure(
-                    format!("heal did not finish within {} s: {}", args.timeout, summary(&now)),
-                    &now,
-                    started,
-                ));
-            }
-            std::thread::sleep(Duration::from_secs(args.poll_interval.max(1)));
-            now = read_all(ctx, &gluster, &volumes)?;
-            fail_on_split_brain(ctx, &gluster, &now, args.report_entries)?;
-            trigger_ready(ctx, &gluster, &now, &mut triggered)?;
         }
+        if !down && (!plan.wait || plan.check_mode || out.healed()) {
+            return Ok(out);
+        }
+        let waited = t.saturating_sub(start);
+        if plan.wait && !plan.check_mode && waited >= plan.wait_timeout {
+            return Err(ModuleError::failed_with(
+                format!(
+                    "heal did not finish within {} s: {}",
+                    plan.wait_timeout.as_secs(),
+                    summary(&out.now)
+                ),
+                data(&out, false, waited),
+            ));
+        }
+        let mut pause = plan.poll_interval.max(Duration::from_secs(1));
+        if down {
+            pause = pause.min(DOWN_POLL).min(plan.brick_down_grace.saturating_sub(down_for));
+        }
+        if plan.wait && !plan.check_mode {
+            pause = pause.min(plan.wait_timeout.saturating_sub(waited));
+        }
+        c.sleep(pause);
     }
-    let healed = now.values().all(VolumeCounts::healed);
-    let msg = if !backlog {
-        format!(
-            "nothing to heal on {}",
-            if volumes.is_empty() {
-                "any volume".to_string()
+}
+
+/// The failure of a pool that waiting cannot heal, with the operator's remedy.
+fn stuck(c: &mut dyn Cluster, plan: &Plan, out: &Outcome, down_for: Duration, waited: Duration) -> ModuleError {
+    let mut reasons = Vec::new();
+    let mut msgs = Vec::new();
+    let mut split = Map::new();
+    for (vol, v) in out.now.iter().filter(|(_, v)| v.split_brain > 0) {
+        let entries = c.split_brain_entries(vol, plan.report_entries);
+        // Each brick of a replica set counts the same entries: name the bricks with their counts.
+        let per_brick: Map<String, Value> = v
+            .bricks
+            .iter()
+            .filter_map(|b| b.split_brain.filter(|n| *n > 0).map(|n| (b.name.clone(), n.into())))
+            .collect();
+        msgs.push(format!(
+            "volume {vol} has entries in split-brain (per brick: {}); Gluster will not heal them on its own. {}List them \
+             (gluster volume heal {vol} info split-brain), resolve each (gluster volume heal {vol} split-brain \
+             source-brick HOST:BRICK FILE, or bigger-file FILE or latest-mtime FILE when exactly one copy is bigger or \
+             newer) and run again",
+            per_brick.iter().map(|(b, n)| format!("{b} {n}")).collect::<Vec<_>>().join(", "),
+            if entries.is_empty() {
+                String::new()
             } else {
-                volumes.join(", ")
+                format!("First entries: {}. ", entries.join(", "))
             }
-        )
-    } else if ctx.check_mode() {
-        format!("would trigger heal: {}", summary(&now))
-    } else if healed {
-        format!("healed {} in {} s", volumes.join(", "), started.elapsed().as_secs())
-    } else if triggered.is_empty() {
-        format!(
-            "heal not triggered: gluster refuses while a brick of the volume is down, and the self-heal daemon \
-             resumes on its own once it is back; still pending: {}",
-            summary(&now)
-        )
-    } else {
-        format!(
-            "heal triggered on [{}]; still pending: {}",
-            triggered.join(", "),
-            summary(&now)
-        )
-    };
-    // Changed when this run triggered a heal or saw the backlog healed, not merely found one.
-    let changed = act && (healed || !triggered.is_empty());
-    Ok(result(ModuleResult::new(changed, msg), &now, started)
-        .with("triggered", triggered)
-        .with("healed", healed))
-}
-
-/// Triggers each volume with a backlog once all its bricks answer: with a brick down gluster
-/// refuses the trigger ("Glusterd Syncop Mgmt brick op 'Heal' failed"), and the self-heal daemon
-/// starts on its own when the brick returns anyway.
-fn trigger_ready(
-    ctx: &mut Ctx,
-    gluster: &Gluster,
-    now: &BTreeMap<String, VolumeCounts>,
-    triggered: &mut Vec<String>,
-) -> Result<(), ModuleError> {
-    for (v, c) in now {
-        if c.pending > 0 && c.bricks_down.is_empty() && !triggered.contains(v) {
-            trigger(ctx, gluster, v)?;
-            triggered.push(v.clone());
+        ));
+        split.insert(vol.clone(), json!({"bricks": per_brick, "entries": entries}));
+    }
+    if !split.is_empty() {
+        reasons.push("split_brain");
+    }
+    let mut down = Vec::new();
+    if down_for >= plan.brick_down_grace {
+        for (vol, v) in &out.now {
+            for b in &v.bricks_down {
+                msgs.push(format!(
+                    "brick {b} of {vol} stays down ({}) after {} s: heal cannot finish; start it (gluster volume \
+                     start {vol} force) or bring its server back (gluster volume status {vol})",
+                    v.bricks_unknown.get(b).map_or("", String::as_str),
+                    down_for.as_secs()
+                ));
+                down.push(b.clone());
+            }
         }
     }
-    Ok(())
+    if !down.is_empty() {
+        reasons.push("bricks_down");
+    }
+    let mut d = data(out, true, waited);
+    d.insert("stuck_reasons".into(), json!(reasons));
+    d.insert("split_brain".into(), Value::Object(split));
+    d.insert("bricks_down".into(), json!(down));
+    ModuleError::failed_with(msgs.join("; "), d)
 }
 
-fn read_all(
-    ctx: &mut Ctx,
-    gluster: &Gluster,
-    volumes: &[String],
-) -> Result<BTreeMap<String, VolumeCounts>, ModuleError> {
-    volumes
-        .iter()
-        .map(|v| Ok((v.clone(), counts(gluster.heal_summary(ctx, v)?))))
-        .collect()
+/// What every result carries, success or failure.
+fn data(out: &Outcome, stuck: bool, waited: Duration) -> Map<String, Value> {
+    Map::from_iter([
+        ("healed".to_string(), json!(out.healed())),
+        ("stuck".to_string(), json!(stuck)),
+        (
+            "pending_total".to_string(),
+            json!(out.now.values().map(|c| c.pending).sum::<u64>()),
+        ),
+        ("volumes".to_string(), json!(out.now)),
+        ("triggered".to_string(), json!(out.triggered)),
+        ("would_trigger".to_string(), json!(out.would_trigger)),
+        ("elapsed_s".to_string(), json!(waited.as_secs())),
+    ])
 }
 
 /// A trigger refusal that no retry cures, as the operator's remedy.
@@ -234,18 +351,18 @@ pub fn refused_for_good(volume: &str, text: &str) -> Option<String> {
 /// `volume start force`, "Glusterd Syncop Mgmt brick op 'Heal' failed"; seen on a 10.3 + 11.1
 /// pool right after the upgraded server's glusterd started, "Commit failed on PEER", the 10.3
 /// peers failing the post-commit while max-op-version is renegotiated): retry for a minute.
-fn trigger(ctx: &mut Ctx, gluster: &Gluster, volume: &str) -> Result<(), ModuleError> {
-    let started = Instant::now();
+fn trigger(c: &mut dyn Cluster, volume: &str) -> Result<(), ModuleError> {
+    let started = c.elapsed();
     loop {
-        let out = gluster.run(ctx, &["gluster", "--mode=script", "volume", "heal", volume])?;
+        let out = c.trigger(volume)?;
         if out.success() {
             return Ok(());
         }
         let text = format!("{}{}", out.stdout, out.stderr);
-        if let Some(msg) = trigger_refused(volume, &text, started.elapsed()) {
+        if let Some(msg) = trigger_refused(volume, &text, c.elapsed().saturating_sub(started)) {
             return Err(ModuleError::command(msg, out));
         }
-        std::thread::sleep(Duration::from_secs(2));
+        c.sleep(Duration::from_secs(2));
     }
 }
 
@@ -266,112 +383,107 @@ fn trigger_refused(volume: &str, text: &str, waited: Duration) -> Option<String>
     })
 }
 
-fn fail_on_split_brain(
-    ctx: &mut Ctx,
-    gluster: &Gluster,
-    now: &BTreeMap<String, VolumeCounts>,
-    limit: i64,
-) -> Result<(), ModuleError> {
-    // The first volume in split-brain fails the module.
-    if let Some((vol, c)) = now.iter().find(|(_, c)| c.split_brain > 0) {
-        let entries = gluster
-            .xml(ctx, &["volume", "heal", vol, "info", "split-brain"])
-            .ok()
-            .and_then(|xml| keel_gluster_cli::parse::parse_heal_entries(&xml, limit.max(0) as usize).ok())
-            .unwrap_or_default();
-        // Each brick of a replica set counts the same entries: name the bricks with their counts.
-        let per_brick: Vec<String> = c
-            .bricks
-            .iter()
-            .filter_map(|b| b.split_brain.filter(|n| *n > 0).map(|n| format!("{} {n}", b.name)))
-            .collect();
-        return Err(ModuleError::failed_with(
-            format!(
-                "volume {vol} has entries in split-brain (per brick: {}); Gluster will not heal them on its own. {}Resolve each \
-                 (gluster volume heal {vol} split-brain source-brick HOST:BRICK FILE, or bigger-file FILE or \
-                 latest-mtime FILE when exactly one copy is bigger or newer) and run again",
-                per_brick.join(", "),
-                if entries.is_empty() {
-                    String::new()
-                } else {
-                    format!("First entries: {}. ", entries.join(", "))
-                }
-            ),
-            Map::from_iter([("volumes".to_string(), json!(now))]),
-        ));
-    }
-    Ok(())
-}
-
-fn status_of(c: &VolumeCounts, brick: &str) -> String {
-    c.bricks
-        .iter()
-        .find(|b| b.name == brick)
-        .map(|b| b.status.clone())
-        .unwrap_or_default()
-}
-
 fn summary(now: &BTreeMap<String, VolumeCounts>) -> String {
     now.iter()
         .map(|(v, c)| {
-            let down = if c.bricks_down.is_empty() {
-                String::new()
-            } else {
-                format!(", {} brick(s) down", c.bricks_down.len())
-            };
-            format!("{v}: {} pending{down}", c.pending)
+            let mut s = format!("{v}: {} pending", c.pending);
+            let unknown = c.bricks_unknown.len() - c.bricks_down.len();
+            for (n, what) in [
+                (c.possibly_healing as usize, "possibly healing"),
+                (c.bricks_down.len(), "brick(s) down"),
+                (unknown, "brick(s) without counts"),
+            ] {
+                if n > 0 {
+                    s += &format!(", {n} {what}");
+                }
+            }
+            s
         })
         .collect::<Vec<_>>()
         .join("; ")
 }
 
-fn result(r: ModuleResult, now: &BTreeMap<String, VolumeCounts>, started: Instant) -> ModuleResult {
-    r.with("volumes", now)
-        .with("pending_total", now.values().map(|c| c.pending).sum::<u64>())
-        .with("elapsed_s", started.elapsed().as_secs())
+/// gluster on this host, with the real clock.
+struct Live<'a> {
+    ctx: &'a mut Ctx,
+    gluster: Gluster,
+    started: Instant,
 }
 
-fn failure(msg: String, now: &BTreeMap<String, VolumeCounts>, started: Instant) -> ModuleError {
-    let r = result(ModuleResult::default(), now, started);
-    ModuleError::failed_with(msg, r.data)
+impl Cluster for Live<'_> {
+    fn summary(&mut self, volume: &str) -> Result<Vec<BrickHeal>, ModuleError> {
+        self.gluster.heal_summary(self.ctx, volume)
+    }
+    fn trigger(&mut self, volume: &str) -> Result<Output, ModuleError> {
+        let timeout = format!("--timeout={}", self.gluster.timeout.as_secs().max(1));
+        self.gluster.run(
+            self.ctx,
+            &["gluster", "--mode=script", &timeout, "volume", "heal", volume],
+        )
+    }
+    fn split_brain_entries(&mut self, volume: &str, limit: usize) -> Vec<String> {
+        self.gluster
+            .xml(self.ctx, &["volume", "heal", volume, "info", "split-brain"])
+            .ok()
+            .and_then(|xml| keel_gluster_cli::parse::parse_heal_entries(&xml, limit).ok())
+            .unwrap_or_default()
+    }
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+    fn sleep(&mut self, pause: Duration) {
+        std::thread::sleep(pause)
+    }
+}
+
+fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    let args: Args = into_typed("gluster_heal", opts)?;
+    let gluster = Gluster {
+        timeout: Duration::from_secs(args.timeout),
+    };
+    let infos = gluster.volume_info(ctx)?;
+    let volumes = select(&infos, &args.volumes).map_err(|e| ModuleError::invalid_args(format!("gluster_heal: {e}")))?;
+    let plan = Plan {
+        volumes,
+        trigger: args.trigger,
+        wait: args.wait,
+        check_mode: ctx.check_mode(),
+        wait_timeout: Duration::from_secs(args.wait_timeout),
+        poll_interval: Duration::from_secs(args.poll_interval),
+        brick_down_grace: Duration::from_secs(args.brick_down_grace),
+        report_entries: args.report_entries.max(0) as usize,
+    };
+    let mut live = Live {
+        ctx,
+        gluster,
+        started: Instant::now(),
+    };
+    let out = heal(&mut live, &plan)?;
+    let waited = live.elapsed();
+    let healed = out.healed();
+    let names: Vec<&str> = plan.volumes.iter().map(|(v, _)| v.as_str()).collect();
+    let state = if names.is_empty() {
+        "nothing to heal on any volume".to_string()
+    } else if !healed {
+        format!("not healed yet: {}", summary(&out.now))
+    } else if out.backlog {
+        format!("healed {} in {} s", names.join(", "), waited.as_secs())
+    } else {
+        format!("nothing to heal on {}", names.join(", "))
+    };
+    let acted = if !out.would_trigger.is_empty() {
+        format!("; would trigger heal on {}", out.would_trigger.join(", "))
+    } else if !out.triggered.is_empty() {
+        format!("; heal triggered on {}", out.triggered.join(", "))
+    } else {
+        String::new()
+    };
+    // Changed when this run triggered a heal on a backlog or saw it healed, not merely found one.
+    let changed = !plan.check_mode && out.backlog && (healed || !out.triggered.is_empty());
+    let mut r = ModuleResult::new(changed, state + &acted);
+    r.data.extend(data(&out, false, waited));
+    Ok(r)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_disabled_self_heal_daemon_is_refused_for_good_with_the_remedy() {
-        // What 10.3 printed on stderr (rc 1) for `volume heal sb0` with the daemon disabled.
-        let text = include_str!("../../gluster_cli/tests/fixtures/10.3/splitbrain-shd-off-heal-sb0-trigger.stderr");
-        let msg = refused_for_good("sb0", text).unwrap();
-        assert!(
-            msg.contains("gluster volume set sb0 cluster.self-heal-daemon on"),
-            "{msg}"
-        );
-        assert_eq!(refused_for_good("gv0", "Self-heal daemon is not running"), None);
-    }
-
-    #[test]
-    fn a_trigger_is_retried_for_a_minute_only_while_the_self_heal_daemon_comes_up() {
-        let second = Duration::from_secs(1);
-        let shd_off = include_str!("../../gluster_cli/tests/fixtures/10.3/splitbrain-shd-off-heal-sb0-trigger.stderr");
-        let msg = trigger_refused("sb0", shd_off, second).unwrap();
-        assert!(msg.starts_with("the self-heal daemon of sb0 is disabled"), "{msg}");
-        // Seen on a 10.3 + 11.1 pool right after the upgraded server's glusterd started.
-        let commit = "Commit failed on 10.198.0.12. Please check log file for details.";
-        assert_eq!(trigger_refused("gv0", commit, second), None, "retried");
-        assert_eq!(
-            trigger_refused("gv0", commit, Duration::from_secs(61)).unwrap(),
-            "could not trigger heal on gv0: Commit failed on 10.198.0.12. Please check log file for details."
-        );
-        let other = "Launching heal operation to perform index self heal on volume gv0 has been unsuccessful:\n\
-                     Volume gv0 is not started.\n";
-        assert!(
-            trigger_refused("gv0", other, second)
-                .unwrap()
-                .starts_with("could not trigger heal on gv0: Launching heal operation"),
-            "anything else fails at once"
-        );
-    }
-}
+mod tests;

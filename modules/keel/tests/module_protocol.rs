@@ -539,12 +539,13 @@ fn heal_with_nothing_pending_changes_nothing() {
             .starts_with("nothing to heal on arb0, dr0, ec0, gv0"),
         "{v}"
     );
+    // As the upgrade guide asks, every volume is triggered anyway: that changes nothing.
     assert!(
-        !v["commands"]
+        v["commands"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|c| c == "gluster --mode=script volume heal gv0"),
+            .any(|c| c == "gluster --mode=script --timeout=120 volume heal gv0"),
         "{v}"
     );
 }
@@ -552,20 +553,19 @@ fn heal_with_nothing_pending_changes_nothing() {
 #[test]
 fn heal_without_wait_returns_the_counts_of_a_degraded_pool() {
     let v = run(
-        heal(json!({"volumes": ["gv0"], "wait": false})),
+        heal(json!({"volumes": ["gv0"], "wait": false, "brick_down_grace": 0})),
         &fake_path(),
         &[("FAKE_GLUSTER_PREFIX", "degraded-")],
     );
+    // A brick down past its grace is stuck: waiting will not heal it.
     assert_eq!(
-        (v["failed"].clone(), v["changed"].clone(), v["healed"].clone()),
-        (json!(false), json!(false), json!(false)),
-        "{v}"
-    );
-    assert!(
-        v["msg"]
-            .as_str()
-            .unwrap()
-            .starts_with("heal not triggered: gluster refuses while a brick"),
+        (
+            v["failed"].clone(),
+            v["changed"].clone(),
+            v["healed"].clone(),
+            v["stuck"].clone()
+        ),
+        (json!(true), json!(false), json!(false), json!(true)),
         "{v}"
     );
     assert_eq!(v["pending_total"], 56);
@@ -579,33 +579,26 @@ fn heal_in_check_mode_triggers_nothing() {
     let v = run(
         heal(json!({"volumes": "gv0", "_ansible_check_mode": true})),
         &fake_path(),
-        &[("FAKE_GLUSTER_PREFIX", "degraded-")],
+        &[("FAKE_GLUSTER_PREFIX", "healing-")],
     );
-    assert_eq!(v["changed"], false, "{v}");
-    assert!(
-        v["msg"]
-            .as_str()
-            .unwrap()
-            .starts_with("would trigger heal: gv0: 56 pending, 1 brick(s) down"),
-        "{v}"
-    );
+    assert_eq!((&v["changed"], &v["healed"]), (&json!(false), &json!(false)), "{v}");
+    assert_eq!(v["would_trigger"], json!(["gv0"]), "{v}");
     assert!(!v["commands"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|c| c == "gluster --mode=script volume heal gv0"));
+        .any(|c| c.as_str().unwrap().ends_with(" volume heal gv0")));
 }
 
 #[test]
 fn heal_wait_fails_when_a_brick_stays_down() {
     let v = run(
-        heal(json!({"volumes": ["gv0"], "poll_interval": 1, "timeout": "1m"})),
+        heal(json!({"volumes": ["gv0"], "poll_interval": 1, "brick_down_grace": 2})),
         &fake_path(),
         &[("FAKE_GLUSTER_PREFIX", "degraded-")],
     );
-    assert_eq!(v["failed"], true, "{v}");
-    let msg = v["msg"].as_str().unwrap();
-    assert!(msg.contains("brick 10.198.0.13:/bricks/gv0 stays down"), "{msg}");
+    assert_eq!((&v["failed"], &v["stuck"]), (&json!(true), &json!(true)), "{v}");
+    assert_eq!(v["bricks_down"], json!(["10.198.0.13:/bricks/gv0"]), "{v}");
     assert_eq!(v["pending_total"], 56);
 }
 
@@ -677,9 +670,9 @@ fn heal_fails_when_gluster_will_not_count() {
 
 #[test]
 fn heal_wait_gives_up_at_the_timeout_with_the_counts() {
-    // Shorter than the three polls after which a down brick fails the wait.
+    // Shorter than the grace after which a down brick fails the wait.
     let v = run(
-        heal(json!({"volumes": ["gv0"], "poll_interval": 1, "timeout": "1s"})),
+        heal(json!({"volumes": ["gv0"], "poll_interval": 1, "wait_timeout": "1s"})),
         &fake_path(),
         &[("FAKE_GLUSTER_PREFIX", "degraded-")],
     );
@@ -689,6 +682,7 @@ fn heal_wait_gives_up_at_the_timeout_with_the_counts() {
         "{v}"
     );
     assert_eq!(v["pending_total"], 56, "{v}");
+    assert_eq!(v["stuck"], false, "{v}");
 }
 
 fn verify(extra: Value) -> Value {

@@ -21,8 +21,8 @@ description:
     RV(volumes) names each such brick with the reason."
   - With O(trigger=true), runs C(gluster volume heal VOL) on every volume, as the Gluster upgrade guides
     do after each server, whether or not entries are pending (retrying while the self-heal daemon starts,
-    or while another gluster command holds the volume's lock). While a brick is down gluster refuses the
-    trigger, so triggers wait until no brick is down.
+    or while another gluster command holds the volume's lock). While a brick of a volume is down gluster
+    refuses its trigger, so that volume is triggered once its bricks are back.
   - "Stuck: fails at once, with RV(stuck=true), when a volume has entries in split-brain (waiting never
     heals them; the message names the entries and the C(gluster volume heal VOL split-brain ...) commands),
     and when a brick stays down for O(brick_down_grace) (looked at again every few seconds within the
@@ -39,7 +39,7 @@ options:
     type: list
     elements: str
   trigger:
-    description: Run C(gluster volume heal VOL) on every volume, once per run, once no brick is down.
+    description: Run C(gluster volume heal VOL) on every volume, once per run, as soon as none of its bricks is down.
     type: bool
     default: true
   wait:

@@ -195,7 +195,7 @@ impl Outcome {
     }
 }
 
-/// Counts, triggers every volume once no brick is down, and with `wait` counts again until
+/// Counts, triggers every volume once none of its bricks is down, and with `wait` counts again until
 /// healed. Fails as stuck (data `stuck: true`) on split-brain at once and on a brick still down
 /// after the grace: waiting clears neither.
 pub fn heal(c: &mut dyn Cluster, plan: &Plan) -> Result<Outcome, ModuleError> {
@@ -229,8 +229,9 @@ pub fn heal(c: &mut dyn Cluster, plan: &Plan) -> Result<Outcome, ModuleError> {
             return Err(stuck(c, plan, &out, down_for, t.saturating_sub(start)));
         }
         // gluster refuses a trigger while a brick of the volume is down, so wait for it.
-        if !down && plan.trigger {
-            for v in plan.volumes.iter().map(|(v, _)| v) {
+        let ready = out.now.iter().filter(|(_, c)| c.bricks_down.is_empty());
+        if plan.trigger {
+            for (v, _) in ready {
                 if plan.check_mode {
                     if !out.would_trigger.contains(v) {
                         out.would_trigger.push(v.clone());

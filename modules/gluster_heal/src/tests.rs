@@ -169,8 +169,8 @@ fn every_volume_is_triggered_even_with_nothing_pending() {
     p.volumes.push(("arb0".into(), Vec::new()));
     let out = heal(&mut f, &p).unwrap();
     assert!(out.healed() && !out.backlog);
-    assert_eq!(f.triggered, ["gv0", "arb0"]);
-    assert_eq!(out.triggered, ["gv0", "arb0"]);
+    assert_eq!(f.triggered, ["arb0", "gv0"]);
+    assert_eq!(out.triggered, ["arb0", "gv0"]);
     assert!(f.slept.is_empty(), "wait false returns without sleeping");
 }
 
@@ -208,6 +208,17 @@ fn a_brick_still_down_after_its_grace_is_stuck() {
     assert_eq!(d["bricks_down"], json!(["10.198.0.13:/bricks/gv0"]));
     assert_eq!(d["pending_total"], 56);
     assert!(f.triggered.is_empty(), "gluster refuses the trigger anyway");
+}
+
+#[test]
+fn a_volume_whose_bricks_all_answer_is_triggered_while_another_waits_for_its_brick() {
+    let mut f = Fake::new("gv0", &[DEGRADED]);
+    f.summaries.insert("arb0".into(), vec![HEALTHY]);
+    let mut p = plan(&["gv0"]);
+    p.volumes.push(("arb0".into(), Vec::new()));
+    let d = failure(heal(&mut f, &p).unwrap_err());
+    assert_eq!(f.triggered, ["arb0"], "once, not at each look during the grace");
+    assert_eq!((&d["stuck"], &d["triggered"]), (&json!(true), &json!(["arb0"])));
 }
 
 #[test]

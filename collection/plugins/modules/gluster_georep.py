@@ -9,16 +9,30 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 ---
 module: gluster_georep
-short_description: List GlusterFS geo-replication sessions, stop them for an upgrade and start them again
+short_description: List GlusterFS geo-replication sessions, stop them for an upgrade and start them again, verified
 version_added: 0.1.0
 description:
   - Reads C(gluster volume geo-replication status) (the pre-10.0 master/slave and the 10.0 and later
     primary/secondary output alike) and returns every session whose primary volume is on this pool, with
     the state of each brick's worker.
-  - O(state=stopped) stops every running session (started, faulty or paused) and records them in O(record);
-    O(state=started) starts exactly the recorded sessions again and removes the record. A session that was
-    paused is paused again right after its start. The Gluster upgrade guides stop geo-replication before an
-    upgrade and start it after, and upgrade secondary pools before their primaries.
+  - A status that cannot be read fails the module with C(status_known=false), whatever the state; it is never
+    taken for "no session". Gluster answers C(geo-replication command failed) with exit code 2 and no XML both
+    when no session is configured and, possibly, when the command failed; the module takes it for no session
+    only when glusterd's own store (the C(slaveN=) lines of C(/var/lib/glusterd/vols/*/info)) lists no session
+    either.
+  - O(state=stopped) records every running session (started, faulty or paused) in O(record), then stops them.
+    A session gluster would not stop stays running and recorded, and the module fails.
+  - O(state=started) starts the recorded sessions that are stopped (and resumes one found paused that was
+    recorded running), then polls the status for up to O(timeout) until every worker of each is Active or
+    Passive; a worker still Faulty (or Created, Initializing) fails the module, naming its server and brick.
+    A session that was paused is paused again once its workers are up. On each running session it then sets a
+    checkpoint (C(gluster volume geo-replication PRIMARY SECONDARY config checkpoint now)) and waits up to
+    O(checkpoint_timeout) until every Active worker reports it completed, unless O(checkpoint=false).
+  - Only the sessions that went through all of that leave the record; one that is missing from the status, or
+    whose start, workers or checkpoint failed, stays recorded, so running the task again finishes it (a session
+    already running is only verified). The module fails while any recorded session is not restored.
+  - The Gluster upgrade guides stop geo-replication before an upgrade and start it after, and upgrade secondary
+    pools before their primaries.
   - Run it once per pool (C(run_once)); a session is stopped or started for every server at once.
 options:
   state:
@@ -30,12 +44,28 @@ options:
     description: Where the stopped sessions are recorded between O(state=stopped) and O(state=started).
     type: str
     default: /var/lib/keel/gluster_georep.json
+  checkpoint:
+    description:
+      - With O(state=started), set a checkpoint on each restarted session that is not paused and wait until it
+        completed, proof that the session syncs again. False restores a session once its workers are up.
+    type: bool
+    default: true
+  checkpoint_timeout:
+    description:
+      - How long the checkpoint may take to complete, in seconds or with a unit (C(90s), C(5m)); the time the
+        secondary needs to catch up with what was written while geo-replication was stopped.
+    type: str
+    default: "300"
 extends_documentation_fragment:
   - keel.storage.gluster
+notes:
+  - O(timeout) is also how long O(state=started) waits for the workers to become Active or Passive.
+  - When a worker is not Active or Passive, see C(gluster volume geo-replication PRIMARY SECONDARY status detail)
+    and the gsyncd logs under C(/var/log/glusterfs/geo-replication/) on the server named in C(unhealthy_workers).
 attributes:
   check_mode:
     support: full
-    description: Reports the sessions it would stop or start; changes nothing.
+    description: Reports the sessions it would stop or start; changes nothing, sets no checkpoint and waits for nothing.
   diff_mode:
     support: full
     description: Shows each session stopped or started, with its state before and after.
@@ -53,9 +83,10 @@ EXAMPLES = r'''
     state: stopped
   run_once: true
 
-- name: Start again the sessions stopped for the upgrade
+- name: Start again the sessions stopped for the upgrade, verified by a checkpoint
   keel.storage.gluster_georep:
     state: started
+    checkpoint_timeout: 10m
   run_once: true
 '''
 
@@ -70,28 +101,74 @@ commands:
   returned: always
   type: list
   elements: str
+status_known:
+  description:
+    - True when the geo-replication status was read. False when it could not be (the module then fails, except
+      for O(state=started) with nothing recorded, which only warns); C(sessions) and C(role) are then absent.
+  returned: when the module asked gluster for the status (not on invalid options or an unreadable record)
+  type: bool
+  sample: true
 sessions:
   description:
     - Each session with its primary volume, C(secondary) (C([user@]host::volume)), C(secondary_user) and
       C(pairs), one per primary brick (C(primary_node), C(primary_brick), C(secondary_node), C(status) such
-      as Active, Passive, Stopped, Faulty, and C(crawl_status)).
-  returned: success
+      as Active, Passive, Stopped, Faulty, C(crawl_status), C(checkpoint_completed) (Yes, No or N/A) and
+      C(checkpoint_time)), as the status shows them at the end of the run.
+  returned: when status_known
   type: list
   elements: dict
 role:
   description: C(primary) when sessions start from this pool, C(none) otherwise (a secondary pool shows none).
-  returned: success
+  returned: when status_known
   type: str
   sample: primary
 stopped:
-  description: The sessions stopped (or that would be).
+  description: The sessions stopped (or that would be, in check mode).
   returned: when state is stopped and a session ran
   type: list
   elements: str
   sample: ["gv0 -> root@site-b::gv0-dr"]
 started:
-  description: The sessions started (or that would be); a paused one is named with C((paused again, as it was)).
-  returned: when state is started and a recorded session was stopped
+  description:
+    - The sessions started, resumed or paused again (or that would be, in check mode); a paused one is named with
+      C((paused again, as it was)).
+  returned: when state is started and the status was read
+  type: list
+  elements: str
+restored:
+  description: The recorded sessions verified in this run (workers Active or Passive, checkpoint completed); they left the record.
+  returned: when state is started, not in check mode, and a session was recorded
+  type: list
+  elements: str
+pending:
+  description:
+    - The sessions still in O(record) after this run, not restored; C(msg) says why for each. Run the task again
+      once the cause is fixed. Empty when every recorded session was restored (the record is then removed).
+  returned: when state is started, not in check mode, and a session was recorded
+  type: list
+  elements: str
+unhealthy_workers:
+  description: Each worker not Active or Passive when the wait for the workers ended.
+  returned: when state is started, not in check mode, and a session was recorded
+  type: list
+  elements: dict
+  contains:
+    session:
+      description: The session, C(PRIMARY -> SECONDARY).
+      type: str
+    primary_node:
+      description: The server of the worker.
+      type: str
+    primary_brick:
+      description: The brick the worker syncs.
+      type: str
+    status:
+      description: Its status, such as Faulty, Created or Initializing....
+      type: str
+  sample: [{"session": "gv0 -> site-b::gv0-dr", "primary_node": "node2", "primary_brick": "/bricks/gv0", "status": "Faulty"}]
+checkpoint_pending:
+  description: The sessions whose checkpoint did not complete within O(checkpoint_timeout).
+  returned: when state is started, not in check mode, and a session was recorded
   type: list
   elements: str
 '''

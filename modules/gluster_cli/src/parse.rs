@@ -616,6 +616,10 @@ pub struct GeoRepPair {
     /// Active, Passive, Stopped, Faulty, Created, Paused, Initializing..., Offline.
     pub status: String,
     pub crawl_status: String,
+    /// Yes, No, or N/A (no checkpoint set; a Passive worker shows N/A whatever the checkpoint).
+    pub checkpoint_completed: String,
+    /// The checkpoint this worker compares with (`YYYY-MM-DD HH:MM:SS`), or N/A.
+    pub checkpoint_time: String,
 }
 
 /// A session between a primary volume of this pool and a secondary volume elsewhere.
@@ -657,6 +661,40 @@ fn secondary_of(url: &str) -> String {
     url.trim_start_matches("ssh://").to_string()
 }
 
+/// `[user@]host::volume` from a session's name, `PRIMARY-UUID:ssh://[user@]host::volume:SECONDARY-UUID`
+/// (glusterd's `<session_secondary>` and the `slaveN=` lines of its store).
+fn secondary_of_session(s: &str) -> String {
+    let s = s.rsplit_once("ssh://").map_or(s, |(_, r)| r);
+    s.split("::")
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("::")
+        .split(':')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// What every release's CLI prints, with exit code 2 and no XML, for `volume geo-replication
+/// status --xml` when no session is configured (captured on 9.2, 10.3 and 11.1). Its XML writer
+/// gives up on the empty answer; it may well give up on a failed one alike.
+pub const GEOREP_NO_SESSION: &str = "geo-replication command failed";
+
+/// The secondaries glusterd keeps for a volume: the `slaveN=` lines of `vols/VOL/info` in its
+/// working directory (`secondaryN=` accepted too), one per session, whatever the CLI answers.
+pub fn georep_store_secondaries(info: &str) -> Vec<String> {
+    info.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| {
+            ["slave", "secondary"].iter().any(|p| {
+                k.strip_prefix(p)
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+        })
+        .map(|(_, v)| secondary_of_session(v.trim()))
+        .collect()
+}
+
 /// `volume geo-replication status --xml`: every session of every primary volume on this pool,
 /// in the pre-10.0 (master/slave) and the 10.0+ (primary/secondary) spelling.
 pub fn parse_georep_status(xml: &str) -> Result<Vec<GeoRepSession>, ParseError> {
@@ -674,19 +712,7 @@ pub fn parse_georep_status(xml: &str) -> Result<Vec<GeoRepSession>, ParseError> 
                 .iter()
                 .map(|p| text_any(*p, &["secondary", "slave"]))
                 .find(|u| !u.is_empty())
-                .unwrap_or_else(|| {
-                    // The session's own name ends with the secondary URL (then maybe ":UUID").
-                    let s = text_any(session, &["session_secondary", "session_slave"]);
-                    let s = s.rsplit_once("ssh://").map(|(_, r)| r.to_string()).unwrap_or(s);
-                    s.split("::")
-                        .take(2)
-                        .collect::<Vec<_>>()
-                        .join("::")
-                        .split(':')
-                        .take(3)
-                        .collect::<Vec<_>>()
-                        .join(":")
-                });
+                .unwrap_or_else(|| secondary_of_session(&text_any(session, &["session_secondary", "session_slave"])));
             let secondary = secondary_of(&url);
             let secondary_user = pairs
                 .iter()
@@ -706,10 +732,66 @@ pub fn parse_georep_status(xml: &str) -> Result<Vec<GeoRepSession>, ParseError> 
                         secondary_node: text_any(*p, &["secondary_node", "slave_node"]),
                         status: text(*p, "status"),
                         crawl_status: text(*p, "crawl_status"),
+                        checkpoint_completed: text(*p, "checkpoint_completed"),
+                        checkpoint_time: text(*p, "checkpoint_time"),
                     })
                     .collect(),
             });
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod georep_tests {
+    use super::*;
+
+    fn fixture(dir: &str, name: &str) -> String {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(dir)
+            .join(name);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    #[test]
+    fn each_worker_carries_its_checkpoint() {
+        // Captured on 9.2 with no checkpoint set: N/A everywhere.
+        let s = parse_georep_status(&fixture("9.2", "georep-session-active-passive.xml")).unwrap();
+        let cp: Vec<(&str, &str)> = s[0]
+            .pairs
+            .iter()
+            .map(|p| (p.checkpoint_completed.as_str(), p.checkpoint_time.as_str()))
+            .collect();
+        assert_eq!(cp, [("N/A", "N/A"); 3]);
+        // Built from that capture: the Active worker past a checkpoint, then not yet.
+        for (file, done) in [
+            ("georep-session-checkpoint-completed.xml", "Yes"),
+            ("georep-session-checkpoint-pending.xml", "No"),
+        ] {
+            let s = parse_georep_status(&fixture("9.2", file)).unwrap();
+            let p = &s[0].pairs[0];
+            assert_eq!(
+                (
+                    p.status.as_str(),
+                    p.checkpoint_completed.as_str(),
+                    p.checkpoint_time.as_str()
+                ),
+                ("Active", done, "2026-11-25 04:20:00"),
+                "{file}"
+            );
+            assert_eq!(s[0].pairs[1].checkpoint_completed, "N/A", "{file}: Passive");
+        }
+    }
+
+    #[test]
+    fn the_store_names_each_session_of_a_volume() {
+        assert_eq!(
+            georep_store_secondaries(&fixture("9.2", "store-vols-gv0-info")),
+            ["10.197.0.11::gsv0"]
+        );
+        let two = "type=2\nslave1=u1:ssh://geo@site-b::dr:u2\nslave2=u1:ssh://site-c::dr2:u3\nsecondary3=u1:ssh://d::v:u4\nslave-timeout=5\nslave=x\n";
+        assert_eq!(georep_store_secondaries(two), ["geo@site-b::dr", "site-c::dr2", "d::v"]);
+        assert!(georep_store_secondaries("type=2\ngeo-replication.indexing=on\n").is_empty());
+    }
 }

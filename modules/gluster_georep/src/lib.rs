@@ -1,16 +1,19 @@
 //! `keel.storage.gluster_georep`: the geo-replication sessions whose primary volume is on this
 //! pool, their state; `stopped` stops the running ones and records them, `started` starts
-//! exactly the recorded ones again. The Gluster guides: stop geo-replication before an upgrade,
-//! start it after, and upgrade secondary pools before their primaries.
+//! exactly the recorded ones again, waits until every worker is Active or Passive and a
+//! checkpoint set after the restart has completed. A session leaves the record only once it is
+//! verified, so a run that fails half way is finished by the next. The Gluster guides: stop
+//! geo-replication before an upgrade, start it after, and upgrade secondary pools before their
+//! primaries.
 
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use keel_gluster_cli::cli::glusterd_answered;
-use keel_gluster_cli::parse::{self, GeoRepSession};
+use keel_gluster_cli::parse::{self, GeoRepSession, GEOREP_NO_SESSION};
 use keel_gluster_cli::Gluster;
 use keel_host::record;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt, Output};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -20,6 +23,8 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("state", Kind::Choice(&["list", "stopped", "started"])),
         Opt::new("record", Kind::Str),
         Opt::new("timeout", Kind::Duration),
+        Opt::new("checkpoint", Kind::Bool),
+        Opt::new("checkpoint_timeout", Kind::Duration),
     ],
     supports_check_mode: true,
     run,
@@ -33,6 +38,10 @@ struct Args {
     record: String,
     #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
+    #[serde(default = "yes")]
+    checkpoint: bool,
+    #[serde(default = "default_checkpoint_timeout")]
+    checkpoint_timeout: u64,
 }
 
 fn list() -> String {
@@ -41,33 +50,53 @@ fn list() -> String {
 fn default_record() -> String {
     "/var/lib/keel/gluster_georep.json".into()
 }
+fn yes() -> bool {
+    true
+}
+fn default_checkpoint_timeout() -> u64 {
+    300
+}
 
-/// What gluster prints, with exit code 2 and no XML, when no session is configured.
-const NO_SESSIONS: &str = "geo-replication command failed";
+/// glusterd's working directory; the variable exists for tests only (as for resync_volumes).
+const WORKDIR_VAR: &str = "KEEL_TEST_GLUSTERD_DIR";
+/// Between two status polls while waiting for workers or a checkpoint.
+const POLL: Duration = Duration::from_secs(2);
 
-fn sessions(ctx: &mut Ctx, gluster: &Gluster) -> Result<Vec<GeoRepSession>, ModuleError> {
-    let timeout = format!("--timeout={}", gluster.timeout.as_secs().max(1));
-    let argv = [
-        "gluster",
-        "--mode=script",
-        "--xml",
-        timeout.as_str(),
-        "volume",
-        "geo-replication",
-        "status",
-    ];
-    let out = glusterd_answered(gluster.run(ctx, &argv)?)?;
-    if !out.success() && !out.stdout.trim_start().starts_with('<') {
-        if format!("{}{}", out.stdout, out.stderr).contains(NO_SESSIONS) {
-            return Ok(Vec::new());
+/// How `volume geo-replication status --xml` answered: the sessions, `Ok(None)` for glusterd's
+/// answer when no session is configured (which a failure may share, so the caller corroborates
+/// it), or why it tells nothing.
+pub fn judge_status(rc: i32, stdout: &str, stderr: &str) -> Result<Option<Vec<GeoRepSession>>, String> {
+    if !stdout.trim_start().starts_with('<') {
+        if rc == 2 && stdout.trim() == GEOREP_NO_SESSION && stderr.trim().is_empty() {
+            return Ok(None);
         }
-        return Err(ModuleError::command(
-            format!("cannot read the geo-replication sessions (rc {})", out.rc),
-            out,
-        ));
+        let said = format!("{stdout} {stderr}");
+        return Err(format!("gluster answered rc {rc} without XML: {}", said.trim()));
     }
-    parse::parse_georep_status(&out.stdout)
-        .map_err(|e| ModuleError::command(format!("cannot read the geo-replication status: {e}"), out))
+    match parse::parse_georep_status(stdout) {
+        Err(parse::ParseError::OpFailed { op_errstr, .. })
+            if op_errstr.contains("No active geo-replication session") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.to_string()),
+        Ok(_) if rc != 0 => Err(format!("gluster answered rc {rc} with its XML")),
+        Ok(s) => Ok(Some(s)),
+    }
+}
+
+/// Every worker Active (syncing) or Passive (standing by for its replica set's Active one).
+pub fn settled(s: &GeoRepSession) -> bool {
+    !s.pairs.is_empty()
+        && s.pairs
+            .iter()
+            .all(|p| matches!(p.status.as_str(), "Active" | "Passive"))
+}
+
+/// Every Active worker has synced past the checkpoint (Passive ones report none).
+pub fn checkpoint_done(s: &GeoRepSession) -> bool {
+    let mut active = s.pairs.iter().filter(|p| p.status == "Active").peekable();
+    active.peek().is_some() && active.all(|p| p.checkpoint_completed == "Yes")
 }
 
 fn name(s: &GeoRepSession) -> String {
@@ -76,12 +105,12 @@ fn name(s: &GeoRepSession) -> String {
 
 /// A session stopped for the upgrade. A paused one is paused again after its start: the
 /// operator paused it for a reason the upgrade knows nothing about.
-#[derive(Serialize, Deserialize)]
-struct Recorded {
-    primary_volume: String,
-    secondary: String,
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Recorded {
+    pub primary_volume: String,
+    pub secondary: String,
     #[serde(default)]
-    paused: bool,
+    pub paused: bool,
 }
 
 impl Recorded {
@@ -95,104 +124,409 @@ impl Recorded {
     fn is(&self, s: &GeoRepSession) -> bool {
         self.primary_volume == s.primary_volume && self.secondary == s.secondary
     }
+    fn name(&self) -> String {
+        format!("{} -> {}", self.primary_volume, self.secondary)
+    }
+}
+
+/// What the module needs from the pool and the clock: gluster and the real clock in the module,
+/// scripted answers and a clock that moves only when slept in tests.
+pub trait Pool {
+    fn status(&mut self) -> Result<Vec<GeoRepSession>, ModuleError>;
+    /// `gluster volume geo-replication PRIMARY SECONDARY VERB`: start, stop, pause or resume.
+    fn act(&mut self, r: &Recorded, verb: &str) -> Result<(), ModuleError>;
+    /// `... config checkpoint now`.
+    fn checkpoint(&mut self, r: &Recorded) -> Result<(), ModuleError>;
+    fn elapsed(&self) -> Duration;
+    fn sleep(&mut self, pause: Duration);
+}
+
+/// Polls the status until `ok` holds for each of `want` or `within` has passed: the last
+/// sessions, and those of `want` for which it does not hold.
+fn wait<'r>(
+    p: &mut dyn Pool,
+    want: &[&'r Recorded],
+    within: Duration,
+    ok: fn(&GeoRepSession) -> bool,
+) -> Result<(Vec<GeoRepSession>, Vec<&'r Recorded>), ModuleError> {
+    let start = p.elapsed();
+    loop {
+        let now = p.status()?;
+        let bad: Vec<&Recorded> = want
+            .iter()
+            .copied()
+            .filter(|r| !now.iter().any(|s| r.is(s) && ok(s)))
+            .collect();
+        let waited = p.elapsed().saturating_sub(start);
+        if bad.is_empty() || waited >= within {
+            return Ok((now, bad));
+        }
+        p.sleep(POLL.min(within - waited));
+    }
+}
+
+/// What `started` needs besides the record.
+pub struct Plan {
+    /// How long workers may take to become Active or Passive.
+    pub timeout: Duration,
+    /// How long the checkpoint may take to complete; None: no checkpoint.
+    pub checkpoint: Option<Duration>,
+}
+
+/// What a `stopped` or `started` run did.
+#[derive(Default)]
+pub struct Outcome {
+    pub changed: bool,
+    /// Each session acted on.
+    pub acted: Vec<Recorded>,
+    /// The recorded sessions that run as recorded, verified: they leave the record.
+    pub restored: Vec<Recorded>,
+    /// Each thing that went wrong, with what to do.
+    pub problems: Vec<String>,
+    /// Each worker not Active or Passive when the wait ended.
+    pub workers: Vec<Value>,
+    /// Sessions whose checkpoint did not complete in time.
+    pub checkpoint_pending: Vec<String>,
+    /// gluster's answer to the first command that failed.
+    pub output: Option<Output>,
+}
+
+impl Outcome {
+    /// Runs `verb`; a failure is noted and the session stays recorded.
+    fn act(&mut self, p: &mut dyn Pool, r: &Recorded, verb: &str) -> bool {
+        let done = p.act(r, verb).map_err(|e| self.fail(e)).is_ok();
+        if done {
+            self.changed = true;
+            if !self.acted.contains(r) {
+                self.acted.push(r.clone());
+            }
+        }
+        done
+    }
+    fn fail(&mut self, e: ModuleError) {
+        match e {
+            ModuleError::Command { msg, output } => {
+                self.output.get_or_insert(*output);
+                self.problems.push(msg);
+            }
+            e => self.problems.push(e.to_string()),
+        }
+    }
+}
+
+/// What a recorded session needs now: a start (stopped), a resume (paused but recorded running),
+/// none (running).
+fn verb(r: &Recorded, s: &GeoRepSession) -> Option<&'static str> {
+    if !s.running() {
+        Some("start")
+    } else if s.paused() && !r.paused {
+        Some("resume")
+    } else {
+        None
+    }
+}
+
+/// Starts (or resumes) each recorded session, waits for its workers, pauses again the ones that
+/// were paused and sets a checkpoint on the others, waiting for it. A session is restored only
+/// when all of that went through; the others stay recorded.
+pub fn restore(
+    p: &mut dyn Pool,
+    recorded: &[Recorded],
+    all: &[GeoRepSession],
+    plan: &Plan,
+) -> Result<Outcome, ModuleError> {
+    let mut o = Outcome::default();
+    let mut verify = Vec::new();
+    for r in recorded {
+        let Some(s) = all.iter().find(|s| r.is(s)) else {
+            o.problems.push(format!(
+                "the recorded session {} is not in gluster's geo-replication status: check 'gluster volume \
+                 geo-replication status'; if the session was deleted on purpose, remove it from the record",
+                r.name()
+            ));
+            continue;
+        };
+        if r.paused && s.paused() {
+            o.restored.push(r.clone());
+        } else if verb(r, s).is_none_or(|v| o.act(p, r, v)) {
+            verify.push(r);
+        }
+    }
+    if verify.is_empty() {
+        return Ok(o);
+    }
+    let (now, bad) = wait(p, &verify, plan.timeout, settled)?;
+    let mut marks = Vec::new();
+    for r in verify {
+        if bad.contains(&r) {
+            let pairs = now.iter().filter(|s| r.is(s)).flat_map(|s| &s.pairs);
+            let mut seen = Vec::new();
+            for w in pairs.filter(|w| !matches!(w.status.as_str(), "Active" | "Passive")) {
+                seen.push(format!("{}:{} {}", w.primary_node, w.primary_brick, w.status));
+                o.workers
+                    .push(json!({"session": r.name(), "primary_node": w.primary_node,
+                    "primary_brick": w.primary_brick, "status": w.status}));
+            }
+            o.problems.push(format!(
+                "geo-replication session {}: {} after {} s; see 'gluster volume geo-replication {} {} status detail' \
+                 and the gsyncd logs under /var/log/glusterfs/geo-replication/ on those servers, fix the cause and \
+                 run again (the record keeps the session)",
+                r.name(),
+                if seen.is_empty() {
+                    "no worker listed".to_string()
+                } else {
+                    format!("worker(s) not Active or Passive: {}", seen.join(", "))
+                },
+                plan.timeout.as_secs(),
+                r.primary_volume,
+                r.secondary
+            ));
+        } else if r.paused {
+            if o.act(p, r, "pause") {
+                o.restored.push(r.clone());
+            }
+        } else if plan.checkpoint.is_none() {
+            o.restored.push(r.clone());
+        } else if p.checkpoint(r).map_err(|e| o.fail(e)).is_ok() {
+            o.changed = true;
+            marks.push(r);
+        }
+    }
+    if let (Some(within), false) = (plan.checkpoint, marks.is_empty()) {
+        let (_, late) = wait(p, &marks, within, checkpoint_done)?;
+        for r in marks {
+            if late.contains(&r) {
+                o.checkpoint_pending.push(r.name());
+                o.problems.push(format!(
+                    "geo-replication session {}: the checkpoint set after the restart did not complete within {} s; \
+                     see 'gluster volume geo-replication {} {} status detail' (checkpoint_completed of the Active \
+                     workers), then run again, raise checkpoint_timeout or set checkpoint: false (the record keeps \
+                     the session)",
+                    r.name(),
+                    within.as_secs(),
+                    r.primary_volume,
+                    r.secondary
+                ));
+            } else {
+                o.restored.push(r.clone());
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// gluster on this host, with the real clock.
+struct Live<'a> {
+    ctx: &'a mut Ctx,
+    gluster: Gluster,
+    workdir: PathBuf,
+    started: Instant,
+}
+
+impl Pool for Live<'_> {
+    fn status(&mut self) -> Result<Vec<GeoRepSession>, ModuleError> {
+        let timeout = format!("--timeout={}", self.gluster.timeout.as_secs().max(1));
+        let argv = [
+            "gluster",
+            "--mode=script",
+            "--xml",
+            &timeout,
+            "volume",
+            "geo-replication",
+            "status",
+        ];
+        let out = match glusterd_answered(self.gluster.run(self.ctx, &argv)?) {
+            Err(ModuleError::Command { msg, output }) => return Err(unknown(msg, *output)),
+            r => r?,
+        };
+        let why = match judge_status(out.rc, &out.stdout, &out.stderr) {
+            Ok(Some(s)) => return Ok(s),
+            Ok(None) => {
+                let kept = stored(&self.workdir)?;
+                if kept.is_empty() {
+                    return Ok(Vec::new());
+                }
+                format!(
+                    "gluster gave its answer for no session (rc {}, '{GEOREP_NO_SESSION}') but glusterd's store \
+                     ({}/vols/*/info) has {}",
+                    out.rc,
+                    self.workdir.display(),
+                    kept.join(", ")
+                )
+            }
+            Err(why) => why,
+        };
+        Err(unknown(
+            format!(
+                "cannot read the geo-replication status: {why}; run 'gluster volume geo-replication status' on this \
+                 server to see why (glusterd's log: /var/log/glusterfs/glusterd.log), fix it and run again"
+            ),
+            out,
+        ))
+    }
+    fn act(&mut self, r: &Recorded, verb: &str) -> Result<(), ModuleError> {
+        self.session(r, &[verb], verb)
+    }
+    fn checkpoint(&mut self, r: &Recorded) -> Result<(), ModuleError> {
+        // With --xml: gluster may exit 0 and refuse in the envelope.
+        self.session(r, &["config", "checkpoint", "now", "--xml"], "set a checkpoint on")
+    }
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+    fn sleep(&mut self, pause: Duration) {
+        std::thread::sleep(pause)
+    }
+}
+
+impl Live<'_> {
+    /// `gluster volume geo-replication PRIMARY SECONDARY WORDS`; `--xml` among `words` goes
+    /// first, and then its envelope must say it worked.
+    fn session(&mut self, r: &Recorded, words: &[&str], what: &str) -> Result<(), ModuleError> {
+        let xml = words.contains(&"--xml");
+        let mut argv = vec!["gluster", "--mode=script"];
+        if xml {
+            argv.push("--xml");
+        }
+        argv.extend(["volume", "geo-replication", &r.primary_volume, &r.secondary]);
+        argv.extend(words.iter().filter(|w| **w != "--xml"));
+        let out = self.gluster.run(self.ctx, &argv)?;
+        if out.success() && (!xml || out.stdout.contains("<opRet>0</opRet>")) {
+            return Ok(());
+        }
+        Err(ModuleError::command(
+            format!("gluster could not {what} the geo-replication session {}", r.name()),
+            out,
+        ))
+    }
+}
+
+/// A status that tells nothing: failed, with `status_known: false` and gluster's answer.
+fn unknown(msg: String, out: Output) -> ModuleError {
+    let mut data = Map::new();
+    data.insert("status_known".into(), false.into());
+    data.insert("cmd".into(), out.cmd.into());
+    data.insert("rc".into(), out.rc.into());
+    data.insert("stdout".into(), out.stdout.into());
+    data.insert("stderr".into(), out.stderr.into());
+    ModuleError::failed_with(msg, data)
+}
+
+/// `VOL -> SECONDARY` for each session glusterd keeps in its store, the CLI aside.
+fn stored(workdir: &Path) -> Result<Vec<String>, ModuleError> {
+    let cannot = |p: &Path, e: std::io::Error| {
+        ModuleError::failed(format!(
+            "cannot read {} ({e}), needed to tell no geo-replication session from a failed status: run the \
+             module as root on a Gluster server",
+            p.display()
+        ))
+    };
+    let vols = workdir.join("vols");
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(&vols) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        r => r.map_err(|e| cannot(&vols, e))?,
+    };
+    for e in entries {
+        let info = e.map_err(|e| cannot(&vols, e))?.path().join("info");
+        match std::fs::read_to_string(&info) {
+            Ok(text) => {
+                let vol = info.parent().and_then(Path::file_name).unwrap_or_default();
+                for s in parse::georep_store_secondaries(&text) {
+                    out.push(format!("{} -> {s}", vol.to_string_lossy()));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(cannot(&info, e)),
+        }
+    }
+    Ok(out)
 }
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_georep", opts)?;
-    let gluster = Gluster {
-        timeout: Duration::from_secs(args.timeout),
+    let check = ctx.check_mode();
+    let mut live = Live {
+        ctx,
+        gluster: Gluster {
+            timeout: Duration::from_secs(args.timeout),
+        },
+        workdir: std::env::var_os(WORKDIR_VAR).map_or_else(|| PathBuf::from("/var/lib/glusterd"), PathBuf::from),
+        started: Instant::now(),
     };
-    let all = sessions(ctx, &gluster)?;
-    let record_path = Path::new(&args.record);
-    let base = |r: ModuleResult, all: &[GeoRepSession]| {
-        r.with("sessions", all)
-            .with("role", if all.is_empty() { "none" } else { "primary" })
+    let path = Path::new(&args.record);
+    let start = args.state == "started";
+    let recorded = if args.state == "list" { Vec::new() } else { read(path)? };
+    let all = match live.status() {
+        // Nothing to restore: a status that tells nothing is reported, not failed.
+        Err(ModuleError::Failed { msg, data }) if start && recorded.is_empty() => {
+            let mut r = ModuleResult::new(false, format!("no geo-replication session is recorded; {msg}"));
+            r.warnings.push(r.msg.clone());
+            r.data = data;
+            return Ok(r);
+        }
+        a => a?,
     };
-    match args.state.as_str() {
+    let mut o = Outcome::default();
+    let mut lines = Vec::new();
+    let mut planned = Vec::new();
+    let mut data = Map::new();
+    let (key, idle) = match args.state.as_str() {
         "stopped" => {
-            let running: Vec<&GeoRepSession> = all.iter().filter(|s| s.running()).collect();
-            if running.is_empty() {
-                return Ok(base(
-                    ModuleResult::new(false, "no geo-replication session is running"),
-                    &all,
-                ));
+            planned = all.iter().filter(|s| s.running()).map(Recorded::of).collect();
+            for s in &planned {
+                lines.push((s.name(), "running", "stopped"));
             }
-            let names: Vec<String> = running.iter().map(|s| name(s)).collect();
-            let diff = transition(&names, |_| "running", |_| "stopped");
-            if ctx.check_mode() {
-                let mut r = ModuleResult::new(true, format!("would stop {}", names.join(", ")));
-                r.diff = Some(diff);
-                return Ok(base(r, &all).with("stopped", &names));
-            }
-            // Recorded first: a failure half way still lets `started` bring back every one.
-            let mut recorded = read(record_path)?;
-            for s in &running {
-                if !recorded.iter().any(|r| r.is(s)) {
-                    recorded.push(Recorded::of(s));
+            if !check && !planned.is_empty() {
+                // Recorded first: a failure half way still lets `started` bring back every one.
+                let mut keep = recorded;
+                for s in &planned {
+                    if !keep.iter().any(|r| r.name() == s.name()) {
+                        keep.push(s.clone());
+                    }
+                }
+                record::write(path, &keep)?;
+                for s in &planned {
+                    o.act(&mut live, s, "stop");
                 }
             }
-            record::write(record_path, &recorded)?;
-            for s in &running {
-                act(ctx, &gluster, s, "stop")?;
-            }
-            let after = sessions(ctx, &gluster)?;
-            let mut r = ModuleResult::new(true, format!("stopped {}", names.join(", ")));
-            r.diff = Some(diff);
-            Ok(base(r, &after).with("stopped", names))
+            ("stopped", "no geo-replication session is running")
         }
         "started" => {
-            let recorded = read(record_path)?;
-            // Stopped sessions start, paused again when they were paused. A recorded paused one
-            // that runs unpaused lost its pause to an earlier run that failed in between: it is
-            // only paused.
-            let to_start: Vec<(&GeoRepSession, bool)> = all
-                .iter()
-                .filter_map(|s| recorded.iter().find(|r| r.is(s)).map(|r| (s, r.paused)))
-                .filter(|(s, paused)| !s.running() || (*paused && !s.paused()))
-                .collect();
-            let names: Vec<String> = to_start
-                .iter()
-                .map(|(s, paused)| {
-                    if *paused {
-                        format!("{} (paused again, as it was)", name(s))
-                    } else {
-                        name(s)
-                    }
-                })
-                .collect();
-            if to_start.is_empty() {
-                if !ctx.check_mode() {
-                    record::remove(record_path)?;
-                }
-                return Ok(base(
-                    ModuleResult::new(false, "every recorded geo-replication session runs"),
-                    &all,
-                ));
-            }
-            let plain: Vec<String> = to_start.iter().map(|(s, _)| name(s)).collect();
-            let diff = transition(
-                &plain,
-                |i| if to_start[i].0.running() { "running" } else { "stopped" },
-                |i| if to_start[i].1 { "paused" } else { "running" },
-            );
-            if ctx.check_mode() {
-                let mut r = ModuleResult::new(true, format!("would start {}", names.join(", ")));
-                r.diff = Some(diff);
-                return Ok(base(r, &all).with("started", &names));
-            }
-            for (s, paused) in &to_start {
-                if !s.running() {
-                    act(ctx, &gluster, s, "start")?;
-                }
-                if *paused {
-                    act(ctx, &gluster, s, "pause")?;
+            for r in &recorded {
+                let Some(s) = all.iter().find(|s| r.is(s)) else {
+                    continue;
+                };
+                if verb(r, s).is_some() || (r.paused && !s.paused()) {
+                    let before = match (s.running(), s.paused()) {
+                        (false, _) => "stopped",
+                        (_, true) => "paused",
+                        _ => "running",
+                    };
+                    lines.push((r.name(), before, if r.paused { "paused" } else { "running" }));
+                    planned.push(r.clone());
                 }
             }
-            record::remove(record_path)?;
-            let after = sessions(ctx, &gluster)?;
-            let mut r = ModuleResult::new(true, format!("started {}", names.join(", ")));
-            r.diff = Some(diff);
-            Ok(base(r, &after).with("started", names))
+            if !check && !recorded.is_empty() {
+                let plan = Plan {
+                    timeout: Duration::from_secs(args.timeout),
+                    checkpoint: args.checkpoint.then_some(Duration::from_secs(args.checkpoint_timeout)),
+                };
+                o = restore(&mut live, &recorded, &all, &plan)?;
+                // Only verified sessions leave the record; the rest stay for the next run.
+                let kept: Vec<Recorded> = recorded.iter().filter(|x| !o.restored.contains(x)).cloned().collect();
+                if kept.is_empty() {
+                    record::remove(path)?;
+                } else if kept.len() < recorded.len() {
+                    record::write(path, &kept)?;
+                }
+                let names = |v: &[Recorded]| json!(v.iter().map(Recorded::name).collect::<Vec<_>>());
+                data.insert("restored".into(), names(&o.restored));
+                data.insert("pending".into(), names(&kept));
+                data.insert("unhealthy_workers".into(), Value::Array(std::mem::take(&mut o.workers)));
+                data.insert("checkpoint_pending".into(), json!(o.checkpoint_pending));
+            }
+            ("started", "every recorded geo-replication session runs")
         }
         _ => {
             let msg = if all.is_empty() {
@@ -204,55 +538,84 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                     all.iter().map(name).collect::<Vec<_>>().join(", ")
                 )
             };
-            Ok(base(ModuleResult::new(false, msg), &all))
+            return Ok(base(ModuleResult::new(false, msg), &all));
+        }
+    };
+    let done = if check { &planned } else { &o.acted };
+    let names: Vec<String> = done
+        .iter()
+        .map(|r| {
+            if start && r.paused {
+                format!("{} (paused again, as it was)", r.name())
+            } else {
+                r.name()
+            }
+        })
+        .collect();
+    let mut r = ModuleResult::new(
+        if check { !planned.is_empty() } else { o.changed },
+        if names.is_empty() {
+            idle.to_string()
+        } else {
+            format!(
+                "{} {}",
+                match (check, start) {
+                    (true, true) => "would start",
+                    (true, false) => "would stop",
+                    _ => key,
+                },
+                names.join(", ")
+            )
+        },
+    );
+    if !lines.is_empty() {
+        r.diff = Some(transition(&lines));
+    }
+    data.insert(key.into(), json!(names));
+    r.data = data;
+    let after = if o.changed { live.status()? } else { all };
+    let mut r = base(r, &after);
+    if !o.problems.is_empty() {
+        r.failed = true;
+        r.msg = o.problems.join("; ");
+        if let Some(out) = o.output.take() {
+            r.rc = Some(out.rc);
+            r.stdout = Some(out.stdout);
+            r.stderr = Some(out.stderr);
+            r.data.insert("cmd".into(), out.cmd.into());
         }
     }
+    Ok(r)
 }
 
-/// The diff of sessions going from `before(i)` to `after(i)`, one line per session.
-fn transition(
-    names: &[String],
-    before: impl Fn(usize) -> &'static str,
-    after: impl Fn(usize) -> &'static str,
-) -> Value {
-    let lines = |state: &dyn Fn(usize) -> String| -> String {
-        names
+fn base(r: ModuleResult, all: &[GeoRepSession]) -> ModuleResult {
+    let mut r = r.with("sessions", all);
+    r.data
+        .insert("role".into(), if all.is_empty() { "none" } else { "primary" }.into());
+    r.data.insert("status_known".into(), true.into());
+    r
+}
+
+/// The diff of sessions, one line each: name, state before, state after.
+fn transition(lines: &[(String, &str, &str)]) -> Value {
+    let text = |after: bool| -> String {
+        lines
             .iter()
-            .enumerate()
-            .map(|(i, n)| format!("{n}: {}\n", state(i)))
+            .map(|(n, b, a)| format!("{n}: {}\n", if after { a } else { b }))
             .collect()
     };
     json!({
-        "before": lines(&|i| before(i).to_string()),
-        "after": lines(&|i| after(i).to_string()),
+        "before": text(false),
+        "after": text(true),
         "before_header": "geo-replication sessions",
         "after_header": "geo-replication sessions",
     })
-}
-
-/// `gluster volume geo-replication PRIMARY SECONDARY start|stop|pause`.
-fn act(ctx: &mut Ctx, gluster: &Gluster, s: &GeoRepSession, verb: &str) -> Result<(), ModuleError> {
-    let argv = [
-        "gluster",
-        "--mode=script",
-        "volume",
-        "geo-replication",
-        &s.primary_volume,
-        &s.secondary,
-        verb,
-    ];
-    let out = gluster.run(ctx, &argv)?;
-    if out.success() {
-        Ok(())
-    } else {
-        Err(ModuleError::command(
-            format!("gluster could not {verb} the geo-replication session {}", name(s)),
-            out,
-        ))
-    }
 }
 
 /// The recorded sessions; none recorded when there is no record.
 fn read(path: &Path) -> Result<Vec<Recorded>, ModuleError> {
     Ok(record::read(path, "check or remove it")?.unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,7 @@ mod ansible;
 mod collection;
 mod demo;
 mod ecosystem;
+mod reliability;
 mod test;
 pub mod testbed;
 mod testbed_faults;
@@ -12,8 +13,11 @@ mod weka;
 
 const USAGE: &str = "usage: cargo xtask <task>
   collection            build the static modules and dist/keel-storage-VERSION.tar.gz
-  test [--quick] [--only ecosystem|weka]
-                        the whole suite (unit, module, collection, playbook, ecosystem and testbed tests)
+  test [--quick] [--only ecosystem|weka|examples|georep|faults]
+                        the whole suite (unit, module, collection, playbook, ecosystem and testbed tests,
+                        the fault suite)
+  reliability [RUNS]    RUNS (default 5) online rolling upgrades of a fresh testbed with the writer:
+                        files written, verified, lost and failed writes per run
   changelog             antsibull-changelog release of galaxy.yml's version (CHANGELOG.rst)
   ee                    the AWX execution environment's build context (build/ee/context)
   awx-job PLAYBOOK INVENTORY [...]  one AWX-style job through ansible-runner (no args: usage)
@@ -32,6 +36,7 @@ fn main() {
         Some("ee") => ecosystem::awx::ee_main(rest),
         Some("awx-job") => ecosystem::awx::job_main(rest),
         Some("demo") => demo::main(rest),
+        Some("reliability") => reliability::main(rest),
         _ => Err(USAGE.to_string()),
     };
     if let Err(e) = result {

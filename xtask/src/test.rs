@@ -236,7 +236,7 @@ pub(crate) fn ansible_env(cmd: &mut Command, collections: &Path, root: &Path) {
         .env("KEEL_FAKE_GLUSTER", root.join("tests/fake-bin/gluster-fixtures"));
 }
 
-fn install(venv: &Venv, tarball: &Path, collections: &Path) -> Result {
+pub(crate) fn install(venv: &Venv, tarball: &Path, collections: &Path) -> Result {
     if collections.exists() {
         std::fs::remove_dir_all(collections).map_err(|e| e.to_string())?;
     }

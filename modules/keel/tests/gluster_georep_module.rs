@@ -79,7 +79,7 @@ impl Host {
             repo().join("tests/fake-bin/gluster-fixtures").display()
         );
         common::run(
-            "keel_gluster_services",
+            "keel_gluster_georep",
             module_args("gluster_georep", json!({"_ansible_version": "2.21.5"}), args),
             &path,
             &all,

@@ -15,9 +15,9 @@ fn fake_path() -> String {
     )
 }
 
-/// Runs the pool-wide binary on `args` with `path` as PATH and `env` added.
+/// Runs the binary that holds `args`' module with `path` as PATH and `env` added.
 fn run(args: Value, path: &str, env: &[(&str, &str)]) -> Value {
-    common::run("keel_gluster_cluster", args, path, env)
+    common::run_module(args, path, env)
 }
 
 fn facts(extra: Value) -> Value {
@@ -61,7 +61,7 @@ fn old_style_args_are_refused_clearly() {
 fn unknown_module_lists_the_ones_there_are() {
     let v = run(json!({"_keel_module": "gluster_nope"}), "/usr/bin:/bin", &[]);
     assert_eq!(v["failed"], true);
-    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck, gluster_op_version, gluster_heal, gluster_verify"), "{v}");
+    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck, gluster_op_version, gluster_verify"), "{v}");
 }
 
 #[test]
@@ -749,7 +749,11 @@ fn verify_offers_restart_then_resync_for_a_rejected_peer_then_stops() {
         )
     };
     let v = ask(json!([]));
-    assert_eq!((v["failed"].clone(), v["whole"].clone()), (json!(false), json!(false)), "{v}");
+    assert_eq!(
+        (v["failed"].clone(), v["whole"].clone()),
+        (json!(false), json!(false)),
+        "{v}"
+    );
     assert_eq!(v["remedy"], "restart", "{v}");
     assert!(v["waited_s"].as_u64().unwrap() < 5, "{v}");
     let v = ask(json!(["restart"]));
@@ -770,14 +774,22 @@ fn verify_takes_a_handshake_that_outlasts_the_settle_to_a_restart_not_to_the_tim
     );
     assert_eq!(v["failed"], false, "{v}");
     assert_eq!(v["remedy"], "restart", "{v}");
-    assert_eq!(v["stuck"], json!(["peer 10.198.0.12 is 'Accepted peer request'"]), "{v}");
+    assert_eq!(
+        v["stuck"],
+        json!(["peer 10.198.0.12 is 'Accepted peer request'"]),
+        "{v}"
+    );
     assert!(v["waited_s"].as_u64().unwrap() < 10, "{v}");
     let v = run(
         verify(json!({"timeout": 600, "offer_remedy": true, "remedies_applied": ["restart"]})),
         &fake_path(),
         &env,
     );
-    assert_eq!((v["failed"].clone(), v["remedy"].clone()), (json!(true), Value::Null), "{v}");
+    assert_eq!(
+        (v["failed"].clone(), v["remedy"].clone()),
+        (json!(true), Value::Null),
+        "{v}"
+    );
 }
 
 #[test]

@@ -12,6 +12,28 @@ pub fn repo() -> PathBuf {
 }
 
 /// Runs `binary` on `args` with `path` as the whole PATH and `env` added; returns the parsed result.
+/// The binary that holds `module`, from the action plugin's BINARY_OF table (the one place the
+/// routing is declared).
+#[allow(dead_code)]
+pub fn binary_of(module: &str) -> Option<String> {
+    let table = std::fs::read_to_string(repo().join("collection/plugins/action/native_module.py")).unwrap();
+    let key = format!("'{module}': '");
+    table
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(key.as_str()))
+        .and_then(|rest| rest.split('\'').next())
+        .map(str::to_string)
+}
+
+/// Runs `args` with the binary that holds its `_keel_module` (the pool-wide binary for the hidden
+/// self-test and for names no binary holds, which it must refuse).
+#[allow(dead_code)]
+pub fn run_module(args: Value, path: &str, env: &[(&str, &str)]) -> Value {
+    let module = args["_keel_module"].as_str().unwrap_or("keel_selftest").to_string();
+    let binary = binary_of(&module).unwrap_or_else(|| "keel_gluster_cluster".to_string());
+    run(&binary, args, path, env)
+}
+
 pub fn run(binary: &str, args: Value, path: &str, env: &[(&str, &str)]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("args");

@@ -22,13 +22,19 @@ struct Row {
 pub fn main(args: &[String]) -> Result {
     let runs: usize = match args.first() {
         None => 5,
-        Some(n) => n.parse().map_err(|_| format!("usage: cargo xtask reliability [RUNS]; got '{n}'"))?,
+        Some(n) => n
+            .parse()
+            .map_err(|_| format!("usage: cargo xtask reliability [RUNS]; got '{n}'"))?,
     };
     let root = crate::util::root();
     let paths = Paths::from_env();
     let tarball = crate::collection::build()?;
     let venv = ansible::venv(ansible::NEWEST)?;
-    crate::test::install(&venv, &tarball, &root.join("build").join(format!("ansible-{}", ansible::NEWEST.core)))?;
+    crate::test::install(
+        &venv,
+        &tarball,
+        &root.join("build").join(format!("ansible-{}", ansible::NEWEST.core)),
+    )?;
     let mut rows = Vec::new();
     for run in 1..=runs {
         let opts = testbed::Options {

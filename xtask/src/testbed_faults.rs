@@ -70,7 +70,8 @@ const FAULTS: &[Fault] = &[
         name: "the installed package leaves glusterd unable to start on node1: the run stops there",
         before: &[(
             "node1",
-            "echo 'DPkg::Post-Invoke {\"ln -sf /bin/false /usr/sbin/glusterd\";};' > /etc/apt/apt.conf.d/99keel-broken",
+            "echo 'DPkg::Post-Invoke {\"ln -sf /bin/false /usr/sbin/glusterd; ln -sf /bin/false /usr/sbin/glusterfsd\";};' \
+             > /etc/apt/apt.conf.d/99keel-broken",
         )],
         during: None,
         extra: &[],
@@ -87,7 +88,7 @@ const FAULTS: &[Fault] = &[
         before: &[],
         during: Some((
             "install the target release on node1",
-            Inject::Ssh("node3", "pkill -f 'glusterfsd.*bricks'"),
+            Inject::Ssh("node3", "pkill -f 'glusterfs[d].*bricks'"),
         )),
         extra: &["-e", "gluster_stuck_after=20"],
         host: "node1",
@@ -297,7 +298,7 @@ fn controller_killed(t: &mut Tally, root: &Path, paths: &Paths) {
             if s["host"] != "client1" || !s["failed_step"].as_str().unwrap_or("").contains("stop") || s["services_restored"] != true {
                 return Err(format!("unexpected report: {s}"));
             }
-            testbed::on_nodes(paths, &["client1"], "pkill -f 'sleep 900'; test -f /var/lib/keel-writer/pid && kill -0 \"$(cat /var/lib/keel-writer/pid)\"")
+            testbed::on_nodes(paths, &["client1"], "pkill -f '[s]leep 900'; test -f /var/lib/keel-writer/pid && kill -0 \"$(cat /var/lib/keel-writer/pid)\"")
                 .map_err(|e| format!("the writer was not started again: {e}"))
         },
     );

@@ -29,7 +29,13 @@ const NEWEST: &Release = ansible::NEWEST;
 
 /// Runs a playbook (a path under tests/playbooks, or a collection playbook by FQCN) against the
 /// testbed with one ansible-core; returns its output.
-pub(crate) fn playbook(root: &Path, release: &Release, inventory: &Path, target: &str, extra: &[&str]) -> Result<String> {
+pub(crate) fn playbook(
+    root: &Path,
+    release: &Release,
+    inventory: &Path,
+    target: &str,
+    extra: &[&str],
+) -> Result<String> {
     let venv = ansible::venv(release)?;
     let collections = root.join("build").join(format!("ansible-{}", release.core));
     let mut cmd = venv.cmd("ansible-playbook");

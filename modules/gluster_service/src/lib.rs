@@ -706,8 +706,13 @@ fn remount(ctx: &mut Ctx, m: &FuseMount, mountinfo: &str) -> Result<(), ModuleEr
 }
 
 /// glusterd answers once `gluster pool list` succeeds.
+/// How long no glusterd process may run after a start before waiting is pointless: glusterd
+/// daemonises within a second, so its absence this long means it exited.
+const GLUSTERD_GONE_AFTER: Duration = Duration::from_secs(5);
+
 fn wait_glusterd(ctx: &mut Ctx, timeout: Duration) -> Result<(), ModuleError> {
     let started = Instant::now();
+    let mut absent_since: Option<Instant> = None;
     loop {
         let out = ctx.run(
             &["gluster", "--mode=script", "--timeout=10", "pool", "list"],
@@ -715,6 +720,22 @@ fn wait_glusterd(ctx: &mut Ctx, timeout: Duration) -> Result<(), ModuleError> {
         )?;
         if out.success() {
             return Ok(());
+        }
+        let running = procs::scan(Path::new("/proc")).iter().any(|p| p.name == "glusterd");
+        absent_since = if running {
+            None
+        } else {
+            absent_since.or(Some(Instant::now()))
+        };
+        if absent_since.is_some_and(|t| t.elapsed() >= GLUSTERD_GONE_AFTER) {
+            return Err(ModuleError::command(
+                format!(
+                    "glusterd exited right after its start (no glusterd process for {} s): waiting cannot help; \
+                     see /var/log/glusterfs/glusterd.log and run glusterd --debug by hand to see why",
+                    GLUSTERD_GONE_AFTER.as_secs()
+                ),
+                out,
+            ));
         }
         if started.elapsed() >= timeout {
             return Err(ModuleError::command(

@@ -125,7 +125,7 @@ services_safe_to_start:
     - False when the package manager is still running (RV(package_manager_running)), when Gluster packages
       are unpacked, half-configured or at two versions (RV(unfinished)), when the packages changed but the
       install did not complete (for example C(gluster --version) fails), or when their state cannot be read
-      after the package manager ran. Do not start glusterd then; RV(msg) says what to do.
+      after the package manager ran. Do not start glusterd then; the message says what to do.
     - Absent only when the task's options are rejected before the module runs (a required option missing).
   returned: always
   type: bool

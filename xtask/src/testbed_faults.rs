@@ -54,7 +54,9 @@ const FAULTS: &[Fault] = &[
         name: "the dpkg lock is held on node1: its install fails, its services come back",
         before: &[(
             "node1",
-            "setsid flock /var/lib/dpkg/lock-frontend sleep 900 </dev/null >/dev/null 2>&1 &",
+            // apt takes dpkg's locks with fcntl, which flock(1) does not conflict with.
+            "setsid python3 -c 'import fcntl, time; f = open(\"/var/lib/dpkg/lock-frontend\", \"w\"); \
+             fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(900)' </dev/null >/dev/null 2>&1 & sleep 1",
         )],
         during: None,
         extra: &[],
@@ -193,6 +195,8 @@ pub fn checks(t: &mut Tally, root: &Path) {
             continue;
         };
         t.check(&format!("fault: {}", f.name), || {
+            // Debian's maintainer scripts need the Python the testbed takes from node3.
+            testbed::python_everywhere(&paths)?;
             testbed::writer_start(&paths)?;
             for (node, script) in f.before {
                 testbed::on_nodes(&paths, &[node], script)?;
@@ -254,6 +258,7 @@ fn controller_killed(t: &mut Tally, root: &Path, paths: &Paths) {
     let newest = ansible::NEWEST;
     let upgrade = crate::testbed_suite::UPGRADE;
     t.check(what, || {
+        testbed::python_everywhere(paths)?;
         testbed::writer_start(paths)?;
         let trigger = (
             "heal what was written while the server was down, node1",

@@ -592,8 +592,8 @@ pub fn python_everywhere(paths: &Paths) -> Result {
     Ok(())
 }
 
-/// Kills the init of node `name`'s PID namespace, and with it every process of the node: the
-/// server dies as a crashed machine would and stops answering ssh.
+/// Kills every process of node `name`: the server dies as a crashed machine would and stops
+/// answering ssh.
 pub fn crash(paths: &Paths, name: &str) -> Result {
     let node = recorded_nodes(paths)
         .into_iter()

@@ -196,17 +196,13 @@ impl Node {
         }
     }
 
-    /// Kills the init of this node's PID namespace (the kernel then kills the rest of it).
+    /// Kills every process of this node (all whose root is under its directory), as a crash
+    /// would; its mounts and network stay, so it answers nothing.
     pub fn crash(&self, paths: &Paths) -> Result {
-        let pid = std::fs::read_to_string(self.dir(paths).join("pid")).map_err(|e| format!("{}: {e}", self.name))?;
-        let status = Command::new("kill")
-            .args(["-9", pid.trim()])
-            .status()
-            .map_err(|e| e.to_string())?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("kill -9 {} ({}) failed", pid.trim(), self.name))
+        kill_rooted_under(&self.dir(paths));
+        match rooted_under(&self.dir(paths)).len() {
+            0 => Ok(()),
+            n => Err(format!("{}: {n} processes survived kill -9", self.name)),
         }
     }
 

@@ -36,6 +36,15 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// The program's path, its arguments and the command as shown, recorded in the history.
+    fn prepare<'a>(&mut self, argv: &'a [&'a str]) -> Result<(std::path::PathBuf, &'a [&'a str], String), ModuleError> {
+        let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
+        let path = locate(program)?;
+        let cmd = display(argv);
+        self.history.push(cmd.clone());
+        Ok((path, args, cmd))
+    }
+
     /// Runs `argv` with a C locale, no stdin and `timeout`; a non-zero exit is not an error here
     /// (callers decide), a missing program or a timeout is.
     pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
@@ -50,10 +59,7 @@ impl Runner {
         env: &[(&str, &str)],
         timeout: Duration,
     ) -> Result<Output, ModuleError> {
-        let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
-        let path = locate(program)?;
-        let cmd = display(argv);
-        self.history.push(cmd.clone());
+        let (path, args, cmd) = self.prepare(argv)?;
         let started = Instant::now();
         let mut child = Command::new(&path)
             .args(args)
@@ -106,11 +112,8 @@ impl Runner {
         env: &[(&str, &str)],
         timeout: Duration,
     ) -> Result<Output, ModuleError> {
-        let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
-        let path = locate(program)?;
-        let cmd = display(argv);
-        self.history.push(cmd.clone());
-        let (files, out, err) = OutputFiles::create(program)?;
+        let (path, args, cmd) = self.prepare(argv)?;
+        let (files, out, err) = OutputFiles::create(argv[0])?;
         let mut command = Command::new(&path);
         command
             .args(args)
@@ -168,10 +171,7 @@ impl Runner {
     /// Starts `argv` in a session of its own with no stdin/stdout/stderr and does not wait: for
     /// daemons that must outlive the module (a service restarted where there is no systemd).
     pub fn spawn_detached(&mut self, argv: &[&str]) -> Result<u32, ModuleError> {
-        let (program, args) = argv.split_first().ok_or_else(|| ModuleError::failed("empty command"))?;
-        let path = locate(program)?;
-        let cmd = display(argv);
-        self.history.push(cmd.clone());
+        let (path, args, cmd) = self.prepare(argv)?;
         let mut command = Command::new(&path);
         command
             .args(args)

@@ -1,5 +1,5 @@
 //! The prechecks as a pure function of the pool: findings with a severity, a code and a sentence.
-//! Rules from the Gluster upgrade guides (../shared/notes/gluster.md).
+//! Rules from the Gluster upgrade guides (summarised in docs/playbooks/gluster_upgrade.md).
 
 use std::collections::BTreeMap;
 
@@ -131,7 +131,7 @@ pub fn evaluate(pool: &Pool, policy: &Policy) -> Vec<Finding> {
 }
 
 /// What the per-release upgrade guides require when an upgrade crosses the release that changed
-/// it (../shared/notes/gluster.md, "Release-specific traps"); nothing applies within one release.
+/// it (the per-release steps of the Gluster upgrade guides); nothing applies within one release.
 fn release_crossing_findings(
     pool: &Pool,
     target: &GlusterVersion,

@@ -1,6 +1,6 @@
 //! The Ansible binary-module protocol, shared by every keel.storage module: the args file,
 //! option validation and coercion, check/diff mode, the JSON result, secret masking and a
-//! shell-free command runner. See ../shared/notes/ansible-binary-modules.md for the protocol.
+//! shell-free command runner. ARCHITECTURE.md describes the protocol.
 
 pub mod args;
 pub mod command;

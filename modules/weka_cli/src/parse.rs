@@ -1,5 +1,5 @@
 //! Pure parsers of `weka` output: the JSON of `-J` commands (shapes differ between 3.x, 4.0,
-//! 4.1 and 4.2+; see ../shared/notes/weka.md) and the few text outputs. Values are read by
+//! 4.1 and 4.2+; see docs/playbooks/weka_upgrade.md) and the few text outputs. Values are read by
 //! name and missing fields are tolerated, because every release adds and renames a few; what a
 //! module relies on is required and named in the error.
 

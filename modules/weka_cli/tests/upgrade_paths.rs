@@ -1,4 +1,4 @@
-//! The planner against the documented hop table (../shared/notes/weka.md, the seed procedure):
+//! The planner against the documented hop table (the WEKA upgrade guide, summarised in docs/playbooks/weka_upgrade.md):
 //! every documented hop, multi-hop chains, and targets it must refuse with a reason.
 
 use keel_weka_cli::paths::Table;

@@ -1,5 +1,5 @@
 //! weka's output, shaped like the release the simulated cluster runs (3.x, 4.0, 4.1, 4.2+), per
-//! ../shared/notes/weka.md. Where the notes say UNVERIFIED, the documented-most-likely shape is
+//! the WEKA documentation. Where it leaves a shape unverified, the documented-most-likely shape is
 //! used and marked here.
 
 use serde_json::{json, Value};

@@ -12,14 +12,22 @@ module: weka_version
 short_description: Make a WEKA release available on a host (download or dark-site tarball) and prepare it
 version_added: 0.1.0
 description:
-  - Runs C(weka version get VERSION) (with C(--from) when O(from) is set) then C(weka version prepare VERSION), as the
-    upgrade guide's first way to download a release; or, for dark sites without access to get.weka.io, unpacks a
-    release tarball already on the host and runs its C(install.sh) (the guide's third way).
+  - Runs C(weka version get VERSION) (with C(--from) when O(from) is set and holds no credentials) then
+    C(weka version prepare VERSION), as the upgrade guide's first way to download a release; or, for dark sites without
+    access to get.weka.io, unpacks a release tarball already on the host and runs its C(install.sh) (the guide's third
+    way).
+  - When O(from) holds credentials (C(https://TOKEN@get.weka.io)), downloads C(FROM/dist/v1/pkg/weka-VERSION.tar) with
+    C(curl) (the guide's second way) and runs its C(install.sh). The URL goes to curl in a config file (mode 0600, in
+    the private directory below), so the token is on no command line, where any user of the host could read it in
+    C(/proc/PID/cmdline); curl must be installed. Such a URL must be https; redirects stay on https.
+  - Tarballs are unpacked, and downloads written, in a new directory with a random name and mode 0700 under C(TMPDIR)
+    (else C(/tmp)), which must be a directory (not a link) owned by root and not writable by others unless sticky;
+    the directory is removed afterwards.
   - Idempotent; a release C(weka version) already lists is not downloaded again, and reports no change. With
     O(prepare), C(weka version prepare) still runs for it (WEKA prepares idempotently and C(weka version) does not
     show whether a release is prepared), so a run whose preparation failed, for example on a driver that did not
     build, completes once the cause is fixed.
-  - The token inside O(from) never appears in the result, even when weka echoes the URL in an error.
+  - The token inside O(from) never appears in the result, even when a command echoes the URL in an error.
 options:
   version:
     description: The release, such as C(4.0.2).
@@ -27,7 +35,10 @@ options:
     required: true
   from:
     description:
-      - Where to download from, such as C(https://TOKEN@get.weka.io); without it, the cluster's distribution server.
+      - Where to download from, such as C(https://TOKEN@get.weka.io); without it (or empty), the cluster's distribution
+        server.
+      - With credentials in it, the release is fetched with C(curl), the URL in a 0600 file rather than on a command
+        line; without, it is passed to C(weka version get --from).
       - A secret, masked everywhere, and its token part on its own too.
     type: str
   tarball:

@@ -13,7 +13,7 @@ fn sim_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let debug = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
     assert!(
-        debug.join("weka").is_file() && debug.join("weka-sim").is_file(),
+        ["weka", "weka-sim", "curl"].iter().all(|b| debug.join(b).is_file()),
         "the weka simulator is not built in {}: run `cargo build -p weka-sim` (cargo test --workspace does)",
         debug.display()
     );
@@ -29,7 +29,7 @@ impl Sim {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        for name in ["weka", "weka-sim"] {
+        for name in ["weka", "weka-sim", "curl"] {
             std::os::unix::fs::symlink(sim_dir().join(name), bin.join(name)).unwrap();
         }
         let sim = Sim { dir };
@@ -801,8 +801,13 @@ fn version_get_and_prepare_once_then_no_change() {
     assert_eq!(v["installed"], json!(["3.13.1", "3.14.1"]));
 }
 
+/// The uid this test runs as, which the module's files belong to.
+fn my_uid() -> u32 {
+    std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap())
+}
+
 #[test]
-fn version_from_url_token_never_appears_even_when_weka_echoes_it() {
+fn version_from_url_token_reaches_no_command_line_nor_any_output() {
     let token = "GETWEKA-T0KEN-abc123";
     let sim = Sim::new(THREE_ONE);
     sim.admin("fault download-fails");
@@ -814,11 +819,62 @@ fn version_from_url_token_never_appears_even_when_weka_echoes_it() {
         "{v}"
     );
     assert!(!v.to_string().contains(token), "{v}");
-    assert!(sim.log().contains(token), "weka did receive the token");
     sim.admin("clear");
     let v = sim.run("weka_version", "node1", json!({"version": "3.14.1", "from": url}));
     ok(&v);
     assert!(!v.to_string().contains(token), "{v}");
+    assert_eq!(v["installed"], json!(["3.13.1", "3.14.1"]), "{v}");
+    // Every program the module ran (weka, curl, tar, install.sh) is in `commands` and in the
+    // simulator's log: the token is in neither; curl read it from a file only root can read.
+    let log = sim.log();
+    assert!(!log.contains(token), "{log}");
+    assert!(!log.contains("version get"), "weka was not given the URL: {log}");
+    let uid = my_uid();
+    assert!(
+        log.contains(&format!(
+            "node1: curl https://get.weka.io/dist/v1/pkg/weka-3.14.1.tar (config 0600 uid {uid}, directory 0700 uid {uid})"
+        )),
+        "{log}"
+    );
+    let curl = v["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|c| c.starts_with("curl "))
+        .unwrap_or_else(|| panic!("no curl in {v}"));
+    let conf = curl.strip_prefix("curl -q --config ").expect(curl);
+    assert!(
+        !Path::new(conf).parent().unwrap().exists(),
+        "the private directory is gone: {conf}"
+    );
+}
+
+#[test]
+fn version_from_an_empty_url_is_no_url() {
+    // AWX's WEKA credential type injects weka_download_from: "" when no URL was given.
+    let sim = Sim::new(THREE_ONE);
+    ok(&sim.run(
+        "weka_version",
+        "node1",
+        json!({"version": "3.14.1", "from": "", "prepare": false}),
+    ));
+    let log = sim.log();
+    assert!(log.contains("node1: weka version get 3.14.1\n"), "{log}");
+    assert!(!log.contains("--from"), "{log}");
+}
+
+#[test]
+fn version_from_a_url_with_credentials_needs_https() {
+    let sim = Sim::new(THREE_ONE);
+    let v = sim.run(
+        "weka_version",
+        "node1",
+        json!({"version": "3.14.1", "from": "http://T0K@get.weka.io"}),
+    );
+    assert!(msg(&v).contains("carries credentials, but not over https"), "{v}");
+    assert!(!v.to_string().contains("T0K@"), "{v}");
+    assert!(!sim.log().contains("version get"));
 }
 
 #[test]
@@ -927,7 +983,7 @@ fn version_tarball_failures_are_named() {
         &[("TMPDIR", "/proc/nonexistent")],
     );
     assert!(
-        msg(&v).starts_with("cannot create /proc/nonexistent/keel-weka-3.14.1-"),
+        msg(&v).starts_with("/proc/nonexistent is not a safe place for a private directory ("),
         "{v}"
     );
     let t = tarball(&sim, "slow", Some("sleep 30"));
@@ -974,7 +1030,10 @@ fn version_prepare_fails_when_the_driver_does_not_build() {
 fn version_download_that_hangs_is_killed_and_its_token_stays_masked() {
     let token = "GETWEKA-T0KEN-slow";
     let sim = Sim::new(THREE_ONE);
-    sim.wrap("'version get'*) sleep 30 ;;");
+    let curl = sim.dir.path().join("bin/curl");
+    std::fs::remove_file(&curl).unwrap();
+    std::fs::write(&curl, "#!/bin/sh\nsleep 30\n").unwrap();
+    std::fs::set_permissions(&curl, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let url = format!("https://{token}@get.weka.io");
     let v = sim.run(
         "weka_version",
@@ -988,6 +1047,59 @@ fn version_download_that_hangs_is_killed_and_its_token_stays_masked() {
         "{v}"
     );
     assert!(!v.to_string().contains(token), "{v}");
+}
+
+#[test]
+fn version_unpacks_in_a_fresh_private_directory_under_a_safe_parent() {
+    let sim = Sim::new(THREE_ONE);
+    let seen = sim.dir.path().join("seen");
+    // install.sh sits in PRIVATE/release/weka-3.14.1/: what it sees of PRIVATE.
+    let script = format!(
+        "stat -c '%a %u %n' \"$(dirname \"$0\")/../..\" > {}\nexec weka-sim install 3.14.1",
+        seen.display()
+    );
+    let t = tarball(&sim, "weka-3.14.1", Some(&script));
+    let parent = sim.dir.path().join("tmp");
+    std::fs::create_dir(&parent).unwrap();
+    let args = json!({"version": "3.14.1", "tarball": t, "prepare": false});
+    let v = sim.run_with(
+        "weka_version",
+        "node1",
+        args.clone(),
+        &[("TMPDIR", parent.to_str().unwrap())],
+    );
+    ok(&v);
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    let (mode_uid, dir) = seen.trim().rsplit_once(' ').unwrap();
+    assert_eq!(mode_uid, format!("700 {}", my_uid()), "{seen}");
+    let name = dir
+        .strip_prefix(&format!("{}/", parent.display()))
+        .and_then(|d| d.split('/').next())
+        .unwrap_or_default();
+    assert!(
+        name.starts_with("keel-weka-") && !name.contains("3.14.1"),
+        "a random name: {seen}"
+    );
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 0, "removed afterwards");
+
+    // A parent others may write to (and that is not sticky), or a link, is refused.
+    let open = sim.dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let v = sim.run_with(
+        "weka_version",
+        "node2",
+        args.clone(),
+        &[("TMPDIR", open.to_str().unwrap())],
+    );
+    assert!(
+        msg(&v).contains("is not a safe place for a private directory (mode 0777: writable by others and not sticky)"),
+        "{v}"
+    );
+    let link = sim.dir.path().join("link");
+    std::os::unix::fs::symlink(&parent, &link).unwrap();
+    let v = sim.run_with("weka_version", "node2", args, &[("TMPDIR", link.to_str().unwrap())]);
+    assert!(msg(&v).contains("(not a directory)"), "{v}");
 }
 
 // ---- weka_upgrade

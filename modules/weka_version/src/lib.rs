@@ -1,8 +1,12 @@
 //! `keel.storage.weka_version`: makes a WEKA release available on this host, the way the
-//! upgrade guide describes: `weka version get V [--from https://TOKEN@get.weka.io]` then
-//! `weka version prepare V`, or, for dark sites, a release tarball's `install.sh`. Idempotent:
-//! a release `weka version` already lists is left alone.
+//! upgrade guide describes: `weka version get V [--from SOURCE]` then `weka version prepare V`;
+//! from a source with credentials (`https://TOKEN@get.weka.io`), the release tarball fetched by
+//! curl with the URL in a 0600 config file (never on a command line, where /proc/PID/cmdline
+//! shows it to every user) and its `install.sh`; for dark sites, a given tarball's `install.sh`.
+//! Idempotent: a release `weka version` already lists is left alone.
 
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -47,13 +51,19 @@ fn default_download() -> u64 {
 }
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
-    let args: Args = into_typed(NAME, opts)?;
+    let mut args: Args = into_typed(NAME, opts)?;
+    // AWX's credential type injects an empty URL when none was given: the same as none.
+    args.from = args.from.filter(|f| !f.trim().is_empty());
     let v = version_option(NAME, "version", &args.version)?;
     if args.from.is_some() && args.tarball.is_some() {
         return Err(ModuleError::invalid_args(format!(
             "{NAME}: options 'from' and 'tarball' exclude each other"
         )));
     }
+    let tokenised = match &args.from {
+        Some(f) => credentialed(f)?,
+        None => false,
+    };
     if let Some(t) = &args.tarball {
         if !Path::new(t).is_file() {
             return Err(ModuleError::failed(format!(
@@ -111,6 +121,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     after.push(v.text.clone());
     let how = match (&args.tarball, &args.from) {
         (Some(t), _) => format!("install {v} from {t} (install.sh)"),
+        (None, Some(_)) if tokenised => format!("download {v} from the given source (curl, install.sh)"),
         (None, Some(_)) => format!("download {v} from the given source"),
         (None, None) => format!("download {v} from the cluster's distribution server"),
     };
@@ -127,9 +138,14 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         r.diff = Some(diff);
         return Ok(r);
     }
-    match &args.tarball {
-        Some(t) => install_from_tarball(ctx, t, &v.text, download)?,
-        None => {
+    match (&args.tarball, &args.from) {
+        (Some(t), _) => install_from_tarball(ctx, Path::new(t), &private_dir()?, download)?,
+        (None, Some(from)) if tokenised => {
+            let dir = private_dir()?;
+            let tarball = fetch(ctx, from, &dir, &v.text, download)?;
+            install_from_tarball(ctx, &tarball, &dir, download)?;
+        }
+        _ => {
             let mut get = vec!["version", "get", v.text.as_str()];
             if let Some(from) = &args.from {
                 get.extend(["--from", from.as_str()]);
@@ -166,40 +182,168 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     Ok(r)
 }
 
-/// Unpacks the tarball into a fresh directory and runs the `install.sh` it holds (at its top,
-/// or one directory down, as `weka-V/install.sh`); the directory is removed afterwards.
-fn install_from_tarball(ctx: &mut Ctx, tarball: &str, v: &str, timeout: Duration) -> Result<(), ModuleError> {
-    let dir = std::env::temp_dir().join(format!("keel-weka-{v}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| ModuleError::failed(format!("cannot create {}: {e}", dir.display())))?;
-    let result = (|| {
-        let d = dir.to_string_lossy().into_owned();
-        let out = ctx
-            .run(&["tar", "-xf", tarball, "-C", &d], timeout)
-            .map_err(timeout_of("download_timeout", ""))?;
-        if !out.success() {
-            return Err(ModuleError::command(
-                format!("unpacking {tarball} failed (rc {}): {}", out.rc, out.stderr.trim()),
-                out,
-            ));
-        }
-        let script = find_install(&dir).ok_or_else(|| {
+/// Whether `from` carries credentials (user-info before the host); such a URL must be https and
+/// fit in a curl config file's quoted string.
+fn credentialed(from: &str) -> Result<bool, ModuleError> {
+    let Some((scheme, rest)) = from.split_once("://") else {
+        return Ok(false);
+    };
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    if !authority.contains('@') {
+        return Ok(false);
+    }
+    if !scheme.eq_ignore_ascii_case("https") {
+        return Err(ModuleError::invalid_args(format!(
+            "{NAME}: option 'from' carries credentials, but not over https: use https://TOKEN@HOST, or a source \
+             without credentials"
+        )));
+    }
+    if from
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
+    {
+        return Err(ModuleError::invalid_args(format!(
+            "{NAME}: option 'from' is not a URL (it holds spaces, quotes, backslashes or control characters)"
+        )));
+    }
+    Ok(true)
+}
+
+/// A fresh directory only root can enter, under TMPDIR (else /tmp): a random name made with
+/// mkdir, which fails on anything already there (a planted link included) rather than use it.
+/// Removed, with everything in it, when dropped.
+fn private_dir() -> Result<tempfile::TempDir, ModuleError> {
+    let parent = std::env::temp_dir();
+    safe_parent(&parent)?;
+    tempfile::Builder::new()
+        .prefix("keel-weka-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(&parent)
+        .map_err(|e| {
             ModuleError::failed(format!(
-                "{tarball} holds no install.sh (at its top or in its first directory)"
+                "cannot create a private directory in {}: {e}",
+                parent.display()
             ))
+        })
+}
+
+/// A directory (not a link) owned by root or this user, that others may not write to unless
+/// it is sticky (as /tmp is): nobody else can rename or replace what is made in it.
+fn safe_parent(dir: &Path) -> Result<(), ModuleError> {
+    let unsafe_dir = |why: String| {
+        ModuleError::failed(format!(
+            "{} is not a safe place for a private directory ({why}); point TMPDIR at a directory owned by root",
+            dir.display()
+        ))
+    };
+    let m = std::fs::symlink_metadata(dir).map_err(|e| unsafe_dir(e.to_string()))?;
+    if !m.file_type().is_dir() {
+        return Err(unsafe_dir("not a directory".into()));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if m.uid() != 0 && m.uid() != me {
+        return Err(unsafe_dir(format!("owned by uid {}", m.uid())));
+    }
+    let mode = m.permissions().mode();
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(unsafe_dir(format!(
+            "mode {:04o}: writable by others and not sticky",
+            mode & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+/// Downloads the release tarball as the upgrade guide's second way does (`curl
+/// https://TOKEN@get.weka.io/dist/v1/pkg/weka-V.tar`), with the URL in a 0600 config file in
+/// the private `dir`, so that curl's command line holds only that file's path.
+fn fetch(
+    ctx: &mut Ctx,
+    from: &str,
+    dir: &tempfile::TempDir,
+    v: &str,
+    timeout: Duration,
+) -> Result<PathBuf, ModuleError> {
+    let url = format!("{}/dist/v1/pkg/weka-{v}.tar", from.trim_end_matches('/'));
+    let tarball = dir.path().join(format!("weka-{v}.tar"));
+    let config = dir.path().join("curl.conf");
+    let text = format!(
+        "url = \"{url}\"\noutput = \"{}\"\nfail\nlocation\nproto = \"=https\"\nproto-redir = \"=https\"\nsilent\nshow-error\n",
+        tarball.display()
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&config)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| ModuleError::failed(format!("cannot write {}: {e}", config.display())))?;
+    let conf = config.to_string_lossy().into_owned();
+    // -q first: no ~/.curlrc; everything else comes from the config file.
+    let out = ctx
+        .run(&["curl", "-q", "--config", &conf], timeout)
+        .map_err(|e| match e {
+            ModuleError::NotFound { program, path, .. } => ModuleError::NotFound {
+                program,
+                path,
+                hint: "weka_version downloads from a URL with credentials with curl, so that the token is on no \
+                       command line: install curl, or fetch the tarball yourself and pass 'tarball'."
+                    .into(),
+            },
+            other => timeout_of("download_timeout", "")(other),
         })?;
-        let s = script.to_string_lossy().into_owned();
-        let out = ctx.run(&[&s], timeout).map_err(timeout_of("download_timeout", ""))?;
-        if !out.success() {
-            return Err(ModuleError::command(
-                format!("{} from {tarball} failed (rc {})", "install.sh", out.rc),
-                out,
-            ));
-        }
-        Ok(())
-    })();
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    let _ = std::fs::remove_file(&config);
+    if !out.success() {
+        return Err(ModuleError::command(
+            format!(
+                "downloading WEKA {v} failed (rc {}): {}",
+                out.rc,
+                keel_weka_cli::cli::first_line(&out.stderr, &out.stdout)
+            ),
+            out,
+        ));
+    }
+    Ok(tarball)
+}
+
+/// Unpacks the tarball into the private directory `dir` and runs the `install.sh` it holds (at
+/// its top, or one directory down, as `weka-V/install.sh`); `dir` goes when dropped.
+fn install_from_tarball(
+    ctx: &mut Ctx,
+    tarball: &Path,
+    dir: &tempfile::TempDir,
+    timeout: Duration,
+) -> Result<(), ModuleError> {
+    let tarball = tarball.to_string_lossy().into_owned();
+    let dir = dir.path().join("release");
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| ModuleError::failed(format!("cannot create {}: {e}", dir.display())))?;
+    let d = dir.to_string_lossy().into_owned();
+    let out = ctx
+        .run(&["tar", "-xf", &tarball, "-C", &d], timeout)
+        .map_err(timeout_of("download_timeout", ""))?;
+    if !out.success() {
+        return Err(ModuleError::command(
+            format!("unpacking {tarball} failed (rc {}): {}", out.rc, out.stderr.trim()),
+            out,
+        ));
+    }
+    let script = find_install(&dir).ok_or_else(|| {
+        ModuleError::failed(format!(
+            "{tarball} holds no install.sh (at its top or in its first directory)"
+        ))
+    })?;
+    let s = script.to_string_lossy().into_owned();
+    let out = ctx.run(&[&s], timeout).map_err(timeout_of("download_timeout", ""))?;
+    if !out.success() {
+        return Err(ModuleError::command(
+            format!("{} from {tarball} failed (rc {})", "install.sh", out.rc),
+            out,
+        ));
+    }
+    Ok(())
 }
 
 fn find_install(dir: &Path) -> Option<PathBuf> {

@@ -12,7 +12,7 @@ pub const USAGE: &str = "usage: weka-sim [--state PATH] COMMAND
   fault task --type T [--state RUNNING] [--progress P]
   fault low-space --host H           /opt/weka looks too full; `weka version get` fails there
   fault not-logged-in                admin/admin stops working and every login token is revoked
-  fault download-fails [--host H]    `weka version get` fails (echoing its --from URL)
+  fault download-fails [--host H]    `weka version get` fails (echoing its --from URL), and so does the simulated curl (403)
   fault upgrade-reverts [--stuck H]  every full upgrade fails inside the window and is reverted
                                      (--stuck: the revert leaves backend H on the new release)
   fault driver-build-fails [--host H]  the new release's wekafs driver does not build (prepare fails)

@@ -20,8 +20,15 @@ description:
   - Where systemd runs, the units C(glusterd), C(glustereventsd) and the consumers are stopped with
     C(systemctl); processes left over (bricks are not part of C(glusterd.service)), or every process
     where there is no systemd, get SIGTERM, then SIGKILL after O(timeout). No other process is touched.
-  - Before stopping anything it records what was running (units, or the command lines of C(glusterd),
-    C(glustereventsd) and the consumers, and the Gluster FUSE mounts) in O(record).
+  - A process counts only when root runs the expected executable (C(/proc/PID/exe)) - for C(glusterd),
+    C(glusterfsd) and C(glusterfs) the C(glusterfsd) the packages install in C(/usr/sbin) (or C(/sbin),
+    C(/usr/local/sbin)); for others an executable of that name, or Python running a script of that name. A
+    process of another user, or another program given the name, is left alone with a warning: never
+    signalled, recorded, started again or a source of mount options.
+  - Before stopping anything it records what was running (units, or the command lines and executables of
+    C(glusterd), C(glustereventsd) and the consumers, and the Gluster FUSE mounts) in O(record), a file of
+    mode 0600 in a folder of mode 0700. A recorded program is started again only while its command still
+    resolves to the recorded executable.
   - O(state=started) starts exactly that recorded set (or O(services) when given, or C(glusterd) and
     O(consumers) when there is no record). First C(glusterd), waiting until it answers, then the recorded
     Gluster FUSE mounts that are gone, then the consumers; then it removes the record.

@@ -77,7 +77,7 @@ pub struct Record {
     /// systemd units that were active, in the order to start them.
     #[serde(default)]
     pub units: Vec<String>,
-    /// Without systemd: the programs to run again, with their command lines.
+    /// Without systemd: the programs to run again, with their command lines and executables.
     #[serde(default)]
     pub programs: Vec<Proc>,
     #[serde(default)]
@@ -200,12 +200,61 @@ impl Host {
         }
     }
 
+    /// The Gluster processes and named consumers that are genuine (`procs::genuine`: root runs the
+    /// expected executable): the only ones signalled, recorded and started again.
     fn running(&self, consumers: &[String]) -> Vec<Proc> {
+        self.named(consumers).0
+    }
+
+    /// (genuine, look-alikes) among the processes with a Gluster program's or a consumer's name.
+    fn named(&self, consumers: &[String]) -> (Vec<Proc>, Vec<Proc>) {
         procs::scan(&self.proc_root)
             .into_iter()
             .filter(|p| consumers.contains(&p.name) || GLUSTER_PROGRAMS.contains(&p.name.as_str()))
-            .collect()
+            .partition(|p| procs::genuine(p, &p.name))
     }
+}
+
+/// Warns of processes that have a Gluster program's or a consumer's name but are not it.
+fn warn_look_alikes(ctx: &mut Ctx, host: &Host, consumers: &[String]) {
+    let (_, others) = host.named(consumers);
+    if !others.is_empty() {
+        ctx.warn(format!(
+            "left alone, not root running the expected executable: {}",
+            others
+                .iter()
+                .map(|p| format!(
+                    "{} (pid {}, uid {}, {})",
+                    p.name,
+                    p.pid,
+                    p.uid.map_or("?".into(), |u| u.to_string()),
+                    if p.exe.is_empty() { "executable unknown" } else { &p.exe }
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+}
+
+/// Starts a program as a record (or a running process) gives it. A recorded executable must still
+/// be what the command line's program resolves to: a record never makes root run anything else.
+fn spawn(ctx: &mut Ctx, p: &Proc) -> Result<(), ModuleError> {
+    let argv: Vec<&str> = p.cmdline.iter().map(String::as_str).collect();
+    let Some(program) = argv.first() else {
+        return Err(ModuleError::failed(format!("no command line to start {} with", p.name)));
+    };
+    let recorded = p.exe_path();
+    if !recorded.is_empty() {
+        let now = keel_runtime::command::locate_program(program).and_then(|x| std::fs::canonicalize(x).ok());
+        if now.as_deref() != Some(Path::new(recorded)) {
+            return Err(ModuleError::failed(format!(
+                "{} ran {recorded}, but its command's program {program} is {} now: not started; start it by hand",
+                p.name,
+                now.map_or("not found".into(), |x| x.display().to_string())
+            )));
+        }
+    }
+    ctx.runner.spawn_detached(&argv).map(|_| ())
 }
 
 /// The units among `units` that systemd reports active.
@@ -250,6 +299,7 @@ fn listing(procs: &[Proc], units: &[String]) -> String {
 
 fn stop(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleError> {
     let record_path = PathBuf::from(&args.record);
+    warn_look_alikes(ctx, host, &args.consumers);
     let running = host.running(&args.consumers);
     let units_known: Vec<String> = args
         .consumers
@@ -536,8 +586,7 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
         missing_programs.iter().partition(|p| is_consumer(&p.name));
     systemctl(ctx, "start", &early_units, args.timeout)?;
     for p in &early_programs {
-        let argv: Vec<&str> = p.cmdline.iter().map(String::as_str).collect();
-        ctx.runner.spawn_detached(&argv)?;
+        spawn(ctx, p)?;
     }
     let glusterd_wanted =
         wanted.units.iter().any(|u| u == "glusterd") || wanted.programs.iter().any(|p| p.name == "glusterd");
@@ -549,8 +598,7 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
     }
     systemctl(ctx, "start", &late_units, args.timeout)?;
     for p in &late_programs {
-        let argv: Vec<&str> = p.cmdline.iter().map(String::as_str).collect();
-        ctx.runner.spawn_detached(&argv)?;
+        spawn(ctx, p)?;
     }
     record::remove(&record_path)?;
     let mut r = base(ModuleResult::new(true, start_what(&to_start, &remounts, true)));
@@ -580,17 +628,17 @@ fn restart(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modu
     if host.systemd {
         systemctl(ctx, "restart", &names, args.timeout)?;
     } else {
+        warn_look_alikes(ctx, host, &names);
         let running = host.running(&names);
         let targets: Vec<&Proc> = running.iter().filter(|p| names.contains(&p.name)).collect();
         terminate(ctx, host, &targets, Duration::from_secs(args.timeout))?;
         for name in &names {
-            let cmdline = targets
+            let again = targets
                 .iter()
                 .find(|p| &p.name == name && !p.cmdline.is_empty())
-                .map(|p| p.cmdline.clone())
-                .unwrap_or_else(|| vec![name.clone()]);
-            let argv: Vec<&str> = cmdline.iter().map(String::as_str).collect();
-            ctx.runner.spawn_detached(&argv)?;
+                .map(|p| (*p).clone())
+                .unwrap_or_else(|| program(name));
+            spawn(ctx, &again)?;
         }
     }
     if names.iter().any(|n| n == "glusterd") {
@@ -676,6 +724,7 @@ fn program(name: &str) -> Proc {
         name: name.rsplit('/').next().unwrap_or(name).to_string(),
         cmdline: vec![name.to_string()],
         exe: String::new(),
+        uid: None,
     }
 }
 
@@ -721,7 +770,9 @@ fn wait_glusterd(ctx: &mut Ctx, timeout: Duration) -> Result<(), ModuleError> {
         if out.success() {
             return Ok(());
         }
-        let running = procs::scan(Path::new("/proc")).iter().any(|p| p.name == "glusterd");
+        let running = procs::scan(Path::new("/proc"))
+            .iter()
+            .any(|p| procs::genuine(p, "glusterd"));
         absent_since = if running {
             None
         } else {
@@ -760,6 +811,7 @@ mod tests {
             name: name.into(),
             cmdline: vec![format!("/usr/sbin/{name}")],
             exe: String::new(),
+            uid: None,
         }
     }
 
@@ -860,6 +912,83 @@ mod tests {
             "{err}"
         );
         assert_eq!(*table.sent.borrow(), vec!["SIGTERM 5", "SIGKILL 5"]);
+    }
+
+    /// A fake /proc entry (the test seam: the module reads the real /proc) owned by `uid` and
+    /// running `exe`.
+    fn fake(root: &Path, pid: i32, name: &str, cmdline: &[&str], uid: u32, exe: &str) {
+        let d = root.join(pid.to_string());
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("comm"), format!("{name}\n")).unwrap();
+        std::fs::write(d.join("stat"), format!("{pid} ({name}) S 1 2 3")).unwrap();
+        std::fs::write(d.join("cmdline"), cmdline.join("\0") + "\0").unwrap();
+        std::fs::write(d.join("status"), format!("Uid:\t{uid}\t{uid}\t{uid}\t{uid}\n")).unwrap();
+        std::os::unix::fs::symlink(exe, d.join("exe")).unwrap();
+    }
+
+    #[test]
+    fn signals_records_and_restarts_only_root_running_the_expected_executable() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let sbin = "/usr/sbin/glusterfsd";
+        fake(
+            root,
+            3,
+            "glusterd",
+            &["/usr/sbin/glusterd", "-p", "/run/glusterd.pid"],
+            0,
+            sbin,
+        );
+        // Another user's process named glusterd, and root's running some other program.
+        fake(root, 4, "glusterd", &["/home/eve/glusterd", "--evil"], 1000, sbin);
+        fake(root, 6, "glusterd", &["/tmp/glusterd"], 0, "/tmp/glusterd");
+        fake(
+            root,
+            5,
+            "glusterfsd",
+            &[sbin, "-s", "n1"],
+            0,
+            "/usr/sbin/glusterfsd (deleted)",
+        );
+        fake(root, 7, "glusterfs", &["glusterfs", "--acl", "/mnt/gv0"], 1000, sbin);
+        fake(root, 8, "smbd", &["/usr/sbin/smbd"], 0, "/usr/sbin/smbd");
+        fake(root, 9, "smbd", &["/home/eve/smbd"], 1000, "/home/eve/smbd");
+        let host = Host {
+            proc_root: root.to_path_buf(),
+            systemd: false,
+        };
+        let consumers = vec!["smbd".to_string()];
+        let running = host.running(&consumers);
+        let pids: Vec<i32> = running.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, vec![3, 5, 8]);
+        let order: Vec<i32> = to_signal(&running, &consumers).iter().map(|p| p.pid).collect();
+        assert_eq!(order, vec![8, 3, 5]);
+        let info = "95 60 0:50 / /mnt/gv0 rw - fuse.glusterfs n1:/gv0 rw\n";
+        let mounts = procs::gluster_mounts_with_options(info, &host.named(&consumers).1);
+        assert!(
+            mounts[0].options.is_empty(),
+            "another user's client gives no mount options"
+        );
+        let record = record_of(&running, &[], mounts, false, &consumers);
+        let recorded: Vec<(&str, &str)> = record
+            .programs
+            .iter()
+            .map(|p| (p.name.as_str(), p.exe.as_str()))
+            .collect();
+        assert_eq!(recorded, vec![("glusterd", sbin), ("smbd", "/usr/sbin/smbd")]);
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["programs"][0]["exe"], sbin, "the executable is in the record");
+        // A record whose program no longer resolves to the executable that ran is not started.
+        let mut ctx = Ctx::new("gluster_service", keel_runtime::AnsibleContext::default());
+        let mut swapped = record.programs[0].clone();
+        swapped.cmdline = vec!["/bin/true".into()];
+        let err = spawn(&mut ctx, &swapped).unwrap_err().to_string();
+        assert!(
+            err.starts_with("glusterd ran /usr/sbin/glusterfsd, but its command's program /bin/true is ")
+                && err.ends_with(": not started; start it by hand"),
+            "{err}"
+        );
+        assert!(ctx.runner.history.is_empty(), "nothing ran");
     }
 
     #[test]

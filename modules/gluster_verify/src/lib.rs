@@ -506,6 +506,7 @@ mod tests {
             name: exe.rsplit('/').next().unwrap_or_default().into(),
             cmdline: vec![],
             exe: exe.into(),
+            uid: Some(0),
         };
         let procs = [
             proc(12, "/usr/sbin/glusterfsd (deleted)"),

@@ -1,5 +1,8 @@
 //! This host's process table and FUSE mounts, read from /proc (a root given so tests can use a
-//! fake one). Only what identifies a Gluster process: its name, its command line, its state.
+//! fake one: the test seam). Only what identifies a Gluster process: its name, its command line,
+//! its owner, its executable, its state. A process's name is whatever its owner chose, so nothing
+//! is signalled, recorded or run again for its name alone: `genuine` also wants root and the
+//! expected executable.
 
 use std::path::Path;
 
@@ -10,9 +13,59 @@ pub struct Proc {
     pub pid: i32,
     pub name: String,
     pub cmdline: Vec<String>,
-    /// The executable, as its /proc link reads (" (deleted)" when a package replaced it).
-    #[serde(default, skip_serializing)]
+    /// The executable, as its /proc link reads (" (deleted)" when a package replaced it); the
+    /// kernel resolves links, so glusterd's reads /usr/sbin/glusterfsd.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub exe: String,
+    /// The owner (real and effective uid alike), None when /proc does not say or they differ.
+    #[serde(skip)]
+    pub uid: Option<u32>,
+}
+
+/// Where the Gluster packages (and a source build) install glusterfsd, the one executable that
+/// glusterd, glusterfsd and glusterfs processes run (the other two names are links to it).
+pub const GLUSTERFSD: [&str; 3] = ["/usr/sbin/glusterfsd", "/sbin/glusterfsd", "/usr/local/sbin/glusterfsd"];
+
+impl Proc {
+    /// The executable's path, without the " (deleted)" of a binary replaced since it started.
+    pub fn exe_path(&self) -> &str {
+        self.exe.strip_suffix(" (deleted)").unwrap_or(&self.exe)
+    }
+}
+
+/// Whether `p` is the program `name` run by root: glusterd, glusterfsd and glusterfs must run
+/// glusterfsd from where the packages install it; any other program (glustereventsd, gsyncd, a
+/// consumer) an executable of that name, or a Python interpreter running a script of that name
+/// (glustereventsd and gsyncd are Python scripts). A process another user started, or another
+/// program given the name, is never signalled, recorded or started again as root.
+pub fn genuine(p: &Proc, name: &str) -> bool {
+    if p.uid != Some(0) || p.name != comm(name) {
+        return false;
+    }
+    let exe = p.exe_path();
+    match name {
+        "glusterd" | "glusterfsd" | "glusterfs" => GLUSTERFSD.contains(&exe),
+        _ => {
+            let file = |path: &str| path.rsplit('/').next().unwrap_or_default().to_string();
+            let interpreter = file(exe).starts_with("python");
+            exe.starts_with('/')
+                && (file(exe) == name
+                    || (interpreter
+                        && p.cmdline.get(1).is_some_and(|script| {
+                            let script = file(script);
+                            script == name || script == format!("{name}.py")
+                        })))
+        }
+    }
+}
+
+/// A program's name as the kernel keeps it (`comm`: at most 15 bytes).
+fn comm(name: &str) -> &str {
+    let mut end = name.len().min(15);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 /// Live processes of this host's own PID namespace (zombies excluded: they have exited, their
@@ -62,12 +115,23 @@ fn read(proc_root: &Path, pid: i32) -> Option<Proc> {
     let exe = std::fs::read_link(dir.join("exe"))
         .map(|l| l.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let uid = std::fs::read_to_string(dir.join("status")).ok().and_then(|s| owner(&s));
     Some(Proc {
         pid,
         name,
         cmdline,
         exe,
+        uid,
     })
+}
+
+/// The `Uid:` line of /proc/PID/status (real, effective, saved, file-system): the uid when they
+/// all agree.
+fn owner(status: &str) -> Option<u32> {
+    let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    let ids: Vec<u32> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let first = *ids.first()?;
+    ids.iter().all(|i| *i == first).then_some(first)
 }
 
 /// Whether `pid` still runs (a zombie does not).
@@ -107,14 +171,15 @@ pub fn mount_options(cmdline: &[String]) -> Vec<String> {
     opts
 }
 
-/// The mounts of `mountinfo` with their options taken from the FUSE client serving each.
+/// The mounts of `mountinfo` with their options taken from the FUSE client serving each (a
+/// genuine one: the options are mounted again as root).
 pub fn gluster_mounts_with_options(mountinfo: &str, running: &[Proc]) -> Vec<FuseMount> {
     gluster_mounts(mountinfo)
         .into_iter()
         .map(|mut m| {
             if let Some(p) = running
                 .iter()
-                .find(|p| p.name == "glusterfs" && p.cmdline.last() == Some(&m.target))
+                .find(|p| genuine(p, "glusterfs") && p.cmdline.last() == Some(&m.target))
             {
                 m.options = mount_options(&p.cmdline);
             }
@@ -161,6 +226,81 @@ mod tests {
         std::fs::write(d.join("cmdline"), cmdline.join("\0") + "\0").unwrap();
     }
 
+    /// `fake`, owned by `uid` and running `exe` (the link need not lead anywhere).
+    fn fake_owned(root: &Path, pid: i32, comm: &str, cmdline: &[&str], uid: u32, exe: &str) {
+        fake(root, pid, comm, "S", cmdline);
+        let d = root.join(pid.to_string());
+        std::fs::write(
+            d.join("status"),
+            format!("Name:\t{comm}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(exe, d.join("exe")).unwrap();
+    }
+
+    #[test]
+    fn only_root_running_the_expected_executable_is_genuine() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let sbin = "/usr/sbin/glusterfsd";
+        fake_owned(root, 10, "glusterd", &["/usr/sbin/glusterd"], 0, sbin);
+        fake_owned(
+            root,
+            11,
+            "glusterfsd",
+            &["/usr/sbin/glusterfsd"],
+            0,
+            "/usr/sbin/glusterfsd (deleted)",
+        );
+        fake_owned(root, 12, "glusterd", &["/home/eve/glusterd"], 1000, sbin);
+        fake_owned(root, 13, "glusterd", &["/tmp/glusterd"], 0, "/tmp/glusterd");
+        fake_owned(root, 14, "glusterfs", &["glusterfs", "/mnt/gv0"], 1000, sbin);
+        fake_owned(
+            root,
+            15,
+            "glustereventsd",
+            &[
+                "/usr/bin/python3",
+                "/usr/sbin/glustereventsd",
+                "--pid-file",
+                "/run/e.pid",
+            ],
+            0,
+            "/usr/bin/python3.11",
+        );
+        fake_owned(
+            root,
+            16,
+            "gsyncd",
+            &["/usr/bin/python3", "/tmp/evil.py"],
+            0,
+            "/usr/bin/python3.11",
+        );
+        fake_owned(root, 17, "smbd", &["/usr/sbin/smbd", "-D"], 0, "/usr/sbin/smbd");
+        fake_owned(root, 18, "smbd", &["/usr/sbin/smbd"], 0, "/usr/bin/bash");
+        fake(root, 19, "glusterd", "S", &["glusterd"]);
+        let trusted: Vec<i32> = scan(root)
+            .iter()
+            .filter(|p| genuine(p, &p.name))
+            .map(|p| p.pid)
+            .collect();
+        assert_eq!(trusted, vec![10, 11, 15, 17]);
+        let procs = scan(root);
+        assert_eq!(procs[0].exe_path(), sbin);
+        assert!(
+            !genuine(&procs[0], "glusterfs"),
+            "a genuine glusterd is not a glusterfs"
+        );
+        // The FUSE client another user runs gives no options to a mount made again as root.
+        let info = "95 60 0:50 / /mnt/gv0 rw - fuse.glusterfs n1:/gv0 rw\n";
+        let p14 = procs.iter().find(|p| p.pid == 14).unwrap().clone();
+        let mut evil = p14.clone();
+        evil.cmdline = vec!["glusterfs".into(), "--acl".into(), "/mnt/gv0".into()];
+        assert!(gluster_mounts_with_options(info, &[evil.clone()])[0].options.is_empty());
+        evil.uid = Some(0);
+        assert_eq!(gluster_mounts_with_options(info, &[evil])[0].options, vec!["acl"]);
+    }
+
     #[test]
     fn scans_names_and_command_lines_and_skips_zombies() {
         let dir = tempfile::tempdir().unwrap();
@@ -181,6 +321,7 @@ mod tests {
                 name: "glusterd".into(),
                 cmdline: vec!["/usr/sbin/glusterd".into(), "-p".into(), "/run/glusterd.pid".into()],
                 exe: String::new(),
+                uid: None,
             }]
         );
         assert!(alive(dir.path(), 12));

@@ -246,6 +246,11 @@ pub fn program_exists(program: &str) -> bool {
     find_program(program).is_ok()
 }
 
+/// Where `program` is found (a path as given, else on PATH), as the runner would run it.
+pub fn locate_program(program: &str) -> Option<std::path::PathBuf> {
+    find_program(program).ok()
+}
+
 fn locate(program: &str) -> Result<std::path::PathBuf, ModuleError> {
     find_program(program).map_err(|_| ModuleError::NotFound {
         program: program.to_string(),

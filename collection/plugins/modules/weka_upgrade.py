@@ -129,6 +129,14 @@ backends:
   returned: failure of the upgrade command
   type: list
   elements: dict
+stdout:
+  description: On failure, the whole standard output of the upgrade command (secrets masked).
+  returned: failure of the upgrade command
+  type: str
+stderr:
+  description: On failure, the whole standard error of the upgrade command (secrets masked); the message quotes one line of it.
+  returned: failure of the upgrade command
+  type: str
 upgrade_s:
   description: Seconds the upgrade command took.
   returned: when it ran

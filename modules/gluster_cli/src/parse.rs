@@ -60,10 +60,11 @@ pub fn check_envelope(xml: &str) -> Result<(), ParseError> {
     envelope_ok(&doc(xml)?)
 }
 
-/// Checks `<opRet>`: gluster can exit 0 and still report an error in the envelope.
+/// Checks `<opRet>`: gluster can exit 0 and still report an error in the envelope. An envelope
+/// without a readable `<opRet>` (cut off, or not gluster's) is no success.
 fn envelope_ok(d: &Document) -> Result<(), ParseError> {
     let root = d.root_element();
-    let op_ret: i64 = text(root, "opRet").parse().unwrap_or(0);
+    let op_ret: i64 = text(root, "opRet").parse().map_err(|_| ParseError::Missing("opRet"))?;
     if op_ret != 0 {
         return Err(ParseError::OpFailed {
             op_ret,
@@ -586,6 +587,23 @@ mod tests {
         );
         assert_eq!(parse_heal_summary(xml).unwrap_err(), ParseError::Missing("bricks"));
         assert_eq!(parse_volume_get(xml).unwrap_err(), ParseError::Missing("volGetopts"));
+    }
+
+    #[test]
+    fn an_envelope_without_op_ret_is_no_success() {
+        for xml in [
+            "<cliOutput><opErrno>0</opErrno><volGetopts/></cliOutput>",
+            "<cliOutput><opRet></opRet><volGetopts/></cliOutput>",
+            "<cliOutput><opRet>ok</opRet><volGetopts/></cliOutput>",
+        ] {
+            assert_eq!(check_envelope(xml), Err(ParseError::Missing("opRet")), "{xml}");
+            assert_eq!(
+                parse_volume_get(xml).unwrap_err(),
+                ParseError::Missing("opRet"),
+                "{xml}"
+            );
+        }
+        assert_eq!(check_envelope("<cliOutput><opRet>0</opRet></cliOutput>"), Ok(()));
     }
 
     #[test]

@@ -1219,6 +1219,30 @@ fn upgrade_detects_the_automatic_revert() {
 }
 
 #[test]
+fn upgrade_failure_returns_the_whole_of_wekas_output_masked() {
+    let secret = "S3cret-Adm1n-Pw";
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1 --admin-password {secret}"));
+    sim.wrap(&format!(
+        "'local run --in 3.14.1 upgrade'*) echo 'upgrade failed:' >&2; echo '  node2: driver mismatch' >&2; \
+         echo '  login {secret} used' >&2; echo 'progress: 10%'; exit 1 ;;"
+    ));
+    let v = sim.run(
+        "weka_upgrade",
+        "node1",
+        upgrade(json!({"version": "3.14.1", "username": "admin", "password": secret})),
+    );
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(msg(&v).contains("upgrade failed:"), "{v}");
+    let stderr = v["stderr"].as_str().unwrap_or_default();
+    assert!(
+        stderr.contains("node2: driver mismatch") && stderr.contains("login ******** used"),
+        "{v}"
+    );
+    assert_eq!(v["stdout"], "progress: 10%\n", "{v}");
+    assert!(!v.to_string().contains(secret), "{v}");
+}
+
+#[test]
 fn upgrade_with_a_backend_down_stops_before_switching() {
     let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
     sim.admin("fault backend-down --host node3");
@@ -1624,6 +1648,15 @@ fn verify_names_what_is_not_there_yet_then_passes() {
         json!({"version": "3.14.1", "include_clients": true, "wait_timeout": 1, "poll_interval": 1}),
     );
     assert!(msg(&v).contains("client client1 runs 3.13.1"), "{v}");
+}
+
+#[test]
+fn verify_with_no_backend_listed_is_no_success() {
+    let sim = Sim::new(THREE_ONE);
+    sim.wrap("'cluster host -J') echo '[]'; exit 0 ;;");
+    let v = sim.run("weka_verify", "node1", json!({"wait_timeout": 1, "poll_interval": 1}));
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(msg(&v).contains("weka lists no backend, so none was verified"), "{v}");
 }
 
 #[test]

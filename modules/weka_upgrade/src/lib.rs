@@ -269,7 +269,9 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         let backends = backends_now(ctx).unwrap_or_default();
         let refs: Vec<&Container> = backends.iter().collect();
         let on_source = !refs.is_empty() && refs.iter().all(|c| c.release().as_ref() == Some(&source));
-        let reverted = (out.stdout + &out.stderr).to_ascii_lowercase().contains("revert");
+        let reverted = format!("{}{}", out.stdout, out.stderr)
+            .to_ascii_lowercase()
+            .contains("revert");
         let msg = if on_source && reverted {
             format!(
                 "the upgrade to {target} failed inside WEKA's upgrade window and WEKA reverted the cluster to {source} \
@@ -295,6 +297,9 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         m.insert("rc".into(), json!(out.rc));
         m.insert("reverted".into(), json!(on_source && reverted));
         m.insert("backends".into(), json!(backends));
+        // The message quotes one line; WEKA's whole account goes back too (masked like the rest).
+        m.insert("stdout".into(), json!(out.stdout));
+        m.insert("stderr".into(), json!(out.stderr));
         return Err(ModuleError::failed_with(msg, m));
     }
     let mut r = base(ModuleResult::new(true, String::new()))

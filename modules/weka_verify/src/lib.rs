@@ -60,6 +60,10 @@ pub fn problems(
         }
     }
     let mut hosts = c.hosts("backend");
+    // A listing with no backend (empty, or in a shape the parser does not know) verifies nothing.
+    if hosts.is_empty() {
+        p.push("weka lists no backend, so none was verified".into());
+    }
     if clients {
         hosts.extend(c.hosts("client"));
     }

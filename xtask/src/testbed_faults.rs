@@ -1,12 +1,13 @@
 //! The fault suite of `cargo xtask test`: faults injected into a real rolling upgrade on the
-//! testbed. Each fault gets a fresh replica-3 pool on 10.3 with the writer running and must end
-//! with the run stopped at the server and step where it struck, no other server touched, the
-//! failing server's services restored where that is possible, a report that says so, and every
-//! file the writer wrote intact. Failed writes are counted; a fault that takes a second brick of
-//! the replica set down makes some unavoidable.
+//! testbed. Each fault gets a fresh replica-3 pool on 10.3 with the writer running. A fault that
+//! Keel cannot cure must end with the run stopped at the server and step where it struck, no other
+//! server touched, the failing server's services restored where that is possible and a report
+//! that says so; a fault Keel has a remedy for must end with the run finished and the remedy in
+//! the report. Either way every file the writer wrote is intact. Failed writes are counted; a
+//! fault that takes a second brick of the replica set down makes some unavoidable.
 //!
 //! A fault is data: what to set up before the run, what to inject when a line of the run's
-//! output appears, and what the report must say.
+//! output appears, what to undo afterwards, and what the report must say.
 
 use std::path::Path;
 use std::process::Command;
@@ -17,40 +18,77 @@ use crate::test::{ansible_env, Tally};
 use crate::testbed::{self, Layout, Paths};
 use crate::util::{self, Result};
 
+/// Scripts run over ssh, each on its node.
+type Scripts = &'static [(&'static str, &'static str)];
+
 /// What happens when the trigger line appears in the run's output.
 #[derive(Clone, Copy)]
 enum Inject {
-    /// A script run over ssh on a node.
-    Ssh(&'static str, &'static str),
+    /// Scripts run over ssh on nodes.
+    Ssh(Scripts),
     /// The controller dies: ansible-playbook and its workers are killed.
     KillController,
     /// A server dies (its namespace's init is killed): it stops answering ssh.
     Crash(&'static str),
 }
 
+/// How the run must end.
+enum Expect {
+    /// Stopped at `host`, at a step whose name contains one of `step` (a fault may be caught by
+    /// either of two gates, depending on timing).
+    Stopped {
+        host: &'static str,
+        step: &'static [&'static str],
+        restored: bool,
+        unreachable: bool,
+        /// Servers that must still run 10.3 with nothing stopped.
+        untouched: &'static str,
+        /// Whether their pool must also be whole afterwards (it cannot be with a server down).
+        untouched_whole: bool,
+        /// Wait for the heal backlog before reading the files back (a brick of the replica set
+        /// was down while the writer wrote).
+        heal_before_verify: bool,
+    },
+    /// Finished, every server upgraded, with `remedy` applied to `host`.
+    Remedied { host: &'static str, remedy: &'static str },
+    /// Every server upgraded, then stopped at `host` restarting geo-replication, with the
+    /// session kept in the record: once the cause is undone, the same command run again
+    /// restarts it.
+    GeorepStopped { host: &'static str },
+}
+
 struct Fault {
     name: &'static str,
     /// Scripts run on nodes before the run.
-    before: &'static [(&'static str, &'static str)],
+    before: Scripts,
     /// Injected once, when a line of the run's output contains the text.
     during: Option<(&'static str, Inject)>,
+    /// Scripts run on nodes after the run, before anything is checked.
+    after: Scripts,
     /// More ansible-playbook arguments.
     extra: &'static [&'static str],
-    /// Where the report must say the run stopped, and whether the services came back.
-    host: &'static str,
-    /// The failed step's name contains one of these (a fault may be caught by either of two
-    /// gates, depending on timing).
-    step: &'static [&'static str],
-    restored: bool,
-    unreachable: bool,
-    /// Servers that must still run 10.3 with nothing stopped.
-    untouched: &'static str,
-    /// Whether the pool must also be whole afterwards (it cannot be with a server down).
-    untouched_whole: bool,
+    expect: Expect,
     /// Failed client writes are expected (a second brick of the replica set went down).
     writes_may_fail: bool,
-    /// Runs in `cargo xtask test`; otherwise only when KEEL_FAULT names it.
-    in_suite: bool,
+    /// The pool replicates to a secondary pool (sec1) by geo-replication.
+    georep: bool,
+}
+
+/// Every node of the replica-3 pool blames both others for a file's data: a copy accused by a
+/// quorum of its peers is no source, so with none left Gluster holds the file in split-brain
+/// (AFR's `afr_selfheal_find_direction`); the index entry makes `heal info` report it.
+macro_rules! blame {
+    ($a:literal, $b:literal) => {
+        concat!(
+            "python3 -c \"import os, uuid\n",
+            "p = '/bricks/gv0/keel-split-brain'\n",
+            "for c in '", $a, $b, "': os.setxattr(p, 'trusted.afr.gv0-client-' + c, bytes.fromhex('000000050000000000000000'))\n",
+            "g = str(uuid.UUID(bytes=os.getxattr(p, 'trusted.gfid')))\n",
+            "d = '/bricks/gv0/.glusterfs/indices/xattrop'\n",
+            "base = [f for f in os.listdir(d) if f.startswith('xattrop-')]\n",
+            "os.link(os.path.join(d, base[0]), os.path.join(d, g)) if base else open(os.path.join(d, g), 'w').close()\"",
+        )
+    };
 }
 
 const FAULTS: &[Fault] = &[
@@ -63,15 +101,19 @@ const FAULTS: &[Fault] = &[
              fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(900)' </dev/null >/dev/null 2>&1 & sleep 1",
         )],
         during: None,
+        after: &[],
         extra: &[],
-        host: "node1",
-        step: &["install"],
-        restored: true,
-        unreachable: false,
-        untouched: "node2,node3",
-        untouched_whole: false,
+        expect: Expect::Stopped {
+            host: "node1",
+            step: &["install"],
+            restored: true,
+            unreachable: false,
+            untouched: "node2,node3",
+            untouched_whole: false,
+            heal_before_verify: false,
+        },
         writes_may_fail: false,
-        in_suite: true,
+        georep: false,
     },
     Fault {
         name: "the installed package leaves glusterd unable to start on node1: the run stops there",
@@ -81,49 +123,143 @@ const FAULTS: &[Fault] = &[
              > /etc/apt/apt.conf.d/99keel-broken",
         )],
         during: None,
+        after: &[],
         extra: &[],
-        host: "node1",
-        step: &["start"],
-        restored: false,
-        unreachable: false,
-        untouched: "node2,node3",
-        untouched_whole: false,
+        expect: Expect::Stopped {
+            host: "node1",
+            step: &["start"],
+            restored: false,
+            unreachable: false,
+            untouched: "node2,node3",
+            untouched_whole: false,
+            heal_before_verify: false,
+        },
         writes_may_fail: false,
-        in_suite: true,
+        georep: false,
     },
     Fault {
         name: "a brick of node3 goes down while node1 is upgraded: the run stops at node1 (its verification or its heal), not after a timeout",
         before: &[],
         during: Some((
             "install the target release on node1",
-            Inject::Ssh("node3", "pkill -f 'glusterfs[d].*bricks'"),
+            Inject::Ssh(&[("node3", "pkill -f 'glusterfs[d].*bricks'")]),
         )),
+        // Files written while two bricks of three were away are readable once node3's brick is
+        // back and healed.
+        after: &[("node3", "gluster volume start gv0 force")],
         extra: &["-e", "gluster_stuck_after=20"],
-        host: "node1",
-        step: &["verify", "heal"],
-        restored: true,
-        unreachable: false,
-        untouched: "node2,node3",
-        untouched_whole: false,
+        expect: Expect::Stopped {
+            host: "node1",
+            step: &["verify", "heal"],
+            restored: true,
+            unreachable: false,
+            untouched: "node2,node3",
+            untouched_whole: false,
+            heal_before_verify: true,
+        },
         writes_may_fail: true,
-        // Its verifier found 3 of 267 files unreadable while node3's brick was still down
-        // and unhealed: it must restart the brick and wait for heal before it can tell
-        // "unreadable until healed" from "lost".
-        in_suite: false,
+        georep: false,
     },
     Fault {
         name: "node1 dies during its install: the run stops, the report names node1 unreachable at the install",
         before: &[],
         during: Some(("install the target release on node1", Inject::Crash("node1"))),
+        after: &[],
         extra: &[],
-        host: "node1",
-        step: &["install"],
-        restored: false,
-        unreachable: true,
-        untouched: "node2,node3",
-        untouched_whole: false,
+        expect: Expect::Stopped {
+            host: "node1",
+            step: &["install"],
+            restored: false,
+            unreachable: true,
+            untouched: "node2,node3",
+            untouched_whole: false,
+            heal_before_verify: false,
+        },
         writes_may_fail: false,
-        in_suite: true,
+        georep: false,
+    },
+    Fault {
+        name: "a file goes into split-brain while node1 is upgraded: node1's heal stops the run at once, not after its timeout",
+        before: &[("client1", "echo keel > /mnt/gv0/keel-split-brain")],
+        during: Some((
+            "verify the server and its peers, node1",
+            Inject::Ssh(&[("node1", blame!("1", "2")), ("node2", blame!("0", "2")), ("node3", blame!("0", "1"))]),
+        )),
+        after: &[],
+        extra: &[],
+        expect: Expect::Stopped {
+            host: "node1",
+            step: &["heal"],
+            restored: true,
+            unreachable: false,
+            untouched: "node2,node3",
+            untouched_whole: false,
+            heal_before_verify: false,
+        },
+        writes_may_fail: false,
+        georep: false,
+    },
+    Fault {
+        name: "node1's brick refuses the files it missed (immutable directory): its heal never finishes, the run stops at its heal timeout",
+        before: &[],
+        during: Some((
+            "verify the server and its peers, node1",
+            Inject::Ssh(&[("node1", "chattr +i /bricks/gv0/keel-writer")]),
+        )),
+        after: &[("node1", "chattr -i /bricks/gv0/keel-writer")],
+        extra: &["-e", "gluster_heal_timeout=40", "-e", "gluster_heal_poll_interval=5"],
+        expect: Expect::Stopped {
+            host: "node1",
+            step: &["heal"],
+            restored: true,
+            unreachable: false,
+            untouched: "node2,node3",
+            untouched_whole: false,
+            heal_before_verify: false,
+        },
+        writes_may_fail: false,
+        georep: false,
+    },
+    Fault {
+        name: "node1's definition of gv0 differs from its peers' after the install (Peer Rejected): the remedy resyncs it and the run finishes",
+        before: &[],
+        during: Some((
+            "install the target release on node1",
+            // glusterd is stopped; equal versions with different checksums make the peers reject it.
+            Inject::Ssh(&[("node1", "echo diagnostics.brick-log-level=INFO >> /var/lib/glusterd/vols/gv0/info")]),
+        )),
+        after: &[],
+        extra: &[],
+        expect: Expect::Remedied { host: "node1", remedy: "resync" },
+        writes_may_fail: false,
+        georep: false,
+    },
+    Fault {
+        name: "node1 restarts seeing its peers in 'Accepted peer request' (the handshake left half done): the remedy restarts glusterd and the run finishes",
+        before: &[],
+        during: Some((
+            "install the target release on node1",
+            // glusterd is stopped; it restores each peer's state from these files.
+            Inject::Ssh(&[("node1", "sed -i 's/^state=3$/state=4/' /var/lib/glusterd/peers/*")]),
+        )),
+        after: &[],
+        extra: &[],
+        expect: Expect::Remedied { host: "node1", remedy: "restart" },
+        writes_may_fail: false,
+        georep: false,
+    },
+    Fault {
+        name: "geo-replication workers go Faulty after the upgrade (the secondary refuses their key): the run stops at the restart with the session recorded; run again once fixed, it restarts it",
+        before: &[],
+        during: Some((
+            "stop geo-replication sessions",
+            Inject::Ssh(&[("sec1", "sed -i.keel '/command=/d' /root/.ssh/authorized_keys")]),
+        )),
+        after: &[("sec1", "mv /root/.ssh/authorized_keys.keel /root/.ssh/authorized_keys")],
+        extra: &["-e", r#"{"gluster_secondary_groups": ["secondaries"]}"#, "-e", "gluster_georep_checkpoint=false"],
+        expect: Expect::GeorepStopped { host: "node1" },
+        writes_may_fail: false,
+        georep: true,
     },
 ];
 
@@ -161,7 +297,7 @@ fn run(
             }
             eprintln!("=== fault: injected at \"{trigger}\"");
             let outcome = match inject {
-                Inject::Ssh(node, script) => testbed::on_nodes(&paths, &[node], script),
+                Inject::Ssh(scripts) => on_each(&paths, scripts),
                 Inject::KillController => {
                     util::output(Command::new("kill").args(["-KILL", "--", &format!("-{pid}")])).map(|_| ())
                 }
@@ -181,37 +317,76 @@ fn run(
     out
 }
 
-fn expect_stopped(report: &serde_json::Value, f: &Fault) -> Result {
-    let s = &report["stopped_at"];
-    let step = s["failed_step"].as_str().unwrap_or("");
-    let wanted = report["result"] == "failed"
-        && s["host"] == f.host
-        && f.step.iter().any(|w| step.contains(w))
-        && s["services_restored"] == f.restored
-        && s["unreachable"].as_bool().unwrap_or(false) == f.unreachable
-        && s["error"].as_str().is_some_and(|e| !e.is_empty());
+fn on_each(paths: &Paths, scripts: Scripts) -> Result {
+    scripts
+        .iter()
+        .try_for_each(|(node, script)| testbed::on_nodes(paths, &[node], script))
+}
+
+/// Whether the report says what the fault must lead to.
+fn expect_report(report: &serde_json::Value, expect: &Expect) -> Result {
+    let wanted = match expect {
+        Expect::Stopped {
+            host,
+            step,
+            restored,
+            unreachable,
+            ..
+        } => {
+            let s = &report["stopped_at"];
+            let failed = s["failed_step"].as_str().unwrap_or("");
+            report["result"] == "failed"
+                && s["host"] == *host
+                && step.iter().any(|w| failed.contains(w))
+                && s["services_restored"] == *restored
+                && s["unreachable"].as_bool().unwrap_or(false) == *unreachable
+                && s["error"].as_str().is_some_and(|e| !e.is_empty())
+        }
+        Expect::GeorepStopped { host } => {
+            let s = &report["stopped_at"];
+            report["result"] == "failed"
+                && s["host"] == *host
+                && s["failed_step"]
+                    .as_str()
+                    .is_some_and(|st| st.contains("Geo-replication"))
+                && s["unhealthy_workers"].as_array().is_some_and(|w| !w.is_empty())
+                && report["servers"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().all(|s| s["status"] == "upgraded"))
+        }
+        Expect::Remedied { host, remedy } => {
+            let applied = format!("remedy: {remedy}");
+            report["result"] == "succeeded"
+                && report["servers"].as_array().is_some_and(|servers| {
+                    servers.iter().any(|s| {
+                        s["host"] == *host
+                            && s["steps"]
+                                .as_array()
+                                .is_some_and(|steps| steps.iter().any(|st| st["step"] == applied.as_str()))
+                    })
+                })
+        }
+    };
     if wanted {
         Ok(())
     } else {
-        Err(format!("the report does not say what happened as expected: {s}"))
+        Err(format!(
+            "the report does not say what happened as expected: stopped_at {}, servers {}",
+            report["stopped_at"], report["servers"]
+        ))
     }
 }
 
-/// KEEL_FAULT=TEXT runs only the faults whose name contains TEXT (the controller scenario's
-/// name contains "controller").
+/// KEEL_FAULT=TEXT[,TEXT...] runs only the faults whose name contains one of the texts (the
+/// controller scenario's name contains "controller").
 pub fn checks(t: &mut Tally, root: &Path) {
     let paths = Paths::from_env();
     let newest = ansible::NEWEST;
     let only = std::env::var("KEEL_FAULT").unwrap_or_default();
-    let chosen = |f: &&Fault| {
-        if only.is_empty() {
-            f.in_suite
-        } else {
-            f.name.contains(&only)
-        }
-    };
-    for f in FAULTS.iter().filter(chosen) {
-        let Some(inv) = crate::testbed_suite::up(t, &paths, Layout::Replica3, &format!("fault: {}", f.name)) else {
+    let wanted = |name: &str| only.is_empty() || only.split(',').any(|o| name.contains(o));
+    for f in FAULTS.iter().filter(|f| wanted(f.name)) {
+        let what = format!("fault: {}", f.name);
+        let Some(inv) = crate::testbed_suite::up_with(t, &paths, Layout::Replica3, f.georep, &what) else {
             crate::testbed_suite::down(t, &paths);
             continue;
         };
@@ -219,9 +394,7 @@ pub fn checks(t: &mut Tally, root: &Path) {
             // Debian's maintainer scripts need the Python the testbed takes from node3.
             testbed::python_everywhere(&paths)?;
             testbed::writer_start(&paths)?;
-            for (node, script) in f.before {
-                testbed::on_nodes(&paths, &[node], script)?;
-            }
+            on_each(&paths, f.before)?;
             let started = std::time::Instant::now();
             let mut extra = crate::testbed_suite::UPGRADE.to_vec();
             extra.extend(f.extra);
@@ -238,20 +411,34 @@ pub fn checks(t: &mut Tally, root: &Path) {
                 "=== fault: the run ended after {:.0} s",
                 started.elapsed().as_secs_f64()
             );
-            if outcome.is_ok() {
-                return Err("the run went through the fault".into());
+            let undone = on_each(&paths, f.after);
+            let report = crate::testbed_suite::latest_report(root, "gluster-online-");
+            match &f.expect {
+                Expect::Remedied { .. } => {
+                    outcome?;
+                }
+                _ if outcome.is_ok() => return Err("the run went through the fault".into()),
+                _ => {}
             }
-            expect_stopped(&crate::testbed_suite::latest_report(root, "gluster-online-")?, f)?;
-            let hosts = format!("untouched_hosts={} untouched_whole={}", f.untouched, f.untouched_whole);
-            run(
-                root,
-                newest,
-                &inv,
-                "testbed_untouched.yml",
-                &["-e", &hosts],
-                None,
-                &paths,
-            )?;
+            undone?;
+            expect_report(&report?, &f.expect)?;
+            match &f.expect {
+                Expect::Stopped { untouched, untouched_whole, heal_before_verify, .. } => {
+                    let hosts = format!(
+                        "untouched_hosts={untouched} untouched_whole={untouched_whole} untouched_heal={heal_before_verify}"
+                    );
+                    run(root, newest, &inv, "testbed_untouched.yml", &["-e", &hosts], None, &paths)?;
+                }
+                Expect::Remedied { .. } => {
+                    run(root, newest, &inv, "testbed_upgraded.yml", &[], None, &paths)?;
+                }
+                Expect::GeorepStopped { .. } => {
+                    run(root, newest, &inv, "keel.storage.gluster_upgrade", &extra, None, &paths)?;
+                    let hosts = ["-e", "keel_upgraded_hosts=servers:secondaries"];
+                    run(root, newest, &inv, "testbed_upgraded.yml", &hosts, None, &paths)?;
+                    testbed::georep_running(&paths, std::time::Duration::from_secs(120))?;
+                }
+            }
             let w = testbed::writer_stop(&paths)?;
             testbed::verify(&paths)?;
             if w.failed_writes > 0 && !f.writes_may_fail {
@@ -265,7 +452,7 @@ pub fn checks(t: &mut Tally, root: &Path) {
         });
         crate::testbed_suite::down(t, &paths);
     }
-    if "the controller is killed".contains(&only) || only.is_empty() {
+    if wanted("the controller is killed") {
         controller_killed(t, root, &paths);
     }
 }

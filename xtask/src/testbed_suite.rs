@@ -91,7 +91,7 @@ pub(crate) fn up(t: &mut Tally, paths: &Paths, layout: Layout, what: &str) -> Op
 }
 
 /// `up`, with the geo-replication secondary pool (`testbed up --secondary`) when `secondary`.
-fn up_with(t: &mut Tally, paths: &Paths, layout: Layout, secondary: bool, what: &str) -> Option<PathBuf> {
+pub(crate) fn up_with(t: &mut Tally, paths: &Paths, layout: Layout, secondary: bool, what: &str) -> Option<PathBuf> {
     let mut inventory = None;
     t.check(&format!("testbed up: {what}"), || {
         let started = Instant::now();

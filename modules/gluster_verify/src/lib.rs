@@ -86,6 +86,10 @@ pub struct Problems {
     pub handshake: Vec<String>,
     /// Peers 'Peer Rejected' that no mixed-release window explains.
     pub rejected: Vec<String>,
+    /// Peers on another release that reject this server while a brick of this server is offline:
+    /// the mixed-release window explains the rejection, not the brick (a definition that really
+    /// differs keeps glusterd from starting it).
+    pub rejected_brick_down: Vec<String>,
     /// Fail at once; no remedy of this module's ladder applies.
     pub fatal: Vec<String>,
     /// Not problems for now: rejections explained by a mixed-release pool.
@@ -100,7 +104,11 @@ const HANDSHAKE_STUCK_STATES: [i64; 2] = [4, 5];
 
 impl Problems {
     pub fn is_empty(&self) -> bool {
-        self.waiting.is_empty() && self.handshake.is_empty() && self.rejected.is_empty() && self.fatal.is_empty()
+        self.waiting.is_empty()
+            && self.handshake.is_empty()
+            && self.rejected.is_empty()
+            && self.rejected_brick_down.is_empty()
+            && self.fatal.is_empty()
     }
 }
 
@@ -145,14 +153,31 @@ pub fn judge(pool: &Pool, expected: Option<&str>, other_release: &[String]) -> P
             ));
         }
     }
+    let local = pool.peers.iter().find(|p| p.is_local).map(|p| p.uuid.as_str());
+    let own_down: Vec<&str> = pool
+        .volumes
+        .iter()
+        .filter(|v| v.info.started())
+        .flat_map(|v| &v.bricks)
+        .filter(|b| !b.online && Some(b.info.host_uuid.as_str()) == local)
+        .map(|b| b.info.name.as_str())
+        .collect();
     let mut tolerated: Vec<&str> = Vec::new();
     for peer in pool.peers.iter().filter(|p| !p.is_local) {
         if peer.rejected() && named(peer, other_release) {
             tolerated.push(peer.uuid.as_str());
-            p.warnings.push(format!(
-                "peer {} is 'Peer Rejected': {MIXED_RELEASE_NOTE}",
-                peer.hostname
-            ));
+            if own_down.is_empty() {
+                p.warnings.push(format!(
+                    "peer {} is 'Peer Rejected': {MIXED_RELEASE_NOTE}",
+                    peer.hostname
+                ));
+            } else {
+                p.rejected_brick_down.push(format!(
+                    "peer {} is '{REJECTED}' and brick {} of this server is offline",
+                    peer.hostname,
+                    own_down.join(", ")
+                ));
+            }
         } else if peer.rejected() {
             p.rejected.push(peer.hostname.clone());
         } else if !peer.connected {
@@ -234,13 +259,27 @@ const LADDER_REJECTED: &[Remedy] = &[Remedy::Restart, Remedy::Resync];
 const LADDER_RESTART: &[Remedy] = &[Remedy::Restart];
 
 /// Decides, from one look and how long each problem has lasted, whether the pool is stuck.
-/// A rejection is stuck at once; a handshake state once it outlasts the settle; anything
+/// A rejection is stuck at once; a handshake state, or a rejection by a peer on another release
+/// while a brick of this server is offline, once it outlasts the settle; anything
 /// else once it stays unchanged for `stuck_after`.
 pub fn stuck(p: &Problems, lasted: &[(String, Duration)], settle: Duration, stuck_after: Duration) -> Option<Stuck> {
     let lasted_at_least = |text: &String, d: Duration| lasted.iter().any(|(t, l)| t == text && *l >= d);
     if !p.rejected.is_empty() {
         return Some(Stuck {
             reasons: p.rejected.iter().map(|h| format!("peer {h} is '{REJECTED}'")).collect(),
+            ladder: LADDER_REJECTED,
+            instructions: REJECTED_REMEDY,
+        });
+    }
+    let rejected_brick_down: Vec<String> = p
+        .rejected_brick_down
+        .iter()
+        .filter(|r| lasted_at_least(r, settle))
+        .cloned()
+        .collect();
+    if !rejected_brick_down.is_empty() {
+        return Some(Stuck {
+            reasons: rejected_brick_down,
             ladder: LADDER_REJECTED,
             instructions: REJECTED_REMEDY,
         });
@@ -396,7 +435,14 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 data(&rejected, &problems.fatal, None),
             ));
         }
-        let lasted = watch.observe(started.elapsed(), problems.waiting.iter().chain(&problems.handshake));
+        let lasted = watch.observe(
+            started.elapsed(),
+            problems
+                .waiting
+                .iter()
+                .chain(&problems.handshake)
+                .chain(&problems.rejected_brick_down),
+        );
         if let Some(s) = stuck(&problems, &lasted, settle, stuck_after) {
             let remedy = next_remedy(s.ladder, &applied);
             if let (true, Some(r)) = (args.offer_remedy, remedy) {
@@ -427,7 +473,13 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             ));
         }
         if started.elapsed() >= Duration::from_secs(args.timeout) {
-            let waiting: Vec<String> = problems.waiting.iter().chain(&problems.handshake).cloned().collect();
+            let waiting: Vec<String> = problems
+                .waiting
+                .iter()
+                .chain(&problems.handshake)
+                .chain(&problems.rejected_brick_down)
+                .cloned()
+                .collect();
             return Err(ModuleError::failed_with(
                 format!("the pool is not whole after {} s: {}", args.timeout, waiting.join("; ")),
                 data(&rejected, &[], None),
@@ -485,6 +537,19 @@ mod tests {
         let s = stuck(&p, &[(h, secs(15))], secs(15), secs(120)).expect("stuck");
         assert_eq!(s.ladder, [Remedy::Restart]);
         assert_eq!(next_remedy(s.ladder, &[Remedy::Restart]), None);
+    }
+
+    #[test]
+    fn a_rejection_with_an_own_brick_offline_takes_the_rejected_ladder_once_it_outlasts_the_settle() {
+        let r = "peer node2 is 'Peer Rejected' and brick node1:/b of this server is offline".to_string();
+        let p = Problems {
+            rejected_brick_down: vec![r.clone()],
+            ..Default::default()
+        };
+        assert_eq!(stuck(&p, &[(r.clone(), secs(14))], secs(15), secs(120)), None);
+        let s = stuck(&p, &[(r, secs(15))], secs(15), secs(120)).expect("stuck");
+        assert_eq!(s.ladder, [Remedy::Restart, Remedy::Resync]);
+        assert_eq!(next_remedy(s.ladder, &[Remedy::Restart]), Some(Remedy::Resync));
     }
 
     #[test]

@@ -36,6 +36,25 @@ fn a_rejected_peer_is_fatal_unless_it_runs_another_release() {
 }
 
 #[test]
+fn a_rejection_by_peers_on_another_release_is_no_excuse_for_an_own_brick_offline() {
+    // Captured on node1 of the testbed, its definition of gv0 changed behind glusterd's back: its
+    // peers reject it and glusterd leaves its brick down. Named as other-release peers (as they
+    // would be mid-upgrade), the rejection must still lead to the rejected ladder.
+    let pool = pool("10.3", "rejected-brick-down-");
+    let others: Vec<String> = vec!["10.199.0.12".into(), "10.199.0.13".into()];
+    let p = judge(&pool, None, &others);
+    assert!(p.rejected.is_empty(), "{p:?}");
+    assert!(p.warnings.is_empty(), "not a mixed-release warning: {p:?}");
+    assert_eq!(p.rejected_brick_down.len(), 2, "{p:?}");
+    assert!(
+        p.rejected_brick_down
+            .iter()
+            .all(|r| r.contains("10.199.0.11:/bricks/gv0")),
+        "{p:?}"
+    );
+}
+
+#[test]
 fn a_degraded_pool_waits_for_its_peers_bricks_and_self_heal_daemons() {
     // Captured with glusterd and the bricks of 10.198.0.13 killed.
     let mut degraded = pool("10.3", "degraded-");

@@ -17,7 +17,14 @@ description:
     package manager (apt, dnf, yum or zypper, detected), then checks that C(gluster --version) (or
     C(glusterfs --version) on a client) reports it.
   - O(repo) names a repository to install from, for sites without internet access; with apt only that
-    source is refreshed, so unreachable mirrors do not fail the run.
+    source is refreshed, so unreachable mirrors do not fail the run. It is written to a file of Keel's own
+    (mode 0600) and removed once the install is done. Its packages' signatures are checked - with
+    O(repo_key), else with the keys the host trusts - unless O(repo_unsigned_ok=true).
+  - A login in O(repo) (C(https://USER:PASSWORD@host/path)) is masked in every result and goes to no command
+    line; with apt to C(/etc/apt/auth.conf.d/keel-gluster.conf), with dnf and yum to the repository file's
+    C(username) and C(password), with zypper into the repository file's URL (each mode 0600, removed
+    afterwards).
+  - The packages are named to the package manager after C(--); O(packages) must be package names.
   - Refuses a downgrade unless O(allow_downgrade=true). Reports C(changed=false) when every package
     already carries the release. On failure returns the package manager's output.
   - "With apt, packages that a failed install left half way (unpacked or half-configured, for example when a
@@ -38,15 +45,34 @@ options:
     type: str
     required: true
   packages:
-    description: The packages to move. Default every Gluster package installed on the host.
+    description:
+      - The packages to move. Default every Gluster package installed on the host.
+      - Package names only (letters, digits, C(+ . _ -)); anything else is refused.
     type: list
     elements: str
   repo:
     description:
-      - A repository to install from. With apt, a folder or URL of a flat repository (written as
-        C(deb [trusted=yes] URI ./) to C(/etc/apt/sources.list.d/keel-gluster.list)) or a whole C(deb ...)
-        source line; with dnf and yum a C(--repofrompath) URL; with zypper a C(--plus-repo) URL.
+      - A repository to install from, for this run only. With apt, a folder or URL of a flat repository
+        (written as C(deb URI ./) to C(/etc/apt/sources.list.d/keel-gluster.list)) or a whole C(deb ...)
+        source line; with dnf and yum a folder or URL (C(/etc/yum.repos.d/keel-gluster.repo)); with zypper a
+        folder or URL (C(/etc/zypp/repos.d/keel-gluster.repo)).
+      - The file is removed once the install is done.
+      - A C(deb) line with C(trusted=yes) (or another option that turns signature checks off) is refused
+        unless O(repo_unsigned_ok=true).
     type: str
+  repo_key:
+    description:
+      - Path on the host of the key that signs O(repo) (apt C(signed-by), dnf and yum C(gpgkey); with zypper
+        it is imported into rpm's keyring first). Without it the keys the host already trusts check the
+        signatures.
+    type: str
+  repo_unsigned_ok:
+    description:
+      - Install from O(repo) without checking signatures (apt C(trusted=yes), dnf, yum and zypper
+        C(gpgcheck=0)). Only for a repository whose path to the host is trusted, such as a local folder
+        filled from verified packages; anyone who can change its packages gets them installed as root.
+    type: bool
+    default: false
   allow_downgrade:
     description: Allow moving to an older release (Gluster does not support downgrading a pool member).
     type: bool
@@ -86,10 +112,11 @@ EXAMPLES = r'''
   keel.storage.gluster_install:
     version: "11.1"
 
-- name: Install Gluster 11.1 from a local mirror (dark site)
+- name: Install Gluster 11.1 from a local mirror without signatures (dark site)
   keel.storage.gluster_install:
     version: "11.1"
     repo: /srv/mirror/gluster-11.1
+    repo_unsigned_ok: true   # a local folder filled from verified packages; otherwise give repo_key
 '''
 
 RETURN = r'''

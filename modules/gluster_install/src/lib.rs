@@ -20,7 +20,10 @@ pub const MODULE: ModuleDef = ModuleDef {
     options: &[
         Opt::new("version", Kind::Str).required(),
         Opt::new("packages", Kind::List),
-        Opt::new("repo", Kind::Str),
+        // A login in the URL is masked on its own and written to a 0600 file, never to argv.
+        Opt::new("repo", Kind::Str).credentials(),
+        Opt::new("repo_key", Kind::Str),
+        Opt::new("repo_unsigned_ok", Kind::Bool),
         Opt::new("allow_downgrade", Kind::Bool),
         Opt::new("update_cache", Kind::Bool),
         Opt::new(
@@ -33,14 +36,53 @@ pub const MODULE: ModuleDef = ModuleDef {
     run,
 };
 
-/// Where a given apt repository is written (one file of Keel's own, replaced when it changes).
-const APT_SOURCE: &str = "/etc/apt/sources.list.d/keel-gluster.list";
+/// Where a given repository is written, under /etc (one file of Keel's own per package manager,
+/// removed once the install is done), and an apt login.
+const APT_SOURCE: &str = "apt/sources.list.d/keel-gluster.list";
+const APT_AUTH: &str = "apt/auth.conf.d/keel-gluster.conf";
+const YUM_REPO: &str = "yum.repos.d/keel-gluster.repo";
+const ZYPP_REPO: &str = "zypp/repos.d/keel-gluster.repo";
+/// Tests put /etc elsewhere (the module tests run as root on a machine of their own).
+const ETC_VAR: &str = "KEEL_TEST_ETC_DIR";
+
+fn etc(file: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os(ETC_VAR).unwrap_or_else(|| "/etc".into())).join(file)
+}
+
+/// The repository files this run wrote, removed when it ends, whatever the outcome: a source
+/// left behind would serve (and authenticate to) that repository for every later apt or dnf run.
+#[derive(Default)]
+struct RepoFiles(Vec<std::path::PathBuf>);
+
+impl RepoFiles {
+    /// `text` as `path`, mode 0600 (it may hold a login), written whole (keel_host::record).
+    fn write(&mut self, ctx: &Ctx, path: std::path::PathBuf, text: &str) -> Result<(), ModuleError> {
+        if ctx.check_mode() {
+            return Ok(());
+        }
+        keel_host::record::write_file(&path, text.as_bytes())
+            .map_err(|e| ModuleError::failed(format!("cannot write {}: {e}", path.display())))?;
+        self.0.push(path);
+        Ok(())
+    }
+}
+
+impl Drop for RepoFiles {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
 
 #[derive(Deserialize)]
 struct Args {
     version: String,
     packages: Option<Vec<String>>,
     repo: Option<String>,
+    repo_key: Option<String>,
+    #[serde(default)]
+    repo_unsigned_ok: bool,
     #[serde(default)]
     allow_downgrade: bool,
     #[serde(default = "keel_runtime::args::default_true")]
@@ -81,6 +123,21 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
 
 fn install(ctx: &mut Ctx, opts: Map<String, Value>, progress: &mut Progress) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_install", opts)?;
+    if let Some(bad) = args
+        .packages
+        .iter()
+        .flatten()
+        .find(|p| !packages::valid_package_name(p))
+    {
+        return Err(ModuleError::invalid_args(format!(
+            "gluster_install: option 'packages': '{bad}' is not a package name (letters, digits and + . _ -)"
+        )));
+    }
+    if args.repo.is_none() && (args.repo_key.is_some() || args.repo_unsigned_ok) {
+        return Err(ModuleError::invalid_args(
+            "gluster_install: options 'repo_key' and 'repo_unsigned_ok' apply to 'repo', which is not set",
+        ));
+    }
     let release = version_from(&args.version).ok_or_else(|| {
         ModuleError::invalid_args(format!(
             "gluster_install: option 'version' must be a Gluster release like 11.1, got '{}'",
@@ -113,14 +170,45 @@ fn install(ctx: &mut Ctx, opts: Map<String, Value>, progress: &mut Progress) -> 
     }
     let before = gluster_version(ctx).ok();
 
-    let mut changed_source = false;
-    if manager == Manager::Apt {
-        if let Some(repo) = &args.repo {
-            changed_source = apt_source(ctx, repo)?;
+    // Dropped at the end of this function: the repository is this run's only.
+    let mut files = RepoFiles::default();
+    if let Some(repo) = &args.repo {
+        let trust = trust(&args)?;
+        if packages::locate(repo)
+            .login
+            .is_some_and(|(user, password)| format!("{user}{password}").chars().any(|c| c.is_whitespace()))
+        {
+            return Err(ModuleError::invalid_args(
+                "gluster_install: option 'repo': a login with spaces cannot be written to apt's or dnf's \
+                 configuration",
+            ));
         }
-        if args.update_cache && !ctx.check_mode() {
-            apt_update(ctx, args.repo.is_some(), timeout)?;
+        match manager {
+            Manager::Apt => {
+                let (line, auth) = packages::apt_source(repo, trust)
+                    .map_err(|e| ModuleError::invalid_args(format!("gluster_install: option 'repo': {e}")))?;
+                if let Some(auth) = auth {
+                    files.write(ctx, etc(APT_AUTH), &auth)?;
+                }
+                files.write(ctx, etc(APT_SOURCE), &format!("{line}\n"))?;
+            }
+            Manager::Dnf | Manager::Yum => {
+                files.write(ctx, etc(YUM_REPO), &packages::rpm_repo_file(manager, repo, trust))?;
+            }
+            Manager::Zypper => {
+                files.write(ctx, etc(ZYPP_REPO), &packages::rpm_repo_file(manager, repo, trust))?;
+                if let (packages::Trust::Key(key), false) = (trust, ctx.check_mode()) {
+                    // zypper trusts what rpm's keyring holds; it would ask about a key only named.
+                    let out = ctx.run(&["rpm", "--import", key], Duration::from_secs(60))?;
+                    if !out.success() {
+                        return Err(ModuleError::command(format!("rpm could not import the key {key}"), out));
+                    }
+                }
+            }
         }
+    }
+    if manager == Manager::Apt && args.update_cache && !ctx.check_mode() {
+        apt_update(ctx, args.repo.is_some(), timeout)?;
     }
     let madison = if manager == Manager::Apt {
         let mut argv = vec!["apt-cache", "madison"];
@@ -174,7 +262,7 @@ fn install(ctx: &mut Ctx, opts: Map<String, Value>, progress: &mut Progress) -> 
                 names.join(", "),
                 release.text
             );
-            return Ok(base(ModuleResult::new(changed_source, msg))
+            return Ok(base(ModuleResult::new(false, msg))
                 .with("version", now.map(|v| v.text))
                 .with("packages", Vec::<packages::Move>::new()));
         }
@@ -207,7 +295,7 @@ fn install(ctx: &mut Ctx, opts: Map<String, Value>, progress: &mut Progress) -> 
              replaced binaries until restarted. Stop the services first (keel.storage.gluster_service).",
         );
     }
-    let argv = packages::install_argv(manager, &moves, downgrade, args.repo.as_deref());
+    let argv = packages::install_argv(manager, &moves, downgrade);
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     progress.transaction = true;
     // Killed half way, dpkg or rpm would leave packages broken: past the timeout it goes on alone.
@@ -229,9 +317,10 @@ fn install(ctx: &mut Ctx, opts: Map<String, Value>, progress: &mut Progress) -> 
                  task again (it installs them again) or `dpkg --configure -a`"
             )
         };
+        let hint = signature_hint(&format!("{}{}", out.stdout, out.stderr));
         return Err(ModuleError::command(
             format!(
-                "{} could not install Gluster {} (rc {}){left}; the package manager's output follows",
+                "{} could not install Gluster {} (rc {}){left}{hint}; the package manager's output follows",
                 manager.program(),
                 release.text,
                 out.rc
@@ -440,34 +529,53 @@ fn query_installed(ctx: &mut Ctx, manager: Manager) -> Result<Vec<Installed>, Mo
     })
 }
 
-/// Writes Keel's apt source for `repo`; true when it changed.
-fn apt_source(ctx: &mut Ctx, repo: &str) -> Result<bool, ModuleError> {
-    write_source(
-        std::path::Path::new(APT_SOURCE),
-        &packages::apt_source_line(repo),
-        ctx.check_mode(),
-    )
+/// How the given repository's packages are verified; refuses what does not fit together.
+fn trust(args: &Args) -> Result<packages::Trust<'_>, ModuleError> {
+    let bad = |m: String| ModuleError::invalid_args(format!("gluster_install: {m}"));
+    match (&args.repo_key, args.repo_unsigned_ok) {
+        (Some(_), true) => Err(bad(
+            "options 'repo_key' and 'repo_unsigned_ok' exclude each other".into()
+        )),
+        (Some(key), false) => {
+            if !key.starts_with('/') || !std::path::Path::new(key).is_file() {
+                return Err(bad(format!(
+                    "option 'repo_key' must be the path of the repository's signing key on this host, got '{key}' \
+                     (no such file)"
+                )));
+            }
+            Ok(packages::Trust::Key(key))
+        }
+        (None, true) => Ok(packages::Trust::Unsigned),
+        (None, false) => Ok(packages::Trust::HostKeys),
+    }
 }
 
-/// `line` as the whole of `path` (only said, in check mode); true when it changed. A path of
-/// its own so that tests need not touch /etc.
-fn write_source(path: &std::path::Path, line: &str, check_mode: bool) -> Result<bool, ModuleError> {
-    let line = format!("{line}\n");
-    if std::fs::read_to_string(path).ok().as_deref() == Some(line.as_str()) {
-        return Ok(false);
+/// What to do when the package manager's words say that a signature could not be checked.
+fn signature_hint(output: &str) -> &'static str {
+    let lower = output.to_ascii_lowercase();
+    let unsigned = [
+        "is not signed",
+        "no_pubkey",
+        "public key for",
+        "gpg check failed",
+        "signature verification failed",
+        "not signed",
+    ]
+    .iter()
+    .any(|k| lower.contains(k));
+    if unsigned {
+        ". The repository's signature could not be checked: give its signing key in 'repo_key', or, only where \
+         the path from the repository to this host is trusted, set repo_unsigned_ok: true"
+    } else {
+        ""
     }
-    if !check_mode {
-        std::fs::write(path, &line)
-            .map_err(|e| ModuleError::failed(format!("cannot write {}: {e}", path.display())))?;
-    }
-    Ok(true)
 }
 
 /// Refreshes the package index; with a given repository only its own source, so unreachable
 /// mirrors of a dark site do not fail the run.
 fn apt_update(ctx: &mut Ctx, only_keel_source: bool, timeout: Duration) -> Result<(), ModuleError> {
     let mut argv = vec!["apt-get", "update", "-q"];
-    let source_list = format!("-oDir::Etc::SourceList={APT_SOURCE}");
+    let source_list = format!("-oDir::Etc::SourceList={}", etc(APT_SOURCE).display());
     if only_keel_source {
         argv.extend([
             source_list.as_str(),
@@ -479,9 +587,10 @@ fn apt_update(ctx: &mut Ctx, only_keel_source: bool, timeout: Duration) -> Resul
     if out.success() {
         Ok(())
     } else {
+        let hint = signature_hint(&out.stderr);
         Err(ModuleError::command(
             format!(
-                "apt-get update failed (rc {}): the package repositories cannot be read",
+                "apt-get update failed (rc {}): the package repositories cannot be read{hint}",
                 out.rc
             ),
             out,
@@ -578,26 +687,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_apt_source_is_written_once_and_a_missing_folder_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keel-gluster.list");
-        let line = packages::apt_source_line("/srv/keel-repo/11.1");
-        assert!(
-            write_source(&path, &line, true).unwrap(),
-            "check mode says it would change"
-        );
-        assert!(!path.exists(), "and writes nothing");
-        assert!(write_source(&path, &line, false).unwrap());
-        assert!(
-            !write_source(&path, &line, false).unwrap(),
-            "a second run changes nothing"
-        );
-        // No sources.list.d on this host.
-        let missing = dir.path().join("sources.list.d/keel-gluster.list");
-        let err = write_source(&missing, &line, false).unwrap_err().to_string();
-        assert!(
-            err.starts_with(&format!("cannot write {}: ", missing.display())),
-            "{err}"
-        );
+    fn a_signature_failure_says_how_to_go_on() {
+        let apt = "W: GPG error: file:/srv/keel-repo/11.1 ./ Release: The following signatures couldn't be verified \
+                   because the public key is not available: NO_PUBKEY 0123456789ABCDEF";
+        assert!(signature_hint(apt).contains("repo_key") && signature_hint(apt).contains("repo_unsigned_ok: true"));
+        assert!(signature_hint("E: The repository 'file:/srv/r ./ Release' is not signed.").contains("repo_key"));
+        assert_eq!(signature_hint("E: Unable to locate package glusterfs-server"), "");
     }
 }

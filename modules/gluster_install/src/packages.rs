@@ -189,8 +189,10 @@ pub fn plan(
     }
 }
 
-/// The package manager's install command for `moves` (argv, without a shell).
-pub fn install_argv(manager: Manager, moves: &[Move], downgrade: bool, repo: Option<&str>) -> Vec<String> {
+/// The package manager's install command for `moves` (argv, without a shell). `--` ends the
+/// options, so that no package argument is ever read as one; a given repository is a file of its
+/// own (`RepoFiles`), never an argument.
+pub fn install_argv(manager: Manager, moves: &[Move], downgrade: bool) -> Vec<String> {
     let mut argv: Vec<String> = Vec::new();
     match manager {
         Manager::Apt => {
@@ -208,46 +210,176 @@ pub fn install_argv(manager: Manager, moves: &[Move], downgrade: bool, repo: Opt
             if downgrade {
                 argv.push("--allow-downgrades".into());
             }
+            argv.push("--".into());
             argv.extend(moves.iter().map(|m| format!("{}={}", m.name, m.to)));
         }
         Manager::Dnf | Manager::Yum => {
             argv.push(manager.program().into());
             argv.push("-y".into());
-            if let Some(r) = repo {
-                argv.push(format!("--repofrompath=keel-gluster,{r}"));
-            }
             argv.push(if downgrade { "downgrade" } else { "install" }.into());
+            argv.push("--".into());
             // NAME-VERSION* matches every build of the release.
             argv.extend(moves.iter().map(|m| format!("{}-{}*", m.name, m.to)));
         }
         Manager::Zypper => {
-            argv.extend(["zypper", "--non-interactive"].map(String::from));
-            if let Some(r) = repo {
-                argv.push("--plus-repo".into());
-                argv.push(r.into());
-            }
-            argv.push("install".into());
+            argv.extend(["zypper", "--non-interactive", "install"].map(String::from));
             if downgrade {
                 argv.push("--oldpackage".into());
             }
+            argv.push("--".into());
             argv.extend(moves.iter().map(|m| format!("{}={}", m.name, m.to)));
         }
     }
     argv
 }
 
-/// An apt source line for `repo`: kept as given when it is one, else a flat repository at a URL
-/// or a local folder (how a dark site serves packages).
-pub fn apt_source_line(repo: &str) -> String {
-    if repo.starts_with("deb ") {
-        return repo.to_string();
+/// A package name as Debian and RPM allow them (letters, digits, `+ . _ -`, not starting with a
+/// punctuation mark): anything else is refused before it reaches a package manager.
+pub fn valid_package_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+._-".contains(c))
+}
+
+/// A URL's credentials (`scheme://USER:PASSWORD@host/...`) apart from the rest of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The URL without user-info, or a folder as `file:` URL.
+    pub url: String,
+    pub host_path: String,
+    pub login: Option<(String, String)>,
+}
+
+pub fn locate(repo: &str) -> Located {
+    if repo.starts_with('/') {
+        return Located {
+            url: format!("file:{repo}"),
+            host_path: String::new(),
+            login: None,
+        };
     }
-    let uri = if repo.starts_with('/') {
-        format!("file:{repo}")
-    } else {
-        repo.to_string()
+    let Some((scheme, rest)) = repo.split_once("://") else {
+        return Located {
+            url: repo.to_string(),
+            host_path: String::new(),
+            login: None,
+        };
     };
-    format!("deb [trusted=yes] {uri} ./")
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (login, host) = match rest[..end].rsplit_once('@') {
+        Some((info, host)) => {
+            // The URL's user-info is percent-encoded; apt and dnf want the login as it is.
+            let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+            let (user, password) = info.split_once(':').unwrap_or((info, ""));
+            (Some((decode(user), decode(password))), host)
+        }
+        None => (None, &rest[..end]),
+    };
+    Located {
+        url: format!("{scheme}://{host}{}", &rest[end..]),
+        host_path: format!("{host}{}", &rest[end..]),
+        login,
+    }
+}
+
+/// How a repository's packages are verified: its key, the host's trusted keys, or (the operator's
+/// explicit choice) not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust<'a> {
+    Key(&'a str),
+    HostKeys,
+    Unsigned,
+}
+
+/// apt options that turn signature checks off.
+const APT_INSECURE: [&str; 4] = [
+    "trusted=yes",
+    "allow-insecure=yes",
+    "allow-weak=yes",
+    "allow-downgrade-to-insecure=yes",
+];
+
+/// The apt source line for `repo` and, when its URL carries a login, the auth.conf entry that holds
+/// it instead (the line never does). `repo` is a folder or URL of a flat repository, or a whole
+/// `deb ...` line. Signatures are checked unless `trust` is `Unsigned`: with the given key
+/// (`signed-by`), else with the host's trusted keys.
+pub fn apt_source(repo: &str, trust: Trust) -> Result<(String, Option<String>), String> {
+    let (options, uri, rest): (Vec<String>, String, String) = if let Some(line) = repo.strip_prefix("deb ") {
+        let line = line.trim_start();
+        let (options, after) = match line.strip_prefix('[') {
+            Some(o) => {
+                let (opts, after) = o.split_once(']').ok_or("the 'deb' line's [options] are not closed")?;
+                (opts.split_whitespace().map(String::from).collect(), after.trim_start())
+            }
+            None => (Vec::new(), line),
+        };
+        let (uri, rest) = after
+            .split_once(char::is_whitespace)
+            .ok_or("the 'deb' line names no suite")?;
+        (options, uri.to_string(), rest.trim().to_string())
+    } else {
+        (Vec::new(), repo.to_string(), "./".to_string())
+    };
+    let insecure: Vec<String> = options
+        .iter()
+        .filter(|o| APT_INSECURE.contains(&o.as_str()))
+        .cloned()
+        .collect();
+    if !insecure.is_empty() && trust != Trust::Unsigned {
+        return Err(format!(
+            "the 'deb' line turns signature checks off ({}): set repo_unsigned_ok: true to install unverified packages",
+            insecure.join(" ")
+        ));
+    }
+    let mut options = options;
+    match trust {
+        Trust::Key(key) => {
+            options.retain(|o| !o.starts_with("signed-by="));
+            options.push(format!("signed-by={key}"));
+        }
+        Trust::Unsigned if insecure.is_empty() => options.push("trusted=yes".into()),
+        _ => {}
+    }
+    let at = locate(&uri);
+    let auth = at
+        .login
+        .map(|(user, password)| format!("machine {} login {user} password {password}\n", at.host_path));
+    let options = if options.is_empty() {
+        String::new()
+    } else {
+        format!("[{}] ", options.join(" "))
+    };
+    Ok((format!("deb {options}{} {rest}", at.url), auth))
+}
+
+/// The repository file for dnf and yum (`/etc/yum.repos.d/keel-gluster.repo`) or zypper
+/// (`/etc/zypp/repos.d/keel-gluster.repo`): the login in it (mode 0600), not on a command line.
+pub fn rpm_repo_file(manager: Manager, repo: &str, trust: Trust) -> String {
+    let at = locate(repo);
+    let baseurl = if repo.starts_with('/') {
+        format!("file://{repo}")
+    } else if manager == Manager::Zypper {
+        // zypper takes the login only inside the URL.
+        repo.to_string()
+    } else {
+        at.url.clone()
+    };
+    let mut text =
+        format!("[keel-gluster]\nname=Gluster packages (keel.storage.gluster_install)\nbaseurl={baseurl}\nenabled=1\n");
+    if manager == Manager::Zypper {
+        text.push_str("autorefresh=1\n");
+    }
+    match trust {
+        Trust::Key(key) => text.push_str(&format!("gpgcheck=1\ngpgkey=file://{key}\n")),
+        Trust::HostKeys => text.push_str("gpgcheck=1\n"),
+        Trust::Unsigned => text.push_str("gpgcheck=0\n"),
+    }
+    if manager != Manager::Zypper {
+        if let Some((user, password)) = &at.login {
+            text.push_str(&format!("username={user}\npassword={password}\n"));
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -368,15 +500,15 @@ mod tests {
     }
 
     #[test]
-    fn install_commands_per_manager() {
+    fn install_commands_per_manager_end_their_options_before_the_packages() {
         let moves = vec![Move {
             name: "glusterfs-server".into(),
             from: Some("10.3-5".into()),
             to: "11.1-3~bpo12+1".into(),
         }];
         assert_eq!(
-            install_argv(Manager::Apt, &moves, false, None).join(" "),
-            "apt-get install -y -q -o Dpkg::Options::=--force-confold glusterfs-server=11.1-3~bpo12+1"
+            install_argv(Manager::Apt, &moves, false).join(" "),
+            "apt-get install -y -q -o Dpkg::Options::=--force-confold -- glusterfs-server=11.1-3~bpo12+1"
         );
         let rpm = vec![Move {
             name: "glusterfs-server".into(),
@@ -384,20 +516,88 @@ mod tests {
             to: "11.1".into(),
         }];
         assert_eq!(
-            install_argv(Manager::Dnf, &rpm, true, Some("file:///srv/repo")).join(" "),
-            "dnf -y --repofrompath=keel-gluster,file:///srv/repo downgrade glusterfs-server-11.1*"
+            install_argv(Manager::Dnf, &rpm, true).join(" "),
+            "dnf -y downgrade -- glusterfs-server-11.1*"
         );
         assert_eq!(
-            install_argv(Manager::Zypper, &rpm, false, None).join(" "),
-            "zypper --non-interactive install glusterfs-server=11.1"
+            install_argv(Manager::Zypper, &rpm, false).join(" "),
+            "zypper --non-interactive install -- glusterfs-server=11.1"
+        );
+        for good in [
+            "glusterfs-server",
+            "libgfapi0",
+            "libstdc++6",
+            "python3.11",
+            "glusterfs_x",
+        ] {
+            assert!(valid_package_name(good), "{good}");
+        }
+        for bad in ["", "-y", "--allow-unauthenticated", "a b", "pkg;rm", "../x", "x=1"] {
+            assert!(!valid_package_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_apt_repository_is_signed_unless_the_operator_says_otherwise() {
+        let dir = "/srv/keel-repo/11.1";
+        assert_eq!(
+            apt_source(dir, Trust::HostKeys).unwrap(),
+            ("deb file:/srv/keel-repo/11.1 ./".into(), None)
         );
         assert_eq!(
-            apt_source_line("/srv/keel-repo/11.1"),
+            apt_source(dir, Trust::Key("/etc/keys/gluster.asc")).unwrap().0,
+            "deb [signed-by=/etc/keys/gluster.asc] file:/srv/keel-repo/11.1 ./"
+        );
+        assert_eq!(
+            apt_source(dir, Trust::Unsigned).unwrap().0,
             "deb [trusted=yes] file:/srv/keel-repo/11.1 ./"
         );
         assert_eq!(
-            apt_source_line("deb http://m/debian bookworm main"),
+            apt_source("deb http://m/debian bookworm main", Trust::HostKeys)
+                .unwrap()
+                .0,
             "deb http://m/debian bookworm main"
         );
+        assert_eq!(
+            apt_source("deb [arch=amd64] http://m/debian bookworm main", Trust::Key("/k.gpg"))
+                .unwrap()
+                .0,
+            "deb [arch=amd64 signed-by=/k.gpg] http://m/debian bookworm main"
+        );
+        let err = apt_source("deb [trusted=yes] http://m/debian bookworm main", Trust::HostKeys).unwrap_err();
+        assert!(
+            err.contains("trusted=yes") && err.contains("repo_unsigned_ok: true"),
+            "{err}"
+        );
+        assert_eq!(
+            apt_source("deb [trusted=yes] http://m/d bookworm main", Trust::Unsigned)
+                .unwrap()
+                .0,
+            "deb [trusted=yes] http://m/d bookworm main"
+        );
+    }
+
+    #[test]
+    fn a_repository_login_goes_to_a_file_of_its_own_never_the_source_line() {
+        let (line, auth) = apt_source("https://bob:s3cr%40t@mirror.example:8443/gluster/11/", Trust::HostKeys).unwrap();
+        assert_eq!(line, "deb https://mirror.example:8443/gluster/11/ ./");
+        assert_eq!(
+            auth.as_deref(),
+            Some("machine mirror.example:8443/gluster/11/ login bob password s3cr@t\n")
+        );
+        let dnf = rpm_repo_file(
+            Manager::Dnf,
+            "https://bob:pw@m.example/el9/",
+            Trust::Key("/etc/pki/g.asc"),
+        );
+        assert!(dnf.contains("\nbaseurl=https://m.example/el9/\n"), "{dnf}");
+        assert!(dnf.contains("\ngpgcheck=1\ngpgkey=file:///etc/pki/g.asc\n"), "{dnf}");
+        assert!(dnf.ends_with("username=bob\npassword=pw\n"), "{dnf}");
+        let zypper = rpm_repo_file(Manager::Zypper, "/srv/gluster-11", Trust::HostKeys);
+        assert!(
+            zypper.contains("\nbaseurl=file:///srv/gluster-11\n") && zypper.contains("\ngpgcheck=1\n"),
+            "{zypper}"
+        );
+        assert!(rpm_repo_file(Manager::Yum, "/srv/r", Trust::Unsigned).contains("\ngpgcheck=0\n"));
     }
 }

@@ -49,6 +49,12 @@ pub fn write_synced<T: Serialize>(path: &Path, value: &T) -> Result<(), ModuleEr
     write(path, value)
 }
 
+/// `text` as the file `path`, the way `write` writes a record (0600, exclusive temporary file,
+/// synced, renamed): for other files only root may read, such as a repository login.
+pub fn write_file(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    synced(path, text)
+}
+
 fn synced(path: &Path, text: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

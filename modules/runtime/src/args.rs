@@ -31,6 +31,8 @@ pub struct Opt {
     pub required: bool,
     /// Masked as `********` everywhere the result could echo it.
     pub secret: bool,
+    /// A URL whose user-info (`scheme://USER:PASSWORD@host`) alone is masked everywhere.
+    pub credentials: bool,
 }
 
 impl Opt {
@@ -40,6 +42,7 @@ impl Opt {
             kind,
             required: false,
             secret: false,
+            credentials: false,
         }
     }
     pub const fn required(mut self) -> Self {
@@ -48,6 +51,10 @@ impl Opt {
     }
     pub const fn secret(mut self) -> Self {
         self.secret = true;
+        self
+    }
+    pub const fn credentials(mut self) -> Self {
+        self.credentials = true;
         self
     }
 }

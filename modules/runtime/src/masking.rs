@@ -51,7 +51,7 @@ impl Secrets {
 }
 
 /// The user-info part of `scheme://USER[:PASSWORD]@host...` and its password alone.
-fn url_credentials(value: &str) -> Vec<String> {
+pub fn url_credentials(value: &str) -> Vec<String> {
     let Some((_, rest)) = value.split_once("://") else {
         return Vec::new();
     };

@@ -130,6 +130,12 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
         **m = def.name.to_string();
     }
     let secret_opts: Vec<&Opt> = def.options.iter().filter(|o| o.secret).collect();
+    let credentials = def
+        .options
+        .iter()
+        .filter(|o| o.credentials)
+        .filter_map(|o| raw.user.get(o.name)?.as_str())
+        .flat_map(crate::masking::url_credentials);
     let secrets = Secrets::new(
         secret_opts
             .iter()
@@ -138,6 +144,7 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             })
+            .chain(credentials)
             .collect(),
     );
     if let Ok(mut s) = SECRETS.get_or_init(|| Mutex::new(Secrets::default())).lock() {

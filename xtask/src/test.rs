@@ -147,6 +147,7 @@ pub fn main(args: &[String]) -> Result {
                 ("protocol.yml", &[][..], None),
                 ("check_diff.yml", &["--check", "--diff"][..], None),
                 ("no_build.yml", &[][..], Some("tests/fake-bin/uname-riscv")),
+                ("odd_platform.yml", &[][..], Some("tests/fake-bin/uname-odd")),
             ] {
                 t.check(
                     &format!("ansible-core {core}: tests/playbooks/{playbook} {}", extra.join(" ")),

@@ -34,6 +34,9 @@ BINARY_OF = {
 BIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'modules', '__bin__')
 # uname -m spellings to the names the builds carry.
 ARCHITECTURES = {'x86_64': 'x86_64', 'amd64': 'x86_64', 'aarch64': 'aarch64', 'arm64': 'aarch64'}
+# The platforms builds can exist for. The target names its platform (uname, facts): only one of
+# these ever becomes part of a path on the controller, whatever the target answers.
+PLATFORMS = ('linux_aarch64', 'linux_x86_64')
 PLATFORM_FACT = 'keel_platform'
 
 
@@ -74,13 +77,13 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=discovered)
             return result
         build = '%s_%s' % (binary, platform)
-        if not os.path.exists(os.path.join(BIN_DIR, build)):
-            available = sorted(n[len(binary) + 1:] for n in os.listdir(BIN_DIR) if n.startswith(binary + '_')) \
-                if os.path.isdir(BIN_DIR) else []
+        if platform not in PLATFORMS or not os.path.exists(os.path.join(BIN_DIR, build)):
+            available = [p for p in PLATFORMS if os.path.exists(os.path.join(BIN_DIR, '%s_%s' % (binary, p)))]
+            shown = platform if platform.replace('_', '').isalnum() and platform.isascii() else repr(platform)
             result.update(
                 failed=True,
                 msg='%s.%s has no build for this host\'s platform %s (available: %s). Run it on a supported host, '
-                    'or build the collection for this platform.' % (COLLECTION, module, platform, ', '.join(available) or 'none'),
+                    'or build the collection for this platform.' % (COLLECTION, module, shown, ', '.join(available) or 'none'),
             )
             return result
 
@@ -97,12 +100,15 @@ class ActionModule(ActionBase):
     def _platform(self, task_vars):
         """Returns (platform, discovered) where platform is like 'linux_x86_64', or (None, error)."""
         if not self._task.delegate_to:
+            # Facts come from the target too: one that is not a known platform is asked again.
             known = task_vars.get('ansible_facts', {}).get(PLATFORM_FACT)
-            if known:
+            if known in PLATFORMS:
                 return known, False
             facts = task_vars.get('ansible_facts', {})
             if facts.get('system') and facts.get('architecture'):
-                return self._name(facts['system'], facts['architecture']), False
+                name = self._name(str(facts['system']), str(facts['architecture']))
+                if name in PLATFORMS:
+                    return name, False
         # A fixed command, no user input; needs no Python on the target.
         res = self._low_level_execute_command('uname -s -m')
         words = res.get('stdout', '').split()

@@ -6,7 +6,8 @@ use std::path::Path;
 use crate::parse::*;
 use crate::pool::{merge_volume, Pool};
 
-fn fixture(dir: &str, name: &str) -> String {
+/// The text of the captured file `name` of release folder `dir`.
+pub fn fixture(dir: &str, name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(dir)

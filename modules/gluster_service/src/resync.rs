@@ -363,6 +363,34 @@ pub fn settle_earlier(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -
 /// order): glusterd restarts without its copy (kept aside) and imports the definitions from its
 /// peers. This server's bricks and self-heal daemons restart from the imported definitions. When
 /// the import does not bring every volume back, or any step fails, the copy is put back.
+/// How long every peer stays in the cluster, connected, before a definition that has not
+/// arrived is taken as one that will not.
+const IMPORT_GRACE: Duration = Duration::from_secs(30);
+
+/// Whether every other peer is connected and in the cluster (and there is at least one).
+fn all_in_cluster(peers: &[keel_gluster_cli::parse::Peer]) -> bool {
+    let others: Vec<_> = peers.iter().filter(|p| !p.is_local).collect();
+    !others.is_empty() && others.iter().all(|p| p.connected && p.in_cluster())
+}
+
+/// Since when the peers have been settled without a break; times are offsets from the start
+/// of the wait, so tests need no clock.
+#[derive(Debug, Default)]
+struct Handshake {
+    since: Option<Duration>,
+}
+
+impl Handshake {
+    /// Records whether the peers are settled at `now`; returns for how long they have been.
+    fn observe(&mut self, now: Duration, settled: bool) -> Duration {
+        if !settled {
+            self.since = None;
+            return Duration::ZERO;
+        }
+        now.saturating_sub(*self.since.get_or_insert(now))
+    }
+}
+
 pub fn resync(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -> Result<ModuleResult, ModuleError> {
     let earlier = settle_earlier(ctx, host, paths, timeout)?;
     let action = earlier.as_ref().map(|s| s.action);
@@ -460,10 +488,28 @@ pub fn resync(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -> Result
         return Err(put_back(ctx, host, paths, &mut rec, timeout, cause));
     }
     let started = Instant::now();
+    let gluster = keel_gluster_cli::cli::Gluster {
+        timeout: Duration::from_secs(timeout.clamp(1, 30)),
+    };
+    let mut handshake = Handshake::default();
     loop {
         let short = missing(&before, &volume_names(&vols));
         if short.is_empty() {
             break;
+        }
+        // The peers send their definitions as part of the handshake: once every peer has been in
+        // the cluster for IMPORT_GRACE, a definition still missing will not come.
+        let settled = gluster.peers(ctx).ok().is_some_and(|p| all_in_cluster(&p));
+        if handshake.observe(started.elapsed(), settled) >= IMPORT_GRACE {
+            let cause = ModuleError::failed(format!(
+                "every peer has been in the cluster for {} s, yet glusterd did not import {} from them: they cannot \
+                 give this server their definition (seen when they run another release: glusterd.log says what \
+                 is missing in the payload). This server's own definitions were put back; see \
+                 /var/log/glusterfs/glusterd.log",
+                IMPORT_GRACE.as_secs(),
+                short.join(", ")
+            ));
+            return Err(put_back(ctx, host, paths, &mut rec, timeout, cause));
         }
         if started.elapsed() >= Duration::from_secs(timeout) {
             let cause = ModuleError::failed(format!(
@@ -570,6 +616,29 @@ mod tests {
         assert_eq!(settle(false, false, true, &saved, &saved), Settle::Cleared);
         assert_eq!(settle(true, false, true, &saved, &saved), Settle::Cleared);
         assert_eq!(settle(false, false, false, &saved, &[]), Settle::Lost);
+    }
+
+    #[test]
+    fn an_import_is_given_up_once_the_peers_stayed_in_the_cluster_for_the_grace() {
+        let secs = Duration::from_secs;
+        let mut h = Handshake::default();
+        assert_eq!(h.observe(secs(0), false), secs(0));
+        assert_eq!(h.observe(secs(5), true), secs(0));
+        assert_eq!(h.observe(secs(20), true), secs(15));
+        // A peer that drops out starts the grace again.
+        assert_eq!(h.observe(secs(21), false), secs(0));
+        assert_eq!(h.observe(secs(22), true), secs(0));
+        assert!(h.observe(secs(52), true) >= IMPORT_GRACE);
+    }
+
+    #[test]
+    fn peers_are_settled_only_when_every_other_one_is_connected_and_in_the_cluster() {
+        use keel_gluster_cli::fixtures::fixture;
+        use keel_gluster_cli::parse::parse_peers;
+        assert!(all_in_cluster(&parse_peers(&fixture("11.1", "pool-list.xml")).unwrap()));
+        assert!(!all_in_cluster(&parse_peers(&fixture("11.1", "rejected-pool-list.xml")).unwrap()));
+        assert!(!all_in_cluster(&parse_peers(&fixture("11.1", "handshake-pool-list.xml")).unwrap()));
+        assert!(!all_in_cluster(&[]));
     }
 
     #[test]

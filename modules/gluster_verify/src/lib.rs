@@ -87,8 +87,8 @@ pub struct Problems {
     /// Peers 'Peer Rejected' that no mixed-release window explains.
     pub rejected: Vec<String>,
     /// Peers on another release that reject this server while a brick of this server is offline:
-    /// the mixed-release window explains the rejection, not the brick (a definition that really
-    /// differs keeps glusterd from starting it).
+    /// the mixed-release window explains the rejection, not the brick (a definition that differs
+    /// beyond the release difference keeps glusterd from starting it).
     pub rejected_brick_down: Vec<String>,
     /// Fail at once; no remedy of this module's ladder applies.
     pub fatal: Vec<String>,
@@ -117,6 +117,13 @@ const REJECTED_REMEDY: &str =
      is not enabled); if it stays rejected, its volume definitions differ (a volfile checksum mismatch, seen \
      after 9->10 and 10->11 upgrades): compare /var/lib/glusterd/vols/*/info with a good server, copy the good \
      server's /var/lib/glusterd/vols/ to it and restart its glusterd.";
+
+/// No resync here: glusterd cannot import a definition from a peer on another release (seen on
+/// the testbed: 11.1 importing from 10.3 peers left this server with no volume at all).
+const REJECTED_OTHER_RELEASE_REMEDY: &str = "The peers named run another release and reject this server's \
+     definition of the volume beyond what the release difference explains, so glusterd does not start its brick. \
+     Compare /var/lib/glusterd/vols/VOLUME/info here with a peer's (`diff` shows the option that differs), undo the \
+     change that caused it, restart glusterd (bricks keep running) and run again.";
 
 const HANDSHAKE_REMEDY: &str = "Restart glusterd on the peer named as well (systemctl restart glusterd: \
      bricks keep running), then look at `gluster peer status` on both servers and at \
@@ -280,8 +287,8 @@ pub fn stuck(p: &Problems, lasted: &[(String, Duration)], settle: Duration, stuc
     if !rejected_brick_down.is_empty() {
         return Some(Stuck {
             reasons: rejected_brick_down,
-            ladder: LADDER_REJECTED,
-            instructions: REJECTED_REMEDY,
+            ladder: LADDER_RESTART,
+            instructions: REJECTED_OTHER_RELEASE_REMEDY,
         });
     }
     let handshake: Vec<String> = p
@@ -540,7 +547,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rejection_with_an_own_brick_offline_takes_the_rejected_ladder_once_it_outlasts_the_settle() {
+    fn a_rejection_by_another_release_with_an_own_brick_offline_is_stuck_once_it_outlasts_the_settle() {
         let r = "peer node2 is 'Peer Rejected' and brick node1:/b of this server is offline".to_string();
         let p = Problems {
             rejected_brick_down: vec![r.clone()],
@@ -548,8 +555,9 @@ mod tests {
         };
         assert_eq!(stuck(&p, &[(r.clone(), secs(14))], secs(15), secs(120)), None);
         let s = stuck(&p, &[(r, secs(15))], secs(15), secs(120)).expect("stuck");
-        assert_eq!(s.ladder, [Remedy::Restart, Remedy::Resync]);
-        assert_eq!(next_remedy(s.ladder, &[Remedy::Restart]), Some(Remedy::Resync));
+        // A resync from peers on another release cannot import the definition.
+        assert_eq!(s.ladder, [Remedy::Restart]);
+        assert_eq!(next_remedy(s.ladder, &[Remedy::Restart]), None);
     }
 
     #[test]

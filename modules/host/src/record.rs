@@ -32,7 +32,7 @@ pub fn read<T: DeserializeOwned>(path: &Path, advice: &str) -> Result<Option<T>,
     }
 }
 
-/// Writes `value` to `path`: a new temporary file of mode 0600 with a random name (created
+/// Writes `value` to `path`: a new temporary file of mode 0600 with a unique name (created
 /// exclusively, so nothing planted there is followed), flushed to the disk, renamed over `path`
 /// (which replaces a link there rather than writing through it), then the folder's entry
 /// flushed. Missing folders are made with mode 0700; an existing one must be owned by root (or
@@ -62,13 +62,26 @@ fn synced(path: &Path, text: &[u8]) -> std::io::Result<()> {
     };
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     safe_dir(dir)?;
-    let mut file = tempfile::Builder::new()
-        .prefix(".keel-record-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)?;
-    file.write_all(text)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
+    // O_CREAT|O_EXCL: a name already taken, a planted link included, fails rather than being
+    // written through. Unique per process and moment; std's, to keep the binaries small.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let tmp = dir.join(format!(".keel-record-{}-{nanos}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(text)?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
     sync_dir(dir)
 }
 

@@ -6,8 +6,7 @@ use std::path::Path;
 use crate::parse::*;
 use crate::pool::{merge_volume, Pool};
 
-/// The text of the captured file `name` of release folder `dir`.
-pub fn fixture(dir: &str, name: &str) -> String {
+fn fixture(dir: &str, name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(dir)

@@ -367,10 +367,15 @@ pub fn settle_earlier(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -
 /// arrived is taken as one that will not.
 const IMPORT_GRACE: Duration = Duration::from_secs(30);
 
-/// Whether every other peer is connected and in the cluster (and there is at least one).
-fn all_in_cluster(peers: &[keel_gluster_cli::parse::Peer]) -> bool {
-    let others: Vec<_> = peers.iter().filter(|p| !p.is_local).collect();
-    !others.is_empty() && others.iter().all(|p| p.connected && p.in_cluster())
+/// Whether `gluster peer status` lists at least one peer and every one connected and in the
+/// cluster. Its text is read rather than its XML to keep an XML parser out of this binary.
+fn all_in_cluster(peer_status: &str) -> bool {
+    let states: Vec<&str> = peer_status
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("State:"))
+        .map(str::trim)
+        .collect();
+    !states.is_empty() && states.iter().all(|s| *s == "Peer in Cluster (Connected)")
 }
 
 /// Since when the peers have been settled without a break; times are offsets from the start
@@ -488,9 +493,6 @@ pub fn resync(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -> Result
         return Err(put_back(ctx, host, paths, &mut rec, timeout, cause));
     }
     let started = Instant::now();
-    let gluster = keel_gluster_cli::cli::Gluster {
-        timeout: Duration::from_secs(timeout.clamp(1, 30)),
-    };
     let mut handshake = Handshake::default();
     loop {
         let short = missing(&before, &volume_names(&vols));
@@ -499,7 +501,14 @@ pub fn resync(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -> Result
         }
         // The peers send their definitions as part of the handshake: once every peer has been in
         // the cluster for IMPORT_GRACE, a definition still missing will not come.
-        let settled = gluster.peers(ctx).ok().is_some_and(|p| all_in_cluster(&p));
+        let settled = ctx
+            .runner
+            .run(
+                &["gluster", "--mode=script", "peer", "status"],
+                Duration::from_secs(timeout.clamp(1, 30)),
+            )
+            .ok()
+            .is_some_and(|o| o.success() && all_in_cluster(&o.stdout));
         if handshake.observe(started.elapsed(), settled) >= IMPORT_GRACE {
             let cause = ModuleError::failed(format!(
                 "every peer has been in the cluster for {} s, yet glusterd did not import {} from them: they cannot \
@@ -632,13 +641,22 @@ mod tests {
     }
 
     #[test]
-    fn peers_are_settled_only_when_every_other_one_is_connected_and_in_the_cluster() {
-        use keel_gluster_cli::fixtures::fixture;
-        use keel_gluster_cli::parse::parse_peers;
-        assert!(all_in_cluster(&parse_peers(&fixture("11.1", "pool-list.xml")).unwrap()));
-        assert!(!all_in_cluster(&parse_peers(&fixture("11.1", "rejected-pool-list.xml")).unwrap()));
-        assert!(!all_in_cluster(&parse_peers(&fixture("11.1", "handshake-pool-list.xml")).unwrap()));
-        assert!(!all_in_cluster(&[]));
+    fn peers_are_settled_only_when_every_one_is_connected_and_in_the_cluster() {
+        // `gluster peer status` captured on the testbed (10.3): node2, then node1 whose definition
+        // of gv0 its peers rejected.
+        let node2 = "Number of Peers: 2\n\nHostname: node1\nUuid: 76c7e44d-2081-4424-8c9a-2007d29f4cc8\n\
+                     State: Peer in Cluster (Connected)\n\nHostname: 10.199.0.13\n\
+                     Uuid: e3c33170-2556-4c5b-a860-53bcc985092a\nState: Peer in Cluster (Connected)\n";
+        let node1 = "Number of Peers: 2\n\nHostname: 10.199.0.12\nUuid: e90ca650-bfe3-4ebd-aca4-450374c5faa2\n\
+                     State: Peer Rejected (Connected)\n\nHostname: 10.199.0.13\n\
+                     Uuid: e3c33170-2556-4c5b-a860-53bcc985092a\nState: Peer Rejected (Connected)\n";
+        assert!(all_in_cluster(node2));
+        assert!(!all_in_cluster(node1));
+        assert!(!all_in_cluster(&node2.replace(
+            "in Cluster (Connected)\n\nHostname: 10",
+            "in Cluster (Disconnected)\n\nHostname: 10"
+        )));
+        assert!(!all_in_cluster("Number of Peers: 0\n"));
     }
 
     #[test]

@@ -188,7 +188,7 @@ fn credentialed(from: &str) -> Result<bool, ModuleError> {
     let Some((scheme, rest)) = from.split_once("://") else {
         return Ok(false);
     };
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
     if !authority.contains('@') {
         return Ok(false);
     }
@@ -356,4 +356,20 @@ fn find_install(dir: &Path) -> Option<PathBuf> {
         .flatten()
         .map(|e| e.path().join("install.sh"))
         .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_user_info_before_the_host_is_a_credential() {
+        assert!(credentialed("https://T0K@get.weka.io").unwrap());
+        assert!(credentialed("https://T0K@get.weka.io/dist").unwrap());
+        assert!(!credentialed("https://get.weka.io").unwrap());
+        assert!(!credentialed("https://mirror?who=a@b").unwrap());
+        assert!(!credentialed("node1:14000").unwrap());
+        assert!(credentialed("http://T0K@get.weka.io").is_err());
+        assert!(credentialed("https://T0K@get.weka.io/\"x").is_err());
+    }
 }

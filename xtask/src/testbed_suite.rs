@@ -469,6 +469,8 @@ fn examples_setup(root: &Path, paths: &Paths, dir: &Path) -> Result<PathBuf> {
     let bin = crate::weka::simulator(root)?;
     testbed::install_everywhere(paths, &bin.join("weka"), "/usr/local/bin/weka")?;
     testbed::install_everywhere(paths, &bin.join("weka-sim"), "/usr/local/bin/weka-sim")?;
+    // weka_version downloads a tokenised release with curl; the simulator's serves it.
+    testbed::install_everywhere(paths, &bin.join("curl"), "/usr/local/bin/curl")?;
     testbed::on_nodes(
         paths,
         &["node1"],

@@ -44,6 +44,8 @@ pub fn main(args: &[String]) -> Result {
             secondary: false,
         };
         let inv = testbed::up(&paths, &opts)?;
+        // Debian's maintainer scripts need the Python the testbed takes from node3.
+        testbed::python_everywhere(&paths)?;
         testbed::writer_start(&paths)?;
         let started = Instant::now();
         let upgraded = crate::testbed_suite::playbook(

@@ -243,7 +243,7 @@ const FAULTS: &[Fault] = &[
         georep: false,
     },
     Fault {
-        name: "geo-replication workers go Faulty after the upgrade (the secondary refuses their key): the run stops at the restart with the session recorded; run again once fixed, it restarts it",
+        name: "geo-replication workers cannot reach the secondary after the upgrade (it refuses their key): the run stops at the restart with the session recorded; run again once fixed, it restarts it",
         before: &[],
         during: Some((
             "stop geo-replication sessions",

@@ -17,6 +17,7 @@ pub fn main(args: &[String]) -> Result {
         return Err(format!("usage: cargo xtask demo [--keep] (unknown argument {other})"));
     }
     let started = Instant::now();
+    crate::host_packages::ensure()?;
     let root = util::root();
     let paths = Paths::from_env();
     step("1/6 build the collection (static module binaries, galaxy tarball)");

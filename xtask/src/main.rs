@@ -3,6 +3,7 @@ mod ansible;
 mod collection;
 mod demo;
 mod ecosystem;
+mod host_packages;
 mod reliability;
 mod test;
 pub mod testbed;
@@ -31,12 +32,12 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("collection") => collection::main(rest),
         Some("test") => test::main(rest),
-        Some("testbed") => testbed::main(rest),
+        Some("testbed") => host_packages::ensure().and_then(|_| testbed::main(rest)),
         Some("changelog") => ecosystem::changelog_main(rest),
         Some("ee") => ecosystem::awx::ee_main(rest),
         Some("awx-job") => ecosystem::awx::job_main(rest),
         Some("demo") => demo::main(rest),
-        Some("reliability") => reliability::main(rest),
+        Some("reliability") => host_packages::ensure().and_then(|_| reliability::main(rest)),
         _ => Err(USAGE.to_string()),
     };
     if let Err(e) = result {

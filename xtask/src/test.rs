@@ -66,6 +66,7 @@ pub fn main(args: &[String]) -> Result {
     ) {
         return Err("--only takes: ecosystem, weka, examples, georep, faults".into());
     }
+    crate::host_packages::ensure()?;
     if only == Some(Some("faults")) {
         return testbed_alone(crate::testbed_faults::checks);
     }

@@ -2,12 +2,12 @@
 //! captured, a timeout enforced, and every command recorded for the result.
 
 use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use wait_timeout::ChildExt;
 
 use crate::error::ModuleError;
 
@@ -52,7 +52,11 @@ impl Runner {
     }
 
     /// Like `run`, with `env` added to the command's environment. Values passed this way (tokens,
-    /// passwords) never appear in the displayed command or the history.
+    /// passwords) never appear in the displayed command or the history. Each of stdout and stderr
+    /// keeps at most `CAPTURE_LIMIT` bytes (`Capture`). Once the command has exited, or was killed
+    /// at its timeout, the module waits at most `AFTER_EXIT` for the rest of its output and for the
+    /// end of the process: a process it left in the background holding a pipe, or a process stuck
+    /// in the kernel, never hangs the module.
     pub fn run_with_env(
         &mut self,
         argv: &[&str],
@@ -73,29 +77,47 @@ impl Runner {
             .process_group(0)
             .spawn()
             .map_err(|e| ModuleError::failed(format!("could not start '{cmd}': {e}")))?;
-        // Read both pipes while waiting, or a chatty command blocks on a full pipe.
-        let stdout = reader(child.stdout.take());
-        let stderr = reader(child.stderr.take());
-        let status = match child.wait_timeout(timeout) {
-            Ok(Some(status)) => status,
-            Ok(None) => {
-                kill_group(&mut child);
-                return Err(ModuleError::Timeout {
-                    cmd,
-                    seconds: timeout.as_secs(),
-                });
-            }
-            Err(e) => {
-                kill_group(&mut child);
-                return Err(ModuleError::failed(format!("waiting for '{cmd}' failed: {e}")));
+        // Both pipes are read while waiting, or a chatty command blocks on a full pipe.
+        let mut pipes = [
+            child.stdout.take().map(OwnedFd::from),
+            child.stderr.take().map(OwnedFd::from),
+        ];
+        let mut captured = [Capture::default(), Capture::default()];
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() < timeout => pump(&mut pipes, &mut captured),
+                Ok(None) => {
+                    kill_group(&mut child);
+                    return Err(ModuleError::Timeout {
+                        cmd,
+                        seconds: timeout.as_secs(),
+                    });
+                }
+                Err(e) => {
+                    kill_group(&mut child);
+                    return Err(ModuleError::failed(format!("waiting for '{cmd}' failed: {e}")));
+                }
             }
         };
+        let exited = Instant::now();
+        while pipes.iter().any(Option::is_some) && exited.elapsed() < AFTER_EXIT {
+            pump(&mut pipes, &mut captured);
+        }
+        let [out, mut err] = captured;
+        if pipes.iter().any(Option::is_some) {
+            err.note(&format!(
+                "[keel: output no longer read {} s after the command exited: a process it started still holds it \
+                 open]",
+                AFTER_EXIT.as_secs()
+            ));
+        }
         let rc = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
         Ok(Output {
             cmd,
             rc,
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
+            stdout: out.into_string(),
+            stderr: err.into_string(),
             duration_ms: started.elapsed().as_millis() as u64,
         })
     }
@@ -136,7 +158,7 @@ impl Runner {
             }
         };
         let pid = child.id();
-        let status = match child.wait_timeout(timeout) {
+        let status = match wait_until(&mut child, started + timeout) {
             Ok(Some(status)) => status,
             Ok(None) => {
                 return Err(ModuleError::LeftRunning {
@@ -156,7 +178,16 @@ impl Runner {
             }
         };
         let rc = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-        let read = |p: &std::path::Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+        let read = |p: &std::path::Path| {
+            let mut c = Capture::default();
+            if let Ok(mut f) = std::fs::File::open(p) {
+                let mut buf = [0u8; 65536];
+                while let Ok(n @ 1..) = f.read(&mut buf) {
+                    c.push(&buf[..n]);
+                }
+            }
+            c.into_string()
+        };
         let out = Output {
             cmd,
             rc,
@@ -313,22 +344,123 @@ impl which::sys::Sys for TargetSys {
     }
 }
 
-fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
+/// How long the output of a command that has exited (or was killed) is still read, and how
+/// long a killed command is waited for.
+const AFTER_EXIT: Duration = Duration::from_secs(2);
+
+/// At most this many bytes of each of a command's stdout and stderr are kept: the first and the
+/// last half, where a command says what it is and how it ended.
+pub const CAPTURE_LIMIT: usize = 16 << 20;
+
+/// A command's output, bounded: past `CAPTURE_LIMIT` the middle is cut and a line in its place
+/// says how many bytes went.
+#[derive(Default)]
+struct Capture {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    cut: usize,
 }
 
+impl Capture {
+    fn push(&mut self, mut data: &[u8]) {
+        let half = CAPTURE_LIMIT / 2;
+        let room = half.saturating_sub(self.head.len()).min(data.len());
+        self.head.extend_from_slice(&data[..room]);
+        data = &data[room..];
+        self.tail.extend_from_slice(data);
+        // Trimmed in batches, so that a long stream costs linear time.
+        if self.tail.len() >= 2 * half {
+            let excess = self.tail.len() - half;
+            self.tail.drain(..excess);
+            self.cut += excess;
+        }
+    }
+
+    /// A line of the module's own at the end.
+    fn note(&mut self, line: &str) {
+        let sep = if self.tail.is_empty() && self.head.is_empty() {
+            ""
+        } else {
+            "\n"
+        };
+        let text = format!("{sep}{line}\n");
+        self.tail.extend_from_slice(text.as_bytes());
+    }
+
+    fn into_string(mut self) -> String {
+        let half = CAPTURE_LIMIT / 2;
+        if self.tail.len() > half {
+            let excess = self.tail.len() - half;
+            self.tail.drain(..excess);
+            self.cut += excess;
+        }
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        if self.cut > 0 {
+            text.push_str(&format!(
+                "\n[keel: {} bytes of output cut here, over the limit of {} MiB]\n",
+                self.cut,
+                CAPTURE_LIMIT >> 20
+            ));
+        }
+        text.push_str(&String::from_utf8_lossy(&self.tail));
+        text
+    }
+}
+
+/// Waits up to 10 ms for output on the open pipes and reads what came; a pipe at its end (or
+/// failing) is closed. With no pipe open it only sleeps, so callers can poll the process.
+fn pump(pipes: &mut [Option<OwnedFd>; 2], captured: &mut [Capture; 2]) {
+    use nix::poll::{poll, PollFd, PollFlags};
+    let open: Vec<usize> = (0..2).filter(|&i| pipes[i].is_some()).collect();
+    if open.is_empty() {
+        std::thread::sleep(Duration::from_millis(10));
+        return;
+    }
+    let mut fds: Vec<PollFd> = open
+        .iter()
+        .filter_map(|&i| pipes[i].as_ref())
+        .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+        .collect();
+    if poll(&mut fds, 10u8).unwrap_or(0) <= 0 {
+        return;
+    }
+    let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+    drop(fds);
+    let mut buf = [0u8; 65536];
+    for (&i, ready) in open.iter().zip(ready) {
+        if !ready {
+            continue;
+        }
+        let read = pipes[i].as_ref().map(|fd| nix::unistd::read(fd, &mut buf));
+        match read {
+            Some(Ok(n)) if n > 0 => captured[i].push(&buf[..n]),
+            Some(Err(nix::errno::Errno::EINTR)) => {}
+            _ => pipes[i] = None,
+        }
+    }
+}
+
+/// The child's status once it exits, None at `deadline`.
+fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<std::process::ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Kills the command's process group and reaps the command, waiting at most `AFTER_EXIT`: a
+/// process stuck in the kernel (a hung mount) cannot hang the module.
 fn kill_group(child: &mut Child) {
     use nix::sys::signal::{killpg, Signal};
     use nix::unistd::Pid;
     let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
     let _ = child.kill();
-    let _ = child.wait();
+    let _ = wait_until(child, Instant::now() + AFTER_EXIT);
 }
 
 /// Quotes argv for display the way a POSIX shell would read it back.
@@ -396,6 +528,96 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, ModuleError::Timeout { .. }), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn output_over_the_limit_keeps_its_head_and_tail_and_says_how_much_was_cut() {
+        // 40 MB on each stream, with a start and an end marker.
+        let script = "gen() { printf \"$1\"; head -c 40000000 /dev/zero | tr '\\0' x; printf END; }; \
+                      gen OUT-START & gen ERR-START >&2; wait";
+        let out = Runner::default()
+            .run(&["sh", "-c", script], Duration::from_secs(60))
+            .unwrap();
+        for (text, start) in [(&out.stdout, "OUT-START"), (&out.stderr, "ERR-START")] {
+            let total = start.len() + 40_000_000 + 3;
+            let cut = total - CAPTURE_LIMIT;
+            assert!(text.starts_with(start) && text.ends_with("xEND"), "{}", &text[..40]);
+            let marker = format!("\n[keel: {cut} bytes of output cut here, over the limit of 16 MiB]\n");
+            assert_eq!(text.matches(&marker).count(), 1, "one marker saying {cut} bytes");
+            assert_eq!(text.len(), CAPTURE_LIMIT + marker.len());
+        }
+        assert_eq!(out.rc, 0);
+    }
+
+    #[test]
+    fn capture_under_the_limit_is_whole_and_trims_in_any_chunking() {
+        let mut c = Capture::default();
+        c.push(b"abc");
+        assert_eq!(c.into_string(), "abc");
+        // Byte by byte past the limit: the same head, tail and count as one big write.
+        let mut small = Capture::default();
+        let mut big = Capture::default();
+        let data: Vec<u8> = (0..CAPTURE_LIMIT + 1000).map(|i| b'a' + (i % 26) as u8).collect();
+        for chunk in data.chunks(7) {
+            small.push(chunk);
+        }
+        big.push(&data);
+        let (small, big) = (small.into_string(), big.into_string());
+        assert_eq!(small, big);
+        assert!(
+            small.contains("[keel: 1000 bytes of output cut here"),
+            "{}",
+            &small[CAPTURE_LIMIT / 2..][..80]
+        );
+    }
+
+    /// Ends a test's leftover process.
+    fn end(pid: &str) {
+        if let Ok(pid) = pid.trim().parse::<i32>() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+
+    #[test]
+    fn a_background_process_holding_stdout_does_not_hang_the_module() {
+        let started = Instant::now();
+        let out = Runner::default()
+            .run(
+                &["sh", "-c", "sleep 60 & echo $!; echo done >&2"],
+                Duration::from_secs(30),
+            )
+            .unwrap();
+        end(out.stdout.lines().next().unwrap_or_default());
+        assert!(
+            started.elapsed() < AFTER_EXIT + Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(out.rc, 0);
+        assert!(
+            out.stderr
+                .starts_with("done\n\n[keel: output no longer read 2 s after the command exited: a process it started"),
+            "{}",
+            out.stderr
+        );
+    }
+
+    #[test]
+    fn a_timeout_does_not_wait_for_a_process_that_left_the_group_holding_stdout() {
+        let dir = std::env::temp_dir().join(format!("keel-test-setsid-{}", std::process::id()));
+        let script = format!("setsid sleep 60 & echo $! > {}; sleep 60", dir.display());
+        let started = Instant::now();
+        let err = Runner::default()
+            .run(&["sh", "-c", &script], Duration::from_millis(300))
+            .unwrap_err();
+        end(&std::fs::read_to_string(&dir).unwrap_or_default());
+        let _ = std::fs::remove_file(&dir);
+        assert!(matches!(err, ModuleError::Timeout { .. }), "{err:?}");
+        assert!(
+            started.elapsed() < AFTER_EXIT + Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     /// The state letter of /proc/PID/stat ('Z' for a zombie), None when there is no such process.

@@ -26,7 +26,9 @@ options:
     description: C(HOST:PORT) of a backend to get a 4.2+ release from; default the first backend weka shows UP, port 14000.
     type: str
   upgrade_timeout:
-    description: Time each upgrade command may take.
+    description: >-
+      Time each upgrade command may take. C(weka local upgrade) is never killed (that could leave the client between
+      releases): past it the module stops waiting and fails, the command goes on alone and the result names its pid.
     type: str
     default: "1800"
 extends_documentation_fragment:
@@ -77,4 +79,18 @@ elapsed_s:
   description: Seconds the module took.
   returned: success
   type: int
+left_running:
+  description: >-
+    True when the command outlived its timeout and was left running, never killed
+    (killing it could leave the client between releases); the message says what C(weka version current) says meanwhile and what to do once it ends.
+  returned: when C(weka local upgrade) outlived upgrade_timeout
+  type: bool
+pid:
+  description: The process id of the command left running.
+  returned: when C(weka local upgrade) outlived upgrade_timeout
+  type: int
+output_files:
+  description: The two files the command left running writes its standard output and error to (C(stdout), C(stderr)).
+  returned: when C(weka local upgrade) outlived upgrade_timeout
+  type: dict
 '''

@@ -52,7 +52,10 @@ options:
     description: C(--health-check-timeout) (4.0+).
     type: str
   upgrade_timeout:
-    description: Time the whole upgrade command may take before it is killed.
+    description: >-
+      Time the whole upgrade command may take. Past it the module stops waiting and fails, but the command is never
+      killed (that could leave the cluster between releases): it goes on alone and the result names its pid and what
+      C(weka cluster host) shows meanwhile.
     type: str
     default: "3600"
   confirm_timeout:
@@ -154,4 +157,18 @@ elapsed_s:
   description: Seconds the module took.
   returned: success
   type: int
+left_running:
+  description: >-
+    True when the command outlived its timeout and was left running, never killed
+    (killing it could leave the cluster between releases); the message says what C(weka cluster host) shows meanwhile and what to do once it ends.
+  returned: when the upgrade command outlived upgrade_timeout
+  type: bool
+pid:
+  description: The process id of the command left running.
+  returned: when the upgrade command outlived upgrade_timeout
+  type: int
+output_files:
+  description: The two files the command left running writes its standard output and error to (C(stdout), C(stderr)).
+  returned: when the upgrade command outlived upgrade_timeout
+  type: dict
 '''

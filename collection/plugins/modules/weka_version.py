@@ -49,7 +49,10 @@ options:
     type: bool
     default: true
   download_timeout:
-    description: Time the download (or install.sh) and the preparation may each take.
+    description: >-
+      Time the download (or install.sh) and the preparation may each take. C(install.sh) installs packages and is never
+      killed: past it the module stops waiting and fails, the script goes on alone from its directory, which is kept,
+      and the result names its pid.
     type: str
     default: "1800"
 extends_documentation_fragment:
@@ -119,4 +122,22 @@ elapsed_s:
   description: Seconds the module took.
   returned: success
   type: int
+left_running:
+  description: >-
+    True when the command outlived its timeout and was left running, never killed
+    (killing it could leave packages half installed); the message says what C(weka version) lists meanwhile and what to do once it ends.
+  returned: when install.sh outlived download_timeout
+  type: bool
+pid:
+  description: The process id of the command left running.
+  returned: when install.sh outlived download_timeout
+  type: int
+output_files:
+  description: The two files the command left running writes its standard output and error to (C(stdout), C(stderr)).
+  returned: when install.sh outlived download_timeout
+  type: dict
+directory:
+  description: The private directory install.sh runs from, kept while it runs; remove it once it ended.
+  returned: when install.sh outlived download_timeout
+  type: str
 '''

@@ -986,17 +986,76 @@ fn version_tarball_failures_are_named() {
         msg(&v).starts_with("/proc/nonexistent is not a safe place for a private directory ("),
         "{v}"
     );
-    let t = tarball(&sim, "slow", Some("sleep 30"));
-    let v = sim.run(
+}
+
+/// The state letter of /proc/PID/stat ('Z' once it exited), None when there is no such process.
+fn proc_state(pid: u64) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// The pid of a command a module left running; asserts it still runs.
+fn still_running(v: &Value) -> u64 {
+    assert_eq!(v["left_running"], true, "{v}");
+    let pid = v["pid"].as_u64().unwrap_or_else(|| panic!("no pid: {v}"));
+    assert!(
+        matches!(proc_state(pid), Some(s) if s != 'Z'),
+        "pid {pid} no longer runs: {v}"
+    );
+    pid
+}
+
+/// Waits (at most 30 s) until `pid` has ended.
+fn ended(pid: u64) {
+    let started = std::time::Instant::now();
+    while matches!(proc_state(pid), Some(s) if s != 'Z') {
+        assert!(started.elapsed().as_secs() < 30, "pid {pid} still runs");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn version_install_sh_past_its_timeout_is_left_running_in_its_directory_and_finishes() {
+    let sim = Sim::new(THREE_ONE);
+    let t = tarball(
+        &sim,
+        "slow",
+        Some("sleep 3; echo installed; exec weka-sim install 3.14.1"),
+    );
+    let tmp = sim.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let args = json!({"version": "3.14.1", "tarball": t, "download_timeout": 1});
+    let v = sim.run_with(
         "weka_version",
         "node1",
-        json!({"version": "3.14.1", "tarball": t, "download_timeout": 1}),
+        args.clone(),
+        &[("TMPDIR", tmp.to_str().unwrap())],
     );
+    let pid = still_running(&v);
+    let dir = v["directory"].as_str().unwrap_or_else(|| panic!("no directory: {v}"));
     assert!(
-        msg(&v).contains("/install.sh' did not finish within 1 s (download_timeout) and was killed"),
-        "{v}"
+        Path::new(dir).join("release/slow/install.sh").is_file(),
+        "its directory stays: {v}"
     );
-    assert_eq!(sim.weka("node1", "version").1, "* 3.13.1\n");
+    assert_eq!(
+        msg(&v),
+        format!(
+            "'{dir}/release/slow/install.sh' did not finish within 1 s (download_timeout) and was left running (pid \
+             {pid}), not killed: interrupting an installation could leave WEKA's packages half installed. `weka \
+             version` lists meanwhile: 3.13.1. Wait for pid {pid} to end (its output goes to {} and {}), then remove \
+             {dir} (the unpacked release) and run this task again",
+            v["output_files"]["stdout"].as_str().unwrap(),
+            v["output_files"]["stderr"].as_str().unwrap()
+        )
+    );
+    // Left alone it completes, its output written to the named file.
+    ended(pid);
+    assert_eq!(sim.weka("node1", "version").1, "* 3.13.1\n  3.14.1\n");
+    let output = std::fs::read_to_string(v["output_files"]["stdout"].as_str().unwrap()).unwrap();
+    assert!(output.starts_with("installed\n"), "{output}");
+    let again = sim.run_with("weka_version", "node1", args, &[("TMPDIR", tmp.to_str().unwrap())]);
+    ok(&again);
+    assert_eq!(again["changed"], false, "{again}");
 }
 
 #[test]
@@ -1444,21 +1503,43 @@ fn upgrade_reported_done_by_weka_is_checked_on_every_backend() {
 }
 
 #[test]
-fn upgrade_that_hangs_is_killed_at_upgrade_timeout() {
+fn upgrade_past_its_timeout_is_left_running_not_killed_and_finishes() {
     let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
-    sim.wrap("'local run'*) sleep 30 ;;");
-    let v = sim.run(
+    sim.admin("fault slow-upgrade --seconds 3");
+    let tmp = sim.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let args = upgrade(json!({"version": "3.14.1", "upgrade_timeout": 1}));
+    let v = sim.run_with(
         "weka_upgrade",
         "node1",
-        upgrade(json!({"version": "3.14.1", "upgrade_timeout": 1})),
+        args.clone(),
+        &[("TMPDIR", tmp.to_str().unwrap())],
     );
+    let pid = still_running(&v);
     assert_eq!(
         msg(&v),
-        "'weka local run --in 3.14.1 upgrade' did not finish within 1 s (upgrade_timeout) and was killed; WEKA may \
-         still be upgrading the cluster: check `weka status` and `weka cluster host` before running it again; raise \
-         upgrade_timeout if it is just slow"
+        format!(
+            "'weka local run --in 3.14.1 upgrade' did not finish within 1 s (upgrade_timeout) and was left running \
+             (pid {pid}), not killed: interrupting WEKA's upgrade could leave the cluster between releases. `weka \
+             cluster host` shows meanwhile: node1/default 3.13.1 UP, node2/default 3.13.1 UP, node3/default 3.13.1 UP. \
+             Wait for pid {pid} to end (its output goes to {} and {}), then check `weka status` and `weka cluster \
+             host`, and run this task again (it finds the cluster on the new release, or says why not)",
+            v["output_files"]["stdout"].as_str().unwrap(),
+            v["output_files"]["stderr"].as_str().unwrap()
+        )
     );
     assert_eq!(v["cmd"], "weka local run --in 3.14.1 upgrade");
+    assert_eq!(v["backends"].as_array().map(Vec::len), Some(3), "{v}");
+    // Left alone, WEKA's upgrade completes; the same task then finds it done.
+    ended(pid);
+    let again = sim.run_with("weka_upgrade", "node1", args, &[("TMPDIR", tmp.to_str().unwrap())]);
+    ok(&again);
+    assert_eq!(
+        (again["changed"].clone(), msg(&again)),
+        (json!(false), "the cluster already runs 3.14.1"),
+        "{again}"
+    );
+    assert_eq!(sim.log().matches("local run --in 3.14.1 upgrade").count(), 1);
 }
 
 // ---- weka_client_upgrade
@@ -1614,12 +1695,30 @@ fn client_upgrade_checks_what_weka_version_current_says() {
         msg(&v),
         "`weka local upgrade` finished, but `weka version current` says 3.13.1, not 3.14.1"
     );
-    sim.wrap("'local upgrade'*) sleep 30 ;;");
-    let v = sim.run("weka_client_upgrade", "client1", json!({"upgrade_timeout": 1}));
+}
+
+#[test]
+fn client_upgrade_past_its_timeout_is_left_running_not_killed_and_finishes() {
+    let sim = Sim::new(&format!("{THREE_ONE} --downloaded 3.14.1"));
+    sim.weka("node1", "local run --in 3.14.1 upgrade");
+    sim.admin("fault slow-upgrade --seconds 3 --host client1");
+    let tmp = sim.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let env = [("TMPDIR", tmp.to_str().unwrap())];
+    let v = sim.run_with("weka_client_upgrade", "client1", json!({"upgrade_timeout": 1}), &env);
+    let pid = still_running(&v);
     assert!(
-        msg(&v).starts_with("'weka local upgrade' did not finish within 1 s (upgrade_timeout) and was killed; check"),
+        msg(&v).starts_with(&format!(
+            "'weka local upgrade' did not finish within 1 s (upgrade_timeout) and was left running (pid {pid}), not \
+             killed: interrupting it could leave this client between releases. `weka version current` says 3.13.1 \
+             meanwhile. Wait for pid {pid} to end"
+        )),
         "{v}"
     );
+    ended(pid);
+    assert_eq!(sim.weka("client1", "version current").1, "3.14.1\n");
+    let again = sim.run_with("weka_client_upgrade", "client1", json!({}), &env);
+    assert_eq!(msg(&again), "this client already runs 3.14.1", "{again}");
 }
 
 // ---- weka_verify

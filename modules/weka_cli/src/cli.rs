@@ -89,10 +89,32 @@ impl Weka {
 
     /// Runs `weka ARGS` and returns what it did, whatever its exit code.
     pub fn exec(&self, ctx: &mut Ctx, args: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
+        self.exec_as(ctx, args, timeout, false)
+    }
+
+    /// `exec` for a command that must never be killed half way (`weka local run ... upgrade`,
+    /// `weka local upgrade`): past `timeout` it goes on alone and the error is
+    /// `ModuleError::LeftRunning` (see `left_running`).
+    pub fn exec_unkillable(&self, ctx: &mut Ctx, args: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
+        self.exec_as(ctx, args, timeout, true)
+    }
+
+    fn exec_as(
+        &self,
+        ctx: &mut Ctx,
+        args: &[&str],
+        timeout: Duration,
+        unkillable: bool,
+    ) -> Result<Output, ModuleError> {
         let mut argv = vec!["weka"];
         argv.extend_from_slice(args);
         let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        ctx.run_with_env(&argv, &env, timeout).map_err(|e| match e {
+        let result = if unkillable {
+            ctx.runner.run_unkillable(&argv, &env, timeout)
+        } else {
+            ctx.run_with_env(&argv, &env, timeout)
+        };
+        result.map_err(|e| match e {
             ModuleError::NotFound { program, path, .. } => ModuleError::NotFound {
                 program,
                 path,
@@ -199,6 +221,44 @@ pub fn failure(what: &str, out: Output) -> ModuleError {
         format!("{what} (rc {}): {why}", out.rc)
     };
     ModuleError::command(msg, out)
+}
+
+/// A command that outlived `option` and was left running (`ModuleError::LeftRunning`) as a
+/// failure an operator can act on: `state` says what the host or cluster shows now, `what_next`
+/// what to do once it ends. The result carries `cmd`, `pid`, `left_running: true` and the files
+/// its output goes to (`output_files`); any other error passes through.
+pub fn left_running(
+    err: ModuleError,
+    option: &str,
+    why: &str,
+    state: &str,
+    what_next: &str,
+    mut data: serde_json::Map<String, serde_json::Value>,
+) -> ModuleError {
+    let ModuleError::LeftRunning {
+        cmd,
+        seconds,
+        pid,
+        stdout,
+        stderr,
+    } = err
+    else {
+        return err;
+    };
+    data.insert("cmd".into(), cmd.clone().into());
+    data.insert("pid".into(), pid.into());
+    data.insert("left_running".into(), true.into());
+    data.insert(
+        "output_files".into(),
+        serde_json::json!({"stdout": stdout, "stderr": stderr}),
+    );
+    ModuleError::failed_with(
+        format!(
+            "'{cmd}' did not finish within {seconds} s ({option}) and was left running (pid {pid}), not killed: {why}. \
+             {state}. Wait for pid {pid} to end (its output goes to {stdout} and {stderr}), then {what_next}"
+        ),
+        data,
+    )
 }
 
 pub fn first_line(a: &str, b: &str) -> String {

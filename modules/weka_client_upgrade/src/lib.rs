@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use keel_runtime::error::timeout_of;
 use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
-use keel_weka_cli::cli::failure;
+use keel_weka_cli::cli::{failure, left_running};
 use keel_weka_cli::{version_option, weka_options, Common, Weka, WekaVersion};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -108,10 +108,31 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let timeout = Duration::from_secs(args.upgrade_timeout.max(1));
     for step in &plan {
         let argv: Vec<&str> = step.iter().map(String::as_str).collect();
-        let out = weka.exec(ctx, &argv, timeout).map_err(timeout_of(
-            "upgrade_timeout",
-            "; check `weka version current` and `weka local ps` on this client before running it again",
-        ))?;
+        let out = if argv.starts_with(&["local", "upgrade"]) {
+            // Killed half way, the client could be left between releases: it goes on alone.
+            match weka.exec_unkillable(ctx, &argv, timeout) {
+                Err(e @ ModuleError::LeftRunning { .. }) => {
+                    let state = match weka.ok(ctx, &["version", "current"]) {
+                        Ok(now) => format!("`weka version current` says {} meanwhile", now.trim()),
+                        Err(e) => format!("`weka version current` cannot be read meanwhile ({e})"),
+                    };
+                    return Err(left_running(
+                        e,
+                        "upgrade_timeout",
+                        "interrupting it could leave this client between releases",
+                        &state,
+                        "check `weka version current` and `weka local ps` on this client, and run this task again",
+                        Map::new(),
+                    ));
+                }
+                other => other?,
+            }
+        } else {
+            weka.exec(ctx, &argv, timeout).map_err(timeout_of(
+                "upgrade_timeout",
+                "; check `weka version current` and `weka local ps` on this client before running it again",
+            ))?
+        };
         if !out.success() {
             return Err(failure(
                 &format!(

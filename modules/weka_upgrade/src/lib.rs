@@ -249,13 +249,32 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         return Ok(r);
     }
     let t0 = Instant::now();
-    let out = weka
-        .exec(ctx, &argv, Duration::from_secs(args.upgrade_timeout.max(1)))
-        .map_err(keel_runtime::error::timeout_of(
-            "upgrade_timeout",
-            "; WEKA may still be upgrading the cluster: check `weka status` and `weka cluster host` before running it \
-             again",
-        ))?;
+    // Killed half way, WEKA's upgrade could leave the cluster between releases: past
+    // upgrade_timeout it goes on alone and the result says what the cluster shows meanwhile.
+    let out = match weka.exec_unkillable(ctx, &argv, Duration::from_secs(args.upgrade_timeout.max(1))) {
+        Ok(out) => out,
+        Err(e @ ModuleError::LeftRunning { .. }) => {
+            let mut data = Map::new();
+            let state = match weka.containers(ctx, &source) {
+                Ok(all) => {
+                    let backends: Vec<&Container> = all.iter().filter(|c| c.is_backend()).collect();
+                    data.insert("backends".into(), json!(backends));
+                    format!("`weka cluster host` shows meanwhile: {}", shown(&backends))
+                }
+                Err(e) => format!("`weka cluster host` cannot be read meanwhile ({e})"),
+            };
+            return Err(keel_weka_cli::cli::left_running(
+                e,
+                "upgrade_timeout",
+                "interrupting WEKA's upgrade could leave the cluster between releases",
+                &state,
+                "check `weka status` and `weka cluster host`, and run this task again (it finds the cluster on \
+                 the new release, or says why not)",
+                data,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let upgrade_s = t0.elapsed().as_secs();
     let backends_now = |ctx: &mut Ctx| -> Result<Vec<Container>, ModuleError> {
         Ok(weka

@@ -139,11 +139,11 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         return Ok(r);
     }
     match (&args.tarball, &args.from) {
-        (Some(t), _) => install_from_tarball(ctx, Path::new(t), &private_dir()?, download)?,
+        (Some(t), _) => install_from_tarball(ctx, &weka, Path::new(t), private_dir()?, download)?,
         (None, Some(from)) if tokenised => {
             let dir = private_dir()?;
             let tarball = fetch(ctx, from, &dir, &v.text, download)?;
-            install_from_tarball(ctx, &tarball, &dir, download)?;
+            install_from_tarball(ctx, &weka, &tarball, dir, download)?;
         }
         _ => {
             let mut get = vec!["version", "get", v.text.as_str()];
@@ -306,16 +306,19 @@ fn fetch(
     Ok(tarball)
 }
 
-/// Unpacks the tarball into the private directory `dir` and runs the `install.sh` it holds (at
-/// its top, or one directory down, as `weka-V/install.sh`); `dir` goes when dropped.
+/// Unpacks the tarball into the private directory `private` and runs the `install.sh` it holds
+/// (at its top, or one directory down, as `weka-V/install.sh`); `private` goes when dropped,
+/// unless install.sh outlives `timeout`: it installs packages, so it is never killed, and goes on
+/// alone from the directory, which stays.
 fn install_from_tarball(
     ctx: &mut Ctx,
+    weka: &Weka,
     tarball: &Path,
-    dir: &tempfile::TempDir,
+    private: tempfile::TempDir,
     timeout: Duration,
 ) -> Result<(), ModuleError> {
     let tarball = tarball.to_string_lossy().into_owned();
-    let dir = dir.path().join("release");
+    let dir = private.path().join("release");
     std::fs::DirBuilder::new()
         .mode(0o700)
         .create(&dir)
@@ -336,7 +339,29 @@ fn install_from_tarball(
         ))
     })?;
     let s = script.to_string_lossy().into_owned();
-    let out = ctx.run(&[&s], timeout).map_err(timeout_of("download_timeout", ""))?;
+    let out = match ctx.runner.run_unkillable(&[&s], &[], timeout) {
+        Err(e @ ModuleError::LeftRunning { .. }) => {
+            let kept = private.keep();
+            let state = match weka.installed(ctx) {
+                Ok(now) => format!("`weka version` lists meanwhile: {}", now.versions.join(", ")),
+                Err(e) => format!("`weka version` cannot be read meanwhile ({e})"),
+            };
+            let mut data = Map::new();
+            data.insert("directory".into(), json!(kept));
+            return Err(keel_weka_cli::cli::left_running(
+                e,
+                "download_timeout",
+                "interrupting an installation could leave WEKA's packages half installed",
+                &state,
+                &format!(
+                    "remove {} (the unpacked release) and run this task again",
+                    kept.display()
+                ),
+                data,
+            ));
+        }
+        other => other?,
+    };
     if !out.success() {
         return Err(ModuleError::command(
             format!("{} from {tarball} failed (rc {})", "install.sh", out.rc),

@@ -17,6 +17,8 @@ pub const USAGE: &str = "usage: weka-sim [--state PATH] COMMAND
                                      (--stuck: the revert leaves backend H on the new release)
   fault driver-build-fails [--host H]  the new release's wekafs driver does not build (prepare fails)
   fault upgrade-running --host H     an upgrade is in progress: H runs an `upgrade` container
+  fault slow-upgrade --seconds S [--host H]  `weka local run ... upgrade` and `weka local upgrade` take S seconds,
+                                     then do their work (the state is not locked meanwhile)
   fault data-upgrade --calls N [--now]  the next upgrade (or now) leaves a data upgrade RUNNING for N status calls
   fault clients-behind --version V   every client runs V
   clear [FAULT]                      removes every fault (or one kind)
@@ -304,6 +306,12 @@ fn fault(st: &mut State, args: &mut Vec<String>) -> Result<String, String> {
             st.faults.upgrade_running = Some(h.clone());
             format!("an upgrade runs from {h}")
         }
+        "slow-upgrade" => {
+            let secs = take(args, "--seconds")?.ok_or("weka-sim fault slow-upgrade: --seconds is required")?;
+            st.faults.slow_upgrade_s = secs.parse().map_err(|_| "weka-sim: --seconds must be a number")?;
+            st.faults.slow_upgrade.push(host.clone().unwrap_or_else(|| "*".into()));
+            format!("upgrades take {secs} s")
+        }
         "data-upgrade" => {
             let n: u32 = take(args, "--calls")?.and_then(|c| c.parse().ok()).unwrap_or(3);
             if take_flag(args, "--now") {
@@ -369,6 +377,10 @@ fn clear(st: &mut State, kind: Option<&str>) -> String {
     }
     if is("upgrade-running") {
         st.faults.upgrade_running = None;
+    }
+    if is("slow-upgrade") {
+        st.faults.slow_upgrade.clear();
+        st.faults.slow_upgrade_s = 0;
     }
     if is("data-upgrade") {
         st.faults.data_upgrade_calls = 0;

@@ -110,6 +110,12 @@ pub struct Faults {
     /// The host whose `upgrade` container runs: an upgrade is in progress.
     #[serde(default)]
     pub upgrade_running: Option<String>,
+    /// Hosts (`*`: every host) whose `weka local run ... upgrade` and `weka local upgrade` take
+    /// `slow_upgrade_s` seconds before they do their work.
+    #[serde(default)]
+    pub slow_upgrade: Vec<String>,
+    #[serde(default)]
+    pub slow_upgrade_s: u64,
 }
 
 pub fn state_path() -> PathBuf {

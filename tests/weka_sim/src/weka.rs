@@ -44,6 +44,9 @@ const AGENT_DOWN: &str = "Failed connecting to http://127.0.0.1:14000/api/v1. Ma
 
 pub fn main(args: Vec<String>) -> Out {
     let path = state::state_path();
+    if let Some(seconds) = slow(&path, &args) {
+        std::thread::sleep(std::time::Duration::from_secs(seconds));
+    }
     let lock = match Locked::acquire(&path) {
         Ok(l) => l,
         Err(e) => return Out::err(e),
@@ -60,6 +63,23 @@ pub fn main(args: Vec<String>) -> Out {
         return Out::err(e);
     }
     out
+}
+
+/// The seconds an upgrade command waits under the `slow-upgrade` fault, without the lock held,
+/// so that other commands answer meanwhile.
+fn slow(path: &std::path::Path, args: &[String]) -> Option<u64> {
+    let upgrade = match args {
+        [local, run, rest @ ..] if local == "local" && run == "run" => rest.iter().any(|a| a == "upgrade"),
+        [local, upgrade, ..] => local == "local" && upgrade == "upgrade",
+        _ => false,
+    };
+    if !upgrade {
+        return None;
+    }
+    let st = Locked::acquire(path).ok()?.load().ok()?;
+    let host = state::this_host();
+    let slow = &st.faults.slow_upgrade;
+    (slow.iter().any(|h| h == "*" || *h == host)).then_some(st.faults.slow_upgrade_s)
 }
 
 /// Removes `flag` (boolean) from `args`; whether it was there.

@@ -728,9 +728,51 @@ fn program(name: &str) -> Proc {
     }
 }
 
-/// Mounted and answering (a FUSE mount whose process died stays listed but fails every stat).
+/// How long a mount may take to answer a stat before it counts as hung.
+const STAT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Mounted and answering (a FUSE mount whose process died stays listed but fails every stat; one
+/// whose process hangs blocks every stat, so the stat runs in a child the module stops waiting for).
 fn mount_alive(m: &FuseMount, mountinfo: &str) -> bool {
-    procs::gluster_mounts(mountinfo).iter().any(|x| x.target == m.target) && std::fs::metadata(&m.target).is_ok()
+    if !procs::gluster_mounts(mountinfo).iter().any(|x| x.target == m.target) {
+        return false;
+    }
+    let Ok(path) = std::ffi::CString::new(m.target.as_bytes()) else {
+        return false;
+    };
+    in_child(STAT_TIMEOUT, || nix::sys::stat::stat(path.as_c_str()).is_ok()) == Some(true)
+}
+
+/// `check` run in a forked child, so that a call blocked in the kernel (a stat of a hung FUSE
+/// mount) blocks only the child: its answer, or None when it gives none within `timeout` (the
+/// child is then killed, and not waited for: the kernel may hold it a while longer).
+fn in_child(timeout: Duration, check: impl FnOnce() -> bool) -> Option<bool> {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    use nix::unistd::{fork, ForkResult};
+    // SAFETY: the child makes only system calls (what `check` does) and leaves with _exit,
+    // never returning into the parent's code or running its destructors.
+    let child = match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let code = if check() { 0 } else { 1 };
+            unsafe { nix::libc::_exit(code) }
+        }
+        Ok(ForkResult::Parent { child }) => child,
+        Err(_) => return None,
+    };
+    let started = Instant::now();
+    loop {
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return Some(code == 0),
+            Ok(WaitStatus::StillAlive) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(10)),
+            Ok(WaitStatus::StillAlive) => {
+                let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+                let _ = waitpid(child, Some(WaitPidFlag::WNOHANG));
+                return None;
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
 }
 
 fn remount(ctx: &mut Ctx, m: &FuseMount, mountinfo: &str) -> Result<(), ModuleError> {
@@ -813,6 +855,26 @@ mod tests {
             exe: String::new(),
             uid: None,
         }
+    }
+
+    #[test]
+    fn a_check_that_hangs_in_the_child_does_not_hang_the_module() {
+        assert_eq!(in_child(Duration::from_secs(10), || true), Some(true));
+        assert_eq!(in_child(Duration::from_secs(10), || false), Some(false));
+        let path = std::ffi::CString::new("/nonexistent/keel").unwrap();
+        assert_eq!(
+            in_child(Duration::from_secs(10), || nix::sys::stat::stat(path.as_c_str())
+                .is_ok()),
+            Some(false)
+        );
+        // As a stat of a hung FUSE mount would.
+        let started = Instant::now();
+        let hung = in_child(Duration::from_millis(300), || {
+            std::thread::sleep(Duration::from_secs(60));
+            true
+        });
+        assert_eq!(hung, None);
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[test]

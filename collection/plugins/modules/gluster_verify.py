@@ -40,8 +40,10 @@ options:
     default: "5"
   settle:
     description:
-      - Seconds the pool must stay whole before the module reports it whole. Right after C(glusterd) starts,
-        peers show their stored state until the handshake completes, and the handshake may still reject them.
+      - Seconds after this server's C(glusterd) started that the pool must stay whole before the module
+        reports it whole. Right after C(glusterd) starts, peers show their stored state until the handshake
+        completes, and the handshake may still reject them; a C(glusterd) that has run longer than this has
+        had its handshakes, so a pool nothing restarted is not watched at all.
     type: str
     default: "0"
   stuck_after:

@@ -329,6 +329,16 @@ pub fn next_remedy(ladder: &[Remedy], applied: &[Remedy]) -> Option<Remedy> {
     ladder.iter().copied().find(|r| !applied.contains(r))
 }
 
+/// How long this server's glusterd has been running; None when none runs.
+fn glusterd_age() -> Option<Duration> {
+    let root = std::path::Path::new("/proc");
+    keel_host::procs::scan(root)
+        .iter()
+        .filter(|p| keel_host::procs::genuine(p, "glusterd"))
+        .filter_map(|p| keel_host::procs::age(root, p.pid))
+        .min()
+}
+
 /// Gluster processes (of this server's PID namespace) still running a binary that an install
 /// replaced: they need a restart.
 fn stale_processes() -> Vec<String> {
@@ -376,6 +386,10 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let gluster = Gluster::default();
     let started = Instant::now();
     let settle = Duration::from_secs(args.settle);
+    // The settle covers the handshakes that follow a glusterd start: a glusterd that has been
+    // running longer has had them, so only what is left of the settle is waited for.
+    let glusterd_age = glusterd_age();
+    let whole_for = settle.saturating_sub(glusterd_age.unwrap_or_default());
     let stuck_after = Duration::from_secs(args.stuck_after);
     let mut rejected: Vec<String> = Vec::new();
     let mut whole_since: Option<Instant> = None;
@@ -400,13 +414,13 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 // Right after glusterd starts, peers still show their stored state until the
                 // handshake (which may reject them) completes: whole means whole for `settle` s.
                 let whole = p.is_empty();
-                if whole && whole_since.is_none() && args.settle > 0 {
+                if whole && whole_since.is_none() && !whole_for.is_zero() {
                     whole_since = Some(Instant::now());
                 }
                 if !whole {
                     whole_since = None;
                 }
-                let settled = whole_since.is_none_or(|t| t.elapsed() >= settle);
+                let settled = whole_since.is_none_or(|t| t.elapsed() >= whole_for);
                 if whole && settled {
                     for w in p.warnings {
                         ctx.warn(w);
@@ -426,8 +440,10 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                         .with("waited_s", started.elapsed().as_secs()));
                 }
                 if whole {
-                    p.waiting
-                        .push(format!("the pool looks whole; watching it for {} s", args.settle));
+                    p.waiting.push(format!(
+                        "the pool looks whole; watching it for {} s",
+                        whole_for.as_secs()
+                    ));
                 }
                 p
             }

@@ -134,6 +134,30 @@ fn owner(status: &str) -> Option<u32> {
     ids.iter().all(|i| *i == first).then_some(first)
 }
 
+/// USER_HZ: the unit of the times in /proc/PID/stat, fixed at 100 by Linux's x86_64 and aarch64
+/// ABIs (the platforms Keel builds for).
+const USER_HZ: u64 = 100;
+
+/// How long `pid` has been running, from its start time in /proc/PID/stat and /proc/uptime.
+pub fn age(proc_root: &Path, pid: i32) -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")).ok()?;
+    let uptime = std::fs::read_to_string(proc_root.join("uptime")).ok()?;
+    age_from(&stat, &uptime)
+}
+
+/// The age a process's stat line and the host's uptime line give: uptime minus the start time
+/// (field 22 of stat, counted after the name in parentheses, which may hold spaces).
+pub fn age_from(stat: &str, uptime: &str) -> Option<std::time::Duration> {
+    let after_name = stat.rsplit_once(')')?.1;
+    // Field 3 (the state) is the first after the name; field 22 is 19 further.
+    let start_ticks: u64 = after_name.split_whitespace().nth(19)?.parse().ok()?;
+    let up: f64 = uptime.split_whitespace().next()?.parse().ok()?;
+    let up_ms = (up * 1000.0) as u64;
+    Some(std::time::Duration::from_millis(
+        up_ms.saturating_sub(start_ticks * 1000 / USER_HZ),
+    ))
+}
+
 /// Whether `pid` still runs (a zombie does not).
 pub fn alive(proc_root: &Path, pid: i32) -> bool {
     read(proc_root, pid).is_some()
@@ -216,6 +240,27 @@ fn unescape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_process_age_is_the_uptime_less_its_start() {
+        // Captured on this machine: /proc/1/stat (started 25 ticks after boot) and /proc/uptime.
+        let stat =
+            "1 (process_api) S 0 0 0 0 -1 4194560 57134 257622684 0 48538 1228 9275 616594 161589 10 -10 17 0 25 \
+                    48005120 2792 18446744073709551615 1 1 0 0 0 0 0 4096 1256 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0";
+        assert_eq!(
+            age_from(stat, "16721.64 23406.00"),
+            Some(std::time::Duration::from_millis(16_721_390))
+        );
+        // A name with spaces and parentheses does not shift the fields.
+        let odd = stat.replace("(process_api)", "(a (b) c)");
+        assert_eq!(
+            age_from(&odd, "16721.64 23406.00"),
+            Some(std::time::Duration::from_millis(16_721_390))
+        );
+        assert_eq!(age_from("1 (x) S 0", "1.0 1.0"), None);
+        assert_eq!(age_from(stat, ""), None);
+    }
+
     use super::*;
 
     fn fake(root: &Path, pid: i32, comm: &str, state: &str, cmdline: &[&str]) {

@@ -62,6 +62,18 @@ options:
     type: list
     elements: str
     default: []
+  wait_id:
+    description:
+      - Spread the wait over several calls so that a playbook's C(until) loop shows a line per call:
+        each call looks once and returns, with RV(whole=false) and RV(waiting) while the pool is not whole,
+        and keeps the wait (its start, how long each problem has lasted) in O(wait_record) for the next
+        call with the same O(wait_id). Use a new id for every wait. O(timeout) and O(stuck_after) count from
+        the wait's first call.
+    type: str
+  wait_record:
+    description: Where a wait with O(wait_id) is kept between calls (mode 0600; removed when the wait ends).
+    type: str
+    default: /run/keel/gluster_verify.json
   other_release_peers:
     description:
       - Names or addresses of servers that run another release than this one, in the middle of a rolling
@@ -90,6 +102,16 @@ EXAMPLES = r'''
   keel.storage.gluster_verify:
     version: "11.1"
     timeout: 10m
+
+- name: The same wait with a line per look
+  keel.storage.gluster_verify:
+    version: "11.1"
+    timeout: 10m
+    wait_id: "after-install-{{ inventory_hostname }}"
+  register: pool
+  until: pool.whole or pool.remedy or pool is failed
+  retries: 120
+  delay: 5
 '''
 
 RETURN = r'''
@@ -127,8 +149,13 @@ version:
   returned: success
   type: dict
   sample: {"major": 11, "minor": 1, "text": "11.1"}
+waiting:
+  description: What the pool is still waited for; with O(wait_id), a call that finds it not whole yet returns it.
+  returned: success
+  type: list
+  elements: str
 waited_s:
-  description: Seconds waited.
+  description: Seconds waited (with O(wait_id), since the wait's first call).
   returned: success
   type: int
 commands:

@@ -3,7 +3,7 @@
 //! the pool is online. Read-only.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_gluster_cli::parse::version_from;
 use keel_gluster_cli::pool::{self, Pool};
@@ -23,6 +23,8 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("stuck_after", Kind::Duration),
         Opt::new("offer_remedy", Kind::Bool),
         Opt::new("remedies_applied", Kind::List),
+        Opt::new("wait_id", Kind::Str),
+        Opt::new("wait_record", Kind::Str),
     ],
     supports_check_mode: true,
     run,
@@ -45,6 +47,13 @@ struct Args {
     offer_remedy: bool,
     #[serde(default)]
     remedies_applied: Vec<String>,
+    wait_id: Option<String>,
+    #[serde(default = "default_wait_record")]
+    wait_record: String,
+}
+
+fn default_wait_record() -> String {
+    "/run/keel/gluster_verify.json".into()
 }
 
 fn default_timeout() -> u64 {
@@ -230,7 +239,7 @@ pub fn judge(pool: &Pool, expected: Option<&str>, other_release: &[String]) -> P
 
 /// How long each problem has been seen without a break; a problem that goes away and comes back
 /// starts again. Times are offsets from the start of the wait, so tests need no clock.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Watch {
     since: BTreeMap<String, Duration>,
 }
@@ -373,6 +382,41 @@ fn parse_remedies(names: &[String]) -> Result<Vec<Remedy>, ModuleError> {
         .collect()
 }
 
+/// A wait spread over calls of the module (`wait_id`), so that a playbook's until loop shows a
+/// line per call: what one call leaves for the next. Times are offsets from the wait's start.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct WaitState {
+    wait_id: String,
+    /// The wall clock at the wait's first call, in milliseconds since the epoch.
+    started_ms: u64,
+    watch: Watch,
+    whole_since: Option<Duration>,
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// What one look at the pool decided.
+enum Look {
+    /// The wait is over: whole, stuck, fatal or out of time.
+    Done(Result<ModuleResult, ModuleError>),
+    /// Not whole yet: what is waited for.
+    Waiting(Vec<String>),
+}
+
+/// The settings of one wait, fixed for all its looks.
+struct Plan<'a> {
+    args: &'a Args,
+    applied: Vec<Remedy>,
+    settle: Duration,
+    /// What is left of the settle once glusterd's age is taken off.
+    whole_for: Duration,
+    stuck_after: Duration,
+}
+
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_verify", opts)?;
     if let Some(v) = &args.version {
@@ -382,18 +426,66 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             ))
         })?;
     }
-    let applied = parse_remedies(&args.remedies_applied)?;
-    let gluster = Gluster::default();
-    let started = Instant::now();
     let settle = Duration::from_secs(args.settle);
-    // The settle covers the handshakes that follow a glusterd start: a glusterd that has been
-    // running longer has had them, so only what is left of the settle is waited for.
-    let glusterd_age = glusterd_age();
-    let whole_for = settle.saturating_sub(glusterd_age.unwrap_or_default());
-    let stuck_after = Duration::from_secs(args.stuck_after);
+    let plan = Plan {
+        applied: parse_remedies(&args.remedies_applied)?,
+        settle,
+        // The settle covers the handshakes that follow a glusterd start: a glusterd that has been
+        // running longer has had them, so only what is left of the settle is waited for.
+        whole_for: settle.saturating_sub(glusterd_age().unwrap_or_default()),
+        stuck_after: Duration::from_secs(args.stuck_after),
+        args: &args,
+    };
+    let record = std::path::PathBuf::from(&args.wait_record);
+    let fresh = |id: &str| WaitState {
+        wait_id: id.to_string(),
+        started_ms: epoch_ms(),
+        ..Default::default()
+    };
+    let mut ws = match &args.wait_id {
+        Some(id) => keel_host::record::read::<WaitState>(&record, "remove it: it only times a wait")?
+            .filter(|w| w.wait_id == *id)
+            .unwrap_or_else(|| fresh(id)),
+        None => fresh(""),
+    };
+    let gluster = Gluster::default();
+    loop {
+        let elapsed = Duration::from_millis(epoch_ms().saturating_sub(ws.started_ms));
+        match look(ctx, &gluster, &plan, &mut ws, elapsed) {
+            Look::Done(result) => {
+                if args.wait_id.is_some() && !ctx.check_mode() {
+                    keel_host::record::remove(&record)?;
+                }
+                return result;
+            }
+            // One look per call: the caller's until loop shows the wait and calls again.
+            Look::Waiting(waiting) if args.wait_id.is_some() => {
+                if !ctx.check_mode() {
+                    keel_host::record::write(&record, &ws)?;
+                }
+                let msg = format!(
+                    "waiting ({} s of {}): {}",
+                    elapsed.as_secs(),
+                    args.timeout,
+                    waiting.join("; ")
+                );
+                return Ok(ModuleResult::new(false, msg)
+                    .with("whole", false)
+                    .with("waiting", waiting)
+                    .with("stuck", Vec::<String>::new())
+                    .with("remedy", Option::<Remedy>::None)
+                    .with("remedies_applied", &plan.applied)
+                    .with("waited_s", elapsed.as_secs()));
+            }
+            Look::Waiting(_) => std::thread::sleep(Duration::from_secs(args.poll_interval.max(1))),
+        }
+    }
+}
+
+/// One look at the pool, `elapsed` into the wait.
+fn look(ctx: &mut Ctx, gluster: &Gluster, plan: &Plan, ws: &mut WaitState, elapsed: Duration) -> Look {
+    let args = plan.args;
     let mut rejected: Vec<String> = Vec::new();
-    let mut whole_since: Option<Instant> = None;
-    let mut watch = Watch::default();
     // Survive a playbook's failed_when, which rewrites `failed`.
     let data = |rejected: &[String], stuck: &[String], remedy: Option<Remedy>| {
         let mut m = Map::new();
@@ -401,115 +493,116 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         m.insert("whole".into(), json!(false));
         m.insert("stuck".into(), json!(stuck));
         m.insert("remedy".into(), json!(remedy));
-        m.insert("remedies_applied".into(), json!(applied));
+        m.insert("remedies_applied".into(), json!(plan.applied));
         m
     };
-    loop {
-        // glusterd not answering yet is one more thing to wait for, not a failure.
-        let problems = match pool::gather(ctx, &gluster, false) {
-            Ok(pool) => {
-                let mut p = judge(&pool, args.version.as_deref(), &args.other_release_peers);
-                p.fatal.extend(stale_processes());
-                rejected = rejected_peers(&pool);
-                // Right after glusterd starts, peers still show their stored state until the
-                // handshake (which may reject them) completes: whole means whole for `settle` s.
-                let whole = p.is_empty();
-                if whole && whole_since.is_none() && !whole_for.is_zero() {
-                    whole_since = Some(Instant::now());
-                }
-                if !whole {
-                    whole_since = None;
-                }
-                let settled = whole_since.is_none_or(|t| t.elapsed() >= whole_for);
-                if whole && settled {
-                    for w in p.warnings {
-                        ctx.warn(w);
-                    }
-                    let msg = format!(
-                        "Gluster {} on this server; {} peers connected and in the cluster; every brick and self-heal daemon online",
-                        pool.version.text,
-                        pool.peers.len()
-                    );
-                    return Ok(ModuleResult::new(false, msg)
-                        .with("version", pool.version)
-                        .with("rejected_peers", &rejected)
-                        .with("whole", true)
-                        .with("stuck", Vec::<String>::new())
-                        .with("remedy", Option::<Remedy>::None)
-                        .with("remedies_applied", &applied)
-                        .with("waited_s", started.elapsed().as_secs()));
-                }
-                if whole {
-                    p.waiting.push(format!(
-                        "the pool looks whole; watching it for {} s",
-                        whole_for.as_secs()
-                    ));
-                }
-                p
+    // glusterd not answering yet is one more thing to wait for, not a failure.
+    let problems = match pool::gather(ctx, gluster, false) {
+        Ok(pool) => {
+            let mut p = judge(&pool, args.version.as_deref(), &args.other_release_peers);
+            p.fatal.extend(stale_processes());
+            rejected = rejected_peers(&pool);
+            // Right after glusterd starts, peers still show their stored state until the
+            // handshake (which may reject them) completes: whole means whole for the settle.
+            let whole = p.is_empty();
+            if whole && ws.whole_since.is_none() && !plan.whole_for.is_zero() {
+                ws.whole_since = Some(elapsed);
             }
-            Err(e) => Problems {
-                waiting: vec![e.to_string()],
-                ..Default::default()
-            },
-        };
-        if !problems.fatal.is_empty() {
-            return Err(ModuleError::failed_with(
-                problems.fatal.join("; "),
-                data(&rejected, &problems.fatal, None),
-            ));
-        }
-        let lasted = watch.observe(
-            started.elapsed(),
-            problems
-                .waiting
-                .iter()
-                .chain(&problems.handshake)
-                .chain(&problems.rejected_brick_down),
-        );
-        if let Some(s) = stuck(&problems, &lasted, settle, stuck_after) {
-            let remedy = next_remedy(s.ladder, &applied);
-            if let (true, Some(r)) = (args.offer_remedy, remedy) {
+            if !whole {
+                ws.whole_since = None;
+            }
+            let settled = ws
+                .whole_since
+                .is_none_or(|t| elapsed.saturating_sub(t) >= plan.whole_for);
+            if whole && settled {
+                for w in p.warnings {
+                    ctx.warn(w);
+                }
                 let msg = format!(
-                    "waiting will not make the pool whole ({}); the next remedy is: {}",
-                    s.reasons.join("; "),
-                    r.name()
+                    "Gluster {} on this server; {} peers connected and in the cluster; every brick and self-heal daemon online",
+                    pool.version.text,
+                    pool.peers.len()
                 );
-                let mut result = ModuleResult::new(false, msg);
-                for (k, v) in data(&rejected, &s.reasons, Some(r)) {
-                    result = result.with(&k, v);
-                }
-                return Ok(result.with("waited_s", started.elapsed().as_secs()));
+                return Look::Done(Ok(ModuleResult::new(false, msg)
+                    .with("version", pool.version)
+                    .with("rejected_peers", &rejected)
+                    .with("whole", true)
+                    .with("waiting", Vec::<String>::new())
+                    .with("stuck", Vec::<String>::new())
+                    .with("remedy", Option::<Remedy>::None)
+                    .with("remedies_applied", &plan.applied)
+                    .with("waited_s", elapsed.as_secs())));
             }
-            let tried = if applied.is_empty() {
-                String::new()
-            } else {
-                let names: Vec<&str> = applied.iter().map(|r| r.name()).collect();
-                format!(" after {}", names.join(" and "))
-            };
-            return Err(ModuleError::failed_with(
-                format!(
-                    "waiting will not make the pool whole{tried}: {}. {}",
-                    s.reasons.join("; "),
-                    s.instructions
-                ),
-                data(&rejected, &s.reasons, None),
-            ));
+            if whole {
+                p.waiting.push(format!(
+                    "the pool looks whole; watching it for {} s",
+                    plan.whole_for.as_secs()
+                ));
+            }
+            p
         }
-        if started.elapsed() >= Duration::from_secs(args.timeout) {
-            let waiting: Vec<String> = problems
-                .waiting
-                .iter()
-                .chain(&problems.handshake)
-                .chain(&problems.rejected_brick_down)
-                .cloned()
-                .collect();
-            return Err(ModuleError::failed_with(
-                format!("the pool is not whole after {} s: {}", args.timeout, waiting.join("; ")),
-                data(&rejected, &[], None),
-            ));
-        }
-        std::thread::sleep(Duration::from_secs(args.poll_interval.max(1)));
+        Err(e) => Problems {
+            waiting: vec![e.to_string()],
+            ..Default::default()
+        },
+    };
+    if !problems.fatal.is_empty() {
+        return Look::Done(Err(ModuleError::failed_with(
+            problems.fatal.join("; "),
+            data(&rejected, &problems.fatal, None),
+        )));
     }
+    let lasted = ws.watch.observe(
+        elapsed,
+        problems
+            .waiting
+            .iter()
+            .chain(&problems.handshake)
+            .chain(&problems.rejected_brick_down),
+    );
+    if let Some(s) = stuck(&problems, &lasted, plan.settle, plan.stuck_after) {
+        let remedy = next_remedy(s.ladder, &plan.applied);
+        if let (true, Some(r)) = (args.offer_remedy, remedy) {
+            let msg = format!(
+                "waiting will not make the pool whole ({}); the next remedy is: {}",
+                s.reasons.join("; "),
+                r.name()
+            );
+            let mut result = ModuleResult::new(false, msg);
+            for (k, v) in data(&rejected, &s.reasons, Some(r)) {
+                result = result.with(&k, v);
+            }
+            return Look::Done(Ok(result.with("waited_s", elapsed.as_secs())));
+        }
+        let tried = if plan.applied.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = plan.applied.iter().map(|r| r.name()).collect();
+            format!(" after {}", names.join(" and "))
+        };
+        return Look::Done(Err(ModuleError::failed_with(
+            format!(
+                "waiting will not make the pool whole{tried}: {}. {}",
+                s.reasons.join("; "),
+                s.instructions
+            ),
+            data(&rejected, &s.reasons, None),
+        )));
+    }
+    let waiting: Vec<String> = problems
+        .waiting
+        .iter()
+        .chain(&problems.handshake)
+        .chain(&problems.rejected_brick_down)
+        .cloned()
+        .collect();
+    if elapsed >= Duration::from_secs(args.timeout) {
+        return Look::Done(Err(ModuleError::failed_with(
+            format!("the pool is not whole after {} s: {}", args.timeout, waiting.join("; ")),
+            data(&rejected, &[], None),
+        )));
+    }
+    Look::Waiting(waiting)
 }
 
 #[cfg(test)]

@@ -736,6 +736,64 @@ fn verify_fails_at_once_on_a_rejected_peer_with_the_remedies() {
     assert_eq!(v["rejected_peers"], json!(["10.198.0.12", "10.198.0.13"]), "{v}");
 }
 
+/// With `wait_id` every call looks once and returns, the wait kept in its record between calls, so
+/// a playbook's until loop shows a line per call. The record's start time is moved back instead
+/// of sleeping.
+#[test]
+fn verify_with_a_wait_id_looks_once_per_call_and_keeps_the_wait_between_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("keel/gluster_verify.json");
+    let env = [("FAKE_GLUSTER_PREFIX", "degraded-")];
+    let ask = |id: &str| {
+        // w3 waits for its timeout: nothing there is stuck before it.
+        let stuck_after = if id == "w3" { 6000 } else { 60 };
+        run(
+            verify(
+                json!({"timeout": 600, "stuck_after": stuck_after, "offer_remedy": true, "wait_id": id,
+                          "wait_record": record.to_str().unwrap()}),
+            ),
+            &fake_path(),
+            &env,
+        )
+    };
+    let age = |secs: u64| {
+        let mut w: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+        w["started_ms"] = json!(w["started_ms"].as_u64().unwrap() - secs * 1000);
+        std::fs::write(&record, w.to_string()).unwrap();
+    };
+    let v = ask("w1");
+    assert_eq!(
+        (v["failed"].clone(), v["whole"].clone()),
+        (json!(false), json!(false)),
+        "{v}"
+    );
+    assert_eq!(v["remedy"], Value::Null, "{v}");
+    assert!(v["waiting"].as_array().is_some_and(|w| !w.is_empty()), "{v}");
+    assert!(record.exists(), "the wait is kept for the next call");
+    // A problem first seen by the first call has lasted stuck_after by a later one.
+    age(61);
+    let v = ask("w1");
+    assert_eq!(v["remedy"], "restart", "{v}");
+    assert!(v["waited_s"].as_u64().unwrap() >= 61, "{v}");
+    assert!(!record.exists(), "a wait that ended leaves no record");
+    // Another wait starts afresh; one past its timeout fails.
+    let v = ask("w2");
+    assert_eq!(v["waited_s"], 0, "{v}");
+    age(600);
+    let v = ask("w3");
+    assert_eq!(v["waited_s"], 0, "a record of another wait is not taken over: {v}");
+    age(600);
+    let v = ask("w3");
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("the pool is not whole after 600 s"),
+        "{v}"
+    );
+}
+
 /// The remedy ladder is gluster_verify's: each call names the next remedy not yet applied, at
 /// once (no wait to the timeout), and fails once the ladder is exhausted.
 #[test]

@@ -4,6 +4,7 @@ mod collection;
 mod demo;
 mod ecosystem;
 mod host_packages;
+mod leak;
 mod reliability;
 mod test;
 pub mod testbed;
@@ -19,6 +20,8 @@ const USAGE: &str = "usage: cargo xtask <task>
                         the fault suite)
   reliability [RUNS]    RUNS (default 5) online rolling upgrades of a fresh testbed with the writer:
                         files written, verified, lost and failed writes per run
+  leak [CORE]           the leak check alone (xtask/src/leak.rs, docs/security.md) under ansible-core CORE
+                        (default the newest supported)
   changelog             antsibull-changelog release of galaxy.yml's version (CHANGELOG.rst)
   ee                    the AWX execution environment's build context (build/ee/context)
   awx-job PLAYBOOK INVENTORY [...]  one AWX-style job through ansible-runner (no args: usage)
@@ -33,6 +36,7 @@ fn main() {
         Some("collection") => collection::main(rest),
         Some("test") => test::main(rest),
         Some("testbed") => host_packages::ensure().and_then(|_| testbed::main(rest)),
+        Some("leak") => leak::main(rest),
         Some("changelog") => ecosystem::changelog_main(rest),
         Some("ee") => ecosystem::awx::ee_main(rest),
         Some("awx-job") => ecosystem::awx::job_main(rest),

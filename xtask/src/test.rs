@@ -4,8 +4,9 @@
 //!
 //! `--quick` skips nothing but the playbook runs on the oldest ansible-core.
 //! `--only ecosystem` builds the collection and runs only the ecosystem checks (no testbed).
-//! `--only weka` runs the WEKA parts alone: their cargo tests, the collection and the
-//! weka_upgrade scenarios (xtask/src/weka.rs), without the Gluster playbooks and the testbed.
+//! `--only weka` runs the WEKA parts alone: their cargo tests, the collection, the
+//! weka_upgrade scenarios (xtask/src/weka.rs) and the leak check (xtask/src/leak.rs), without the
+//! Gluster playbooks and the testbed.
 //! `--only examples` builds and installs the collection for the newest ansible-core and runs the
 //! module examples that need the testbed on a testbed of their own.
 //! `--only georep` builds and installs the collection for the newest ansible-core and runs only
@@ -141,6 +142,13 @@ pub fn main(args: &[String]) -> Result {
                 || docs(&venv, &collections, &root),
             );
             weka::checks(&mut t, &venv, &collections, &root, core);
+            t.check(
+                &format!(
+                    "ansible-core {core}: no secret outside ansible-core's own files (tests/playbooks/secrets.yml and \
+                     keel.storage.weka_upgrade, -vvv --diff, ANSIBLE_KEEP_REMOTE_FILES=1, argv logged)"
+                ),
+                || crate::leak::check(&venv, &collections, &root, core),
+            );
             if only_weka {
                 continue;
             }

@@ -32,23 +32,27 @@ enum Inject {
     Crash(&'static str),
 }
 
+/// Where the run must stop and what must hold there.
+struct Stop {
+    host: &'static str,
+    /// The failed step's name contains one of these (a fault may be caught by either of two
+    /// gates, depending on timing).
+    step: &'static [&'static str],
+    restored: bool,
+    unreachable: bool,
+    /// Servers that must still run 10.3 with nothing stopped.
+    untouched: &'static str,
+    /// Whether their pool must also be whole afterwards (it cannot be with a server down).
+    untouched_whole: bool,
+    /// Wait for the heal backlog before reading the files back (a brick of the replica set was
+    /// down while the writer wrote).
+    heal_before_verify: bool,
+}
+
 /// How the run must end.
 enum Expect {
-    /// Stopped at `host`, at a step whose name contains one of `step` (a fault may be caught by
-    /// either of two gates, depending on timing).
-    Stopped {
-        host: &'static str,
-        step: &'static [&'static str],
-        restored: bool,
-        unreachable: bool,
-        /// Servers that must still run 10.3 with nothing stopped.
-        untouched: &'static str,
-        /// Whether their pool must also be whole afterwards (it cannot be with a server down).
-        untouched_whole: bool,
-        /// Wait for the heal backlog before reading the files back (a brick of the replica set
-        /// was down while the writer wrote).
-        heal_before_verify: bool,
-    },
+    /// Stopped at a server, before any other was touched.
+    Stopped(Stop),
     /// Every server upgraded, then stopped at `host` restarting geo-replication, with the
     /// session kept in the record: once the cause is undone, the same command run again
     /// restarts it.
@@ -89,6 +93,32 @@ macro_rules! blame {
     };
 }
 
+/// The run stopped at node1's step whose name contains one of `step`, node2 and node3 untouched.
+const fn node1(step: &'static [&'static str], restored: bool) -> Stop {
+    Stop {
+        host: "node1",
+        step,
+        restored,
+        unreachable: false,
+        untouched: "node2,node3",
+        untouched_whole: false,
+        heal_before_verify: false,
+    }
+}
+
+/// What a fault does not say: nothing set up, injected or undone, no extra arguments, no failed
+/// write, no geo-replication.
+const BASE: Fault = Fault {
+    name: "",
+    before: &[],
+    during: None,
+    after: &[],
+    extra: &[],
+    expect: Expect::Stopped(node1(&[], true)),
+    writes_may_fail: false,
+    georep: false,
+};
+
 const FAULTS: &[Fault] = &[
     Fault {
         name: "the dpkg lock is held on node1: its install fails, its services come back",
@@ -98,20 +128,8 @@ const FAULTS: &[Fault] = &[
             "setsid python3 -c 'import fcntl, time; f = open(\"/var/lib/dpkg/lock-frontend\", \"w\"); \
              fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(900)' </dev/null >/dev/null 2>&1 & sleep 1",
         )],
-        during: None,
-        after: &[],
-        extra: &[],
-        expect: Expect::Stopped {
-            host: "node1",
-            step: &["install"],
-            restored: true,
-            unreachable: false,
-            untouched: "node2,node3",
-            untouched_whole: false,
-            heal_before_verify: false,
-        },
-        writes_may_fail: false,
-        georep: false,
+        expect: Expect::Stopped(node1(&["install"], true)),
+        ..BASE
     },
     Fault {
         name: "the installed package leaves glusterd unable to start on node1: the run stops there",
@@ -120,24 +138,11 @@ const FAULTS: &[Fault] = &[
             "echo 'DPkg::Post-Invoke {\"ln -sf /bin/false /usr/sbin/glusterd; ln -sf /bin/false /usr/sbin/glusterfsd\";};' \
              > /etc/apt/apt.conf.d/99keel-broken",
         )],
-        during: None,
-        after: &[],
-        extra: &[],
-        expect: Expect::Stopped {
-            host: "node1",
-            step: &["start"],
-            restored: false,
-            unreachable: false,
-            untouched: "node2,node3",
-            untouched_whole: false,
-            heal_before_verify: false,
-        },
-        writes_may_fail: false,
-        georep: false,
+        expect: Expect::Stopped(node1(&["start"], false)),
+        ..BASE
     },
     Fault {
         name: "a brick of node3 goes down while node1 is upgraded: the run stops at node1 (its verification or its heal), not after a timeout",
-        before: &[],
         during: Some((
             "install the target release on node1",
             Inject::Ssh(&[("node3", "pkill -f 'glusterfs[d].*bricks'")]),
@@ -146,35 +151,21 @@ const FAULTS: &[Fault] = &[
         // back and healed.
         after: &[("node3", "gluster volume start gv0 force")],
         extra: &["-e", "gluster_stuck_after=20"],
-        expect: Expect::Stopped {
-            host: "node1",
-            step: &["verify", "heal"],
-            restored: true,
-            unreachable: false,
-            untouched: "node2,node3",
-            untouched_whole: false,
+        expect: Expect::Stopped(Stop {
             heal_before_verify: true,
-        },
+            ..node1(&["verify", "heal"], true)
+        }),
         writes_may_fail: true,
-        georep: false,
+        ..BASE
     },
     Fault {
         name: "node1 dies during its install: the run stops, the report names node1 unreachable at the install",
-        before: &[],
         during: Some(("install the target release on node1", Inject::Crash("node1"))),
-        after: &[],
-        extra: &[],
-        expect: Expect::Stopped {
-            host: "node1",
-            step: &["install"],
-            restored: false,
+        expect: Expect::Stopped(Stop {
             unreachable: true,
-            untouched: "node2,node3",
-            untouched_whole: false,
-            heal_before_verify: false,
-        },
-        writes_may_fail: false,
-        georep: false,
+            ..node1(&["install"], false)
+        }),
+        ..BASE
     },
     Fault {
         name: "a file goes into split-brain while node1 is upgraded: node1's heal stops the run at once, not after its timeout",
@@ -183,44 +174,22 @@ const FAULTS: &[Fault] = &[
             "verify the server and its peers, node1",
             Inject::Ssh(&[("node1", blame!("1", "2")), ("node2", blame!("0", "2")), ("node3", blame!("0", "1"))]),
         )),
-        after: &[],
-        extra: &[],
-        expect: Expect::Stopped {
-            host: "node1",
-            step: &["heal"],
-            restored: true,
-            unreachable: false,
-            untouched: "node2,node3",
-            untouched_whole: false,
-            heal_before_verify: false,
-        },
-        writes_may_fail: false,
-        georep: false,
+        expect: Expect::Stopped(node1(&["heal"], true)),
+        ..BASE
     },
     Fault {
         name: "node1's brick refuses the files it missed (immutable directory): its heal never finishes, the run stops at its heal timeout",
-        before: &[],
         during: Some((
             "verify the server and its peers, node1",
             Inject::Ssh(&[("node1", "chattr +i /bricks/gv0/keel-writer")]),
         )),
         after: &[("node1", "chattr -i /bricks/gv0/keel-writer")],
         extra: &["-e", "gluster_heal_timeout=40", "-e", "gluster_heal_poll_interval=5"],
-        expect: Expect::Stopped {
-            host: "node1",
-            step: &["heal"],
-            restored: true,
-            unreachable: false,
-            untouched: "node2,node3",
-            untouched_whole: false,
-            heal_before_verify: false,
-        },
-        writes_may_fail: false,
-        georep: false,
+        expect: Expect::Stopped(node1(&["heal"], true)),
+        ..BASE
     },
     Fault {
         name: "node1's definition of gv0 differs from its 10.3 peers' after the install (Peer Rejected, its brick left down): one restart, then the run stops there with what to compare",
-        before: &[],
         during: Some((
             "install the target release on node1",
             // glusterd is stopped; equal versions with different checksums make the peers reject
@@ -228,23 +197,11 @@ const FAULTS: &[Fault] = &[
             // import a 10.3 peer's definition.
             Inject::Ssh(&[("node1", "echo diagnostics.brick-log-level=INFO >> /var/lib/glusterd/vols/gv0/info")]),
         )),
-        after: &[],
-        extra: &[],
-        expect: Expect::Stopped {
-            host: "node1",
-            step: &["verify"],
-            restored: true,
-            unreachable: false,
-            untouched: "node2,node3",
-            untouched_whole: false,
-            heal_before_verify: false,
-        },
-        writes_may_fail: false,
-        georep: false,
+        expect: Expect::Stopped(node1(&["verify"], true)),
+        ..BASE
     },
     Fault {
         name: "geo-replication workers cannot reach the secondary after the upgrade (it refuses their key): the run stops at the restart with the session recorded; run again once fixed, it restarts it",
-        before: &[],
         during: Some((
             "stop geo-replication sessions",
             Inject::Ssh(&[("sec1", "sed -i.keel '/command=/d' /root/.ssh/authorized_keys")]),
@@ -252,8 +209,8 @@ const FAULTS: &[Fault] = &[
         after: &[("sec1", "mv /root/.ssh/authorized_keys.keel /root/.ssh/authorized_keys")],
         extra: &["-e", r#"{"gluster_secondary_groups": ["secondaries"]}"#, "-e", "gluster_georep_checkpoint=false"],
         expect: Expect::GeorepStopped { host: "node1" },
-        writes_may_fail: false,
         georep: true,
+        ..BASE
     },
 ];
 
@@ -320,13 +277,13 @@ fn on_each(paths: &Paths, scripts: Scripts) -> Result {
 /// Whether the report says what the fault must lead to.
 fn expect_report(report: &serde_json::Value, expect: &Expect) -> Result {
     let wanted = match expect {
-        Expect::Stopped {
+        Expect::Stopped(Stop {
             host,
             step,
             restored,
             unreachable,
             ..
-        } => {
+        }) => {
             let s = &report["stopped_at"];
             let failed = s["failed_step"].as_str().unwrap_or("");
             report["result"] == "failed"
@@ -411,7 +368,7 @@ pub fn checks(t: &mut Tally, root: &Path) {
             undone?;
             expect_report(&report?, &f.expect)?;
             match &f.expect {
-                Expect::Stopped { untouched, untouched_whole, heal_before_verify, .. } => {
+                Expect::Stopped(Stop { untouched, untouched_whole, heal_before_verify, .. }) => {
                     let hosts = format!(
                         "untouched_hosts={untouched} untouched_whole={untouched_whole} untouched_heal={heal_before_verify}"
                     );

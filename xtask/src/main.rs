@@ -5,6 +5,7 @@ mod demo;
 mod ecosystem;
 mod host_packages;
 mod leak;
+mod props;
 mod reliability;
 mod test;
 pub mod testbed;
@@ -22,6 +23,7 @@ const USAGE: &str = "usage: cargo xtask <task>
                         files written, verified, lost and failed writes per run
   leak [CORE]           the leak check alone (xtask/src/leak.rs, docs/security.md) under ansible-core CORE
                         (default the newest supported)
+  proptest [CASES]      the property tests with CASES cases per property (default 100000; BENCHMARKS.md)
   changelog             antsibull-changelog release of galaxy.yml's version (CHANGELOG.rst)
   ee                    the AWX execution environment's build context (build/ee/context)
   awx-job PLAYBOOK INVENTORY [...]  one AWX-style job through ansible-runner (no args: usage)
@@ -37,6 +39,7 @@ fn main() {
         Some("test") => test::main(rest),
         Some("testbed") => host_packages::ensure().and_then(|_| testbed::main(rest)),
         Some("leak") => leak::main(rest),
+        Some("proptest") => props::main(rest),
         Some("changelog") => ecosystem::changelog_main(rest),
         Some("ee") => ecosystem::awx::ee_main(rest),
         Some("awx-job") => ecosystem::awx::job_main(rest),

@@ -719,12 +719,13 @@ pub fn parse_georep_status(xml: &str) -> Result<Vec<GeoRepSession>, ParseError> 
     let d = doc(xml)?;
     envelope_ok(&d)?;
     let mut out = Vec::new();
-    for vol in d
-        .descendants()
-        .filter(|n| n.has_tag_name("volume") && n.parent().is_some_and(|p| p.has_tag_name("geoRep")))
-    {
+    let is_volume = |n: &Node| n.has_tag_name("volume") && n.parent().is_some_and(|p| p.has_tag_name("geoRep"));
+    for vol in d.descendants().filter(is_volume) {
         let name = text(vol, "name");
-        for session in vol.descendants().filter(|n| n.has_tag_name("session")) {
+        // Each session once, under its nearest volume: a volume nested in another would
+        // otherwise be read once per level, output quadratic in the input.
+        let own = |n: &Node| n.ancestors().skip(1).find(is_volume) == Some(vol);
+        for session in vol.descendants().filter(|n| n.has_tag_name("session") && own(n)) {
             let pairs: Vec<Node> = children(session, "pair").collect();
             let url = pairs
                 .iter()

@@ -1,5 +1,5 @@
-//! The module entry point: read the args file, pick and validate the module, run it, and print
-//! exactly one JSON result, whatever happens (bad args, errors, panics).
+//! The module entry point: read the args (a file, or stdin), pick and validate the module, run it,
+//! and print exactly one JSON result, whatever happens (bad args, errors, panics).
 
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
@@ -92,18 +92,30 @@ pub fn main(modules: &[&ModuleDef]) -> ! {
     std::process::exit(0);
 }
 
+/// In place of the args file: the args come on stdin (the action plugin's binary cache sends them
+/// so, keeping them off every command line and file).
+pub const ARGS_ON_STDIN: &str = "--args-stdin";
+
 fn dispatch(modules: &[&ModuleDef]) -> Result<(Value, Secrets), ModuleError> {
     let names = || modules.iter().map(|m| m.name).collect::<Vec<_>>().join(", ");
     let path = std::env::args().nth(1).ok_or_else(|| {
         let program = std::env::args().next().unwrap_or_default();
         let program = program.rsplit('/').next().unwrap_or("keel");
         ModuleError::invalid_args(format!(
-            "usage: {program} ARGS_FILE (an Ansible binary module; run it through ansible-core). Modules: {}",
+            "usage: {program} ARGS_FILE, or {program} {ARGS_ON_STDIN} with the args on stdin (an Ansible binary \
+             module; run it through ansible-core). Modules: {}",
             names()
         ))
     })?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| ModuleError::invalid_args(format!("cannot read the args file {path}: {e}")))?;
+    let text = if path == ARGS_ON_STDIN {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+            .map_err(|e| ModuleError::invalid_args(format!("cannot read the args on stdin: {e}")))?;
+        text
+    } else {
+        std::fs::read_to_string(&path)
+            .map_err(|e| ModuleError::invalid_args(format!("cannot read the args file {path}: {e}")))?
+    };
     let raw = args::parse_args_text(&text)?;
     let wanted = raw.keel_module.clone().ok_or_else(|| {
         ModuleError::invalid_args(format!(

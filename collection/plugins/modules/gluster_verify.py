@@ -64,8 +64,8 @@ options:
     default: []
   wait_id:
     description:
-      - Spread the wait over several calls so that a playbook's C(until) loop shows a line per call:
-        each call looks once and returns, with RV(whole=false) and RV(waiting) while the pool is not whole,
+      - Spread the wait over several calls so that a playbook's C(until) loop shows a line per call.
+        Each call looks once and returns, with RV(whole=false) and RV(waiting) while the pool is not whole,
         and keeps the wait (its start, how long each problem has lasted) in O(wait_record) for the next
         call with the same O(wait_id). Use a new id for every wait. O(timeout) and O(stuck_after) count from
         the wait's first call.

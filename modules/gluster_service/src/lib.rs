@@ -753,6 +753,11 @@ fn in_child(timeout: Duration, check: impl FnOnce() -> bool) -> Option<bool> {
     // never returning into the parent's code or running its destructors.
     let child = match unsafe { fork() } {
         Ok(ForkResult::Child) => {
+            // A child stuck past the module's end must not hold its output open: ansible-core
+            // reads the result until every holder has closed it.
+            for fd in 0..3 {
+                unsafe { nix::libc::close(fd) };
+            }
             let code = if check() { 0 } else { 1 };
             unsafe { nix::libc::_exit(code) }
         }
@@ -875,6 +880,15 @@ mod tests {
         });
         assert_eq!(hung, None);
         assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        // The child holds none of the module's standard streams.
+        let closed = |fd| {
+            nix::fcntl::fcntl(
+                unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+                nix::fcntl::FcntlArg::F_GETFD,
+            )
+            .is_err()
+        };
+        assert_eq!(in_child(Duration::from_secs(10), || (0..3).all(closed)), Some(true));
     }
 
     #[test]

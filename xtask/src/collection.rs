@@ -10,7 +10,8 @@ use crate::util::{self, Result};
 /// The one target this machine can build; the action plugin names builds `BINARY_<system>_<arch>`.
 pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 pub const PLATFORM: &str = "linux_x86_64";
-/// Budgets from the foundation issue: the binary is copied to every host for every task.
+/// Budgets from the foundation issue: the binary is sent to every host (every task where the
+/// binary cache does not apply).
 pub const MAX_BINARY_BYTES: u64 = 1536 * 1024;
 pub const MAX_TARBALL_BYTES: u64 = 8_000_000;
 

@@ -157,6 +157,7 @@ pub fn main(args: &[String]) -> Result {
                 ("check_diff.yml", &["--check", "--diff"][..], None),
                 ("no_build.yml", &[][..], Some("tests/fake-bin/uname-riscv")),
                 ("odd_platform.yml", &[][..], Some("tests/fake-bin/uname-odd")),
+                ("binary_cache.yml", &[][..], None),
             ] {
                 t.check(
                     &format!("ansible-core {core}: tests/playbooks/{playbook} {}", extra.join(" ")),

@@ -37,24 +37,12 @@ fn fixtures() -> &'static [String] {
     })
 }
 
-/// One change to a document, at a position given as a fraction of its length.
-#[derive(Debug, Clone)]
-enum Edit {
-    Cut(f64, usize),
-    Repeat(f64, usize, usize),
-    Insert(f64, String),
-    HugeNumber(f64),
-    Truncate(f64),
-}
+#[path = "../../../tests/support/mutate.rs"]
+mod mutate;
+use mutate::{apply, Edit};
 
 fn edit() -> impl Strategy<Value = Edit> {
-    prop_oneof![
-        (0.0..1.0, 0usize..200).prop_map(|(at, n)| Edit::Cut(at, n)),
-        (0.0..1.0, 1usize..300, 1usize..50).prop_map(|(at, n, times)| Edit::Repeat(at, n, times)),
-        (0.0..1.0, piece()).prop_map(|(at, s)| Edit::Insert(at, s)),
-        (0.0..1.0).prop_map(Edit::HugeNumber),
-        (0.0..1.0).prop_map(Edit::Truncate),
-    ]
+    mutate::edit(piece(), 200)
 }
 
 /// Text likely to matter inside gluster's XML.
@@ -93,39 +81,6 @@ fn piece() -> impl Strategy<Value = String> {
         .prop_map(str::to_string),
         "[<>/a-zA-Z0-9 =\"]{0,30}",
     ]
-}
-
-fn apply(doc: &str, edits: &[Edit]) -> String {
-    let mut b = doc.as_bytes().to_vec();
-    let at = |f: f64, len: usize| ((f * len as f64) as usize).min(len);
-    for e in edits {
-        match e {
-            Edit::Cut(f, n) => {
-                let i = at(*f, b.len());
-                let end = (i + n).min(b.len());
-                b.drain(i..end);
-            }
-            Edit::Repeat(f, n, times) => {
-                let i = at(*f, b.len());
-                let span = b[i..(i + n).min(b.len())].to_vec();
-                for _ in 0..*times {
-                    b.splice(i..i, span.iter().copied());
-                }
-            }
-            Edit::Insert(f, s) => {
-                let i = at(*f, b.len());
-                b.splice(i..i, s.bytes());
-            }
-            Edit::HugeNumber(f) => {
-                let i = at(*f, b.len());
-                if let Some(d) = b[i..].iter().position(u8::is_ascii_digit) {
-                    b.splice(i + d..i + d, b"99999999999999999999".iter().copied());
-                }
-            }
-            Edit::Truncate(f) => b.truncate(at(*f, b.len())),
-        }
-    }
-    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// Element names the parsers look for, and a few they do not.

@@ -138,74 +138,39 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Cut(f64, usize),
-    Repeat(f64, usize, usize),
-    Insert(f64, String),
-    Truncate(f64),
-}
+#[path = "../../../tests/support/mutate.rs"]
+mod mutate;
+use mutate::{apply, Edit};
 
-fn edit() -> impl Strategy<Value = Edit> {
+/// Text likely to matter inside WEKA's JSON and text output.
+fn piece() -> impl Strategy<Value = String> {
     prop_oneof![
-        (0.0..1.0, 0usize..100).prop_map(|(at, n)| Edit::Cut(at, n)),
-        (0.0..1.0, 1usize..200, 1usize..30).prop_map(|(at, n, t)| Edit::Repeat(at, n, t)),
-        (
-            0.0..1.0,
-            prop_oneof![
-                prop::sample::select(vec![
-                    "{",
-                    "}",
-                    "[",
-                    "]",
-                    ",",
-                    ":",
-                    "\"",
-                    "null",
-                    "1e309",
-                    "-0",
-                    "18446744073709551616",
-                    "\"\\u0000\"",
-                    "\"\\ud800\"",
-                    "v",
-                    "*",
-                    "\n",
-                    "é",
-                ])
-                .prop_map(str::to_string),
-                "[{}\\[\\],:\"a-z0-9.]{0,20}",
-            ]
-        )
-            .prop_map(|(at, s)| Edit::Insert(at, s)),
-        (0.0..1.0).prop_map(Edit::Truncate),
+        prop::sample::select(vec![
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "\"",
+            "null",
+            "1e309",
+            "-0",
+            "18446744073709551616",
+            "\"\\u0000\"",
+            "\"\\ud800\"",
+            "v",
+            "*",
+            "\n",
+            "é",
+        ])
+        .prop_map(str::to_string),
+        "[{}\\[\\],:\"a-z0-9.]{0,20}",
     ]
 }
 
-fn apply(doc: &str, edits: &[Edit]) -> String {
-    let mut b = doc.as_bytes().to_vec();
-    let at = |f: f64, len: usize| ((f * len as f64) as usize).min(len);
-    for e in edits {
-        match e {
-            Edit::Cut(f, n) => {
-                let i = at(*f, b.len());
-                let end = (i + n).min(b.len());
-                b.drain(i..end);
-            }
-            Edit::Repeat(f, n, times) => {
-                let i = at(*f, b.len());
-                let span = b[i..(i + n).min(b.len())].to_vec();
-                for _ in 0..*times {
-                    b.splice(i..i, span.iter().copied());
-                }
-            }
-            Edit::Insert(f, s) => {
-                let i = at(*f, b.len());
-                b.splice(i..i, s.bytes());
-            }
-            Edit::Truncate(f) => b.truncate(at(*f, b.len())),
-        }
-    }
-    String::from_utf8_lossy(&b).into_owned()
+fn edit() -> impl Strategy<Value = Edit> {
+    mutate::edit(piece(), 100)
 }
 
 fn size<T: serde::Serialize, E>(r: &Result<T, E>) -> usize {

@@ -22,7 +22,8 @@ description:
     where there is no systemd, get SIGTERM, then SIGKILL after O(timeout). No other process is touched.
   - A process counts only when root runs the expected executable (C(/proc/PID/exe)) - for C(glusterd),
     C(glusterfsd) and C(glusterfs) the C(glusterfsd) the packages install in C(/usr/sbin) (or C(/sbin),
-    C(/usr/local/sbin)); for others an executable of that name, or Python running a script of that name. A
+    C(/usr/local/sbin)); for others an executable of that name, or an interpreter (a shell, Python, Perl,
+    Ruby) running a script of that name. A
     process of another user, or another program given the name, is left alone with a warning, never
     signalled, recorded, started again or a source of mount options.
   - Before stopping anything it records what was running (units, or the command lines and executables of

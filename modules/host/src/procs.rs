@@ -35,9 +35,10 @@ impl Proc {
 
 /// Whether `p` is the program `name` run by root: glusterd, glusterfsd and glusterfs must run
 /// glusterfsd from where the packages install it; any other program (glustereventsd, gsyncd, a
-/// consumer) an executable of that name, or a Python interpreter running a script of that name
-/// (glustereventsd and gsyncd are Python scripts). A process another user started, or another
-/// program given the name, is never signalled, recorded or started again as root.
+/// consumer) an executable of that name, or an interpreter running a script of that name
+/// (glustereventsd and gsyncd are Python scripts; a consumer may be a shell script). A process
+/// another user started, or another program given the name, is never signalled, recorded or
+/// started again as root.
 pub fn genuine(p: &Proc, name: &str) -> bool {
     if p.uid != Some(0) || p.name != comm(name) {
         return false;
@@ -47,7 +48,8 @@ pub fn genuine(p: &Proc, name: &str) -> bool {
         "glusterd" | "glusterfsd" | "glusterfs" => GLUSTERFSD.contains(&exe),
         _ => {
             let file = |path: &str| path.rsplit('/').next().unwrap_or_default().to_string();
-            let interpreter = file(exe).starts_with("python");
+            let interpreter = ["python", "perl", "ruby"].iter().any(|i| file(exe).starts_with(i))
+                || ["sh", "dash", "bash", "ksh", "zsh"].contains(&file(exe).as_str());
             exe.starts_with('/')
                 && (file(exe) == name
                     || (interpreter
@@ -324,12 +326,17 @@ mod tests {
         fake_owned(root, 17, "smbd", &["/usr/sbin/smbd", "-D"], 0, "/usr/sbin/smbd");
         fake_owned(root, 18, "smbd", &["/usr/sbin/smbd"], 0, "/usr/bin/bash");
         fake(root, 19, "glusterd", "S", &["glusterd"]);
+        // A consumer that is a shell script (the testbed's writer), and a script of another name.
+        let writer = ["/bin/sh", "/usr/local/bin/keel-writer", "run", "/mnt/gv0"];
+        fake_owned(root, 20, "keel-writer", &writer, 0, "/usr/bin/dash");
+        let other = ["/bin/sh", "/tmp/other", "run"];
+        fake_owned(root, 21, "keel-writer", &other, 0, "/usr/bin/dash");
         let trusted: Vec<i32> = scan(root)
             .iter()
             .filter(|p| genuine(p, &p.name))
             .map(|p| p.pid)
             .collect();
-        assert_eq!(trusted, vec![10, 11, 15, 17]);
+        assert_eq!(trusted, vec![10, 11, 15, 17, 20]);
         let procs = scan(root);
         assert_eq!(procs[0].exe_path(), sbin);
         assert!(

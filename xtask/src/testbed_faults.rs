@@ -24,7 +24,8 @@ type Scripts = &'static [(&'static str, &'static str)];
 /// What happens when the trigger line appears in the run's output.
 #[derive(Clone, Copy)]
 enum Inject {
-    /// Scripts run over ssh on nodes.
+    /// Scripts run over ssh on nodes, the controller paused meanwhile (SIGSTOP to its process
+    /// group) so that no later step can run before the fault is in place.
     Ssh(Scripts),
     /// The controller dies: ansible-playbook and its workers are killed.
     KillController,
@@ -248,7 +249,7 @@ fn run(
             }
             eprintln!("=== fault: injected at \"{trigger}\"");
             let outcome = match inject {
-                Inject::Ssh(scripts) => on_each(&paths, scripts),
+                Inject::Ssh(scripts) => paused(pid, || on_each(&paths, scripts)),
                 Inject::KillController => {
                     util::output(Command::new("kill").args(["-KILL", "--", &format!("-{pid}")])).map(|_| ())
                 }
@@ -266,6 +267,15 @@ fn run(
         }
     }
     out
+}
+
+/// `f` run while ansible-playbook's process group is stopped, then the group continued whatever
+/// `f` returned.
+fn paused(pid: u32, f: impl FnOnce() -> Result) -> Result {
+    let signal = |sig: &str| util::output(Command::new("kill").args([sig, "--", &format!("-{pid}")])).map(|_| ());
+    signal("-STOP")?;
+    let outcome = f();
+    signal("-CONT").and(outcome)
 }
 
 fn on_each(paths: &Paths, scripts: Scripts) -> Result {

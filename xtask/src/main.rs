@@ -1,5 +1,6 @@
 //! Task runner: `cargo xtask <task>`. See README.md and ARCHITECTURE.md.
 mod ansible;
+mod bench;
 mod collection;
 mod demo;
 mod ecosystem;
@@ -27,6 +28,8 @@ const USAGE: &str = "usage: cargo xtask <task>
   changelog             antsibull-changelog release of galaxy.yml's version (CHANGELOG.rst)
   ee                    the AWX execution environment's build context (build/ee/context)
   awx-job PLAYBOOK INVENTORY [...]  one AWX-style job through ansible-runner (no args: usage)
+  bench [PART...]       every figure in BENCHMARKS.md (parts: sizes, parsers, dispatch, converged,
+                        upgrade; the last three on the testbed)
   demo [--keep]         a real online rolling upgrade 10.3 -> 11.1 of a 3-server pool built here,
                         under live writes; prints the report (--keep leaves the testbed up)
   testbed up|down|status  a real multi-node GlusterFS cluster on this machine";
@@ -44,6 +47,7 @@ fn main() {
         Some("ee") => ecosystem::awx::ee_main(rest),
         Some("awx-job") => ecosystem::awx::job_main(rest),
         Some("demo") => demo::main(rest),
+        Some("bench") => bench::main(rest),
         Some("reliability") => host_packages::ensure().and_then(|_| reliability::main(rest)),
         _ => Err(USAGE.to_string()),
     };

@@ -1,0 +1,65 @@
+//! `cargo xtask bench [PART...]`: every figure in BENCHMARKS.md, each with the command that
+//! measures it. Parts print markdown tables; ratios come from runs taken in turns in one
+//! invocation, never from figures of different runs.
+mod dispatch;
+mod parsers;
+mod pool;
+mod sizes;
+
+use crate::util::Result;
+
+/// A part of the benchmark: its name on the command line, what it needs, and the function that
+/// measures it and returns its markdown.
+struct Part {
+    name: &'static str,
+    what: &'static str,
+    run: fn(&[String]) -> Result<String>,
+}
+
+const PARTS: &[Part] = &[
+    Part {
+        name: "sizes",
+        what: "binary and tarball sizes against their budgets",
+        run: sizes::run,
+    },
+    Part {
+        name: "parsers",
+        what: "parser time and peak memory at 1, 10^4 and 10^6 heal entries",
+        run: parsers::run,
+    },
+    Part {
+        name: "dispatch",
+        what: "per task on 1 and 3 hosts: Keel against the binary run by raw, command and raw (testbed)",
+        run: dispatch::run,
+    },
+    Part {
+        name: "converged",
+        what: "the online playbook re-run on a 3-server pool already at the target (testbed)",
+        run: pool::converged,
+    },
+    Part {
+        name: "upgrade",
+        what: "a real 3-server rolling upgrade split into its phases (testbed)",
+        run: pool::upgrade,
+    },
+];
+
+pub fn main(args: &[String]) -> Result {
+    let (names, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| !a.starts_with('-'));
+    let rest: Vec<String> = rest.into_iter().cloned().collect();
+    for n in &names {
+        if !PARTS.iter().any(|p| p.name == n.as_str()) {
+            let valid: Vec<_> = PARTS.iter().map(|p| format!("  {:<10} {}", p.name, p.what)).collect();
+            return Err(format!("no benchmark part {n:?}; the parts:\n{}", valid.join("\n")));
+        }
+    }
+    let chosen = PARTS
+        .iter()
+        .filter(|p| names.is_empty() || names.iter().any(|n| n.as_str() == p.name));
+    for p in chosen {
+        eprintln!("=== bench {}: {}", p.name, p.what);
+        let md = (p.run)(&rest)?;
+        println!("{md}");
+    }
+    Ok(())
+}

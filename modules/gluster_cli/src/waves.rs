@@ -13,10 +13,12 @@
 //! upgrade runs.
 //!
 //! Two servers conflict when together they would exceed a set's tolerance; the waves are a
-//! colouring of that conflict graph. DSatur (the server blocked from the most waves first, then the
-//! one with the most neighbours, then by name) puts each server in the first wave it fits. The
-//! result is deterministic: servers are sorted by name first, so the order they are given in
-//! does not matter.
+//! colouring of that conflict graph. DSatur (the server barred from the most waves first, then the
+//! one with the most neighbours, then by name) puts each server in the first wave it fits; rounds
+//! of Culberson's iterated greedy then try to need fewer waves, and the smallest wave is emptied
+//! into the others where a server (after moving at most two others) fits there. Servers that bar
+//! no one go to the first waves with room. The result is deterministic: servers are sorted by name
+//! first (so the order they are given in does not matter) and the shuffles are seeded.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -174,17 +176,266 @@ pub struct WavePlan {
     pub hosts_not_upgraded: Vec<String>,
 }
 
+/// Rounds of iterated greedy after DSatur, at most, and without fewer waves in a row.
+const ITERATED_GREEDY_ROUNDS: usize = 200;
+const ITERATED_GREEDY_STALL: usize = 30;
+
 /// One set's servers among those upgraded, each with its brick count there.
 struct Set {
     tolerated: u32,
     members: Vec<(usize, u32)>,
-    /// Bricks down per wave: (wave, bricks), only for waves holding one of `members`.
-    load: Vec<(usize, u32)>,
 }
 
-impl Set {
-    fn load(&self, wave: usize) -> u32 {
-        self.load.iter().find(|(w, _)| *w == wave).map_or(0, |(_, n)| *n)
+/// The conflicts: per server its sets, and how many distinct servers it shares one with.
+struct Graph {
+    sets: Vec<Set>,
+    sets_of: Vec<Vec<usize>>,
+    degree: Vec<u32>,
+}
+
+impl Graph {
+    fn new(n: usize, sets: Vec<Set>) -> Self {
+        let mut sets_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (si, set) in sets.iter().enumerate() {
+            for &(s, _) in &set.members {
+                sets_of[s].push(si);
+            }
+        }
+        let degree = sets_of
+            .iter()
+            .enumerate()
+            .map(|(s, own)| {
+                let mut nb: Vec<usize> = own
+                    .iter()
+                    .flat_map(|&si| sets[si].members.iter().map(|(m, _)| *m))
+                    .filter(|&m| m != s)
+                    .collect();
+                nb.sort_unstable();
+                nb.dedup();
+                u32::try_from(nb.len()).unwrap_or(u32::MAX)
+            })
+            .collect();
+        Graph { sets, sets_of, degree }
+    }
+}
+
+/// Waves being filled: per set the bricks down in each wave, per server the waves it can no
+/// longer join (sorted), and the waves with room left (so a small `wave_size_max` does not make
+/// every placement scan every full wave).
+struct Filling<'g> {
+    graph: &'g Graph,
+    max: Option<usize>,
+    placed: Vec<bool>,
+    waves: Vec<Vec<usize>>,
+    /// Per set: (wave, bricks down), only for waves holding one of its members.
+    load: Vec<Vec<(usize, u32)>>,
+    blocked: Vec<Vec<usize>>,
+    open: BTreeSet<usize>,
+}
+
+impl<'g> Filling<'g> {
+    fn new(graph: &'g Graph, max: Option<usize>) -> Self {
+        let n = graph.sets_of.len();
+        Filling {
+            graph,
+            max,
+            placed: vec![false; n],
+            waves: Vec::new(),
+            load: vec![Vec::new(); graph.sets.len()],
+            blocked: vec![Vec::new(); n],
+            open: BTreeSet::new(),
+        }
+    }
+
+    /// The first wave with room that `s` does not push over a set's tolerance (a new one if none).
+    fn first_fit(&mut self, s: usize) -> usize {
+        match self.open.iter().find(|&w| self.blocked[s].binary_search(w).is_err()) {
+            Some(&w) => w,
+            None => {
+                self.waves.push(Vec::new());
+                self.open.insert(self.waves.len() - 1);
+                self.waves.len() - 1
+            }
+        }
+    }
+
+    /// Puts `s` in wave `w`; `on_block(u)` runs before each server still to place is newly
+    /// barred from `w`.
+    fn put(&mut self, s: usize, w: usize, mut on_block: impl FnMut(usize, &[Vec<usize>])) {
+        self.placed[s] = true;
+        self.waves[w].push(s);
+        if self.max.is_some_and(|max| self.waves[w].len() >= max) {
+            self.open.remove(&w);
+        }
+        for &si in &self.graph.sets_of[s] {
+            let set = &self.graph.sets[si];
+            let own = set.members.iter().find(|(m, _)| *m == s).map_or(0, |(_, k)| *k);
+            let load = match self.load[si].iter_mut().find(|(x, _)| *x == w) {
+                Some((_, k)) => {
+                    *k += own;
+                    *k
+                }
+                None => {
+                    self.load[si].push((w, own));
+                    own
+                }
+            };
+            for &(u, k) in &set.members {
+                if self.placed[u] || load + k <= set.tolerated {
+                    continue;
+                }
+                if let Err(pos) = self.blocked[u].binary_search(&w) {
+                    on_block(u, &self.blocked);
+                    self.blocked[u].insert(pos, w);
+                }
+            }
+        }
+    }
+}
+
+/// DSatur: the server barred from the most waves first, then the one with the most neighbours,
+/// then by name; each into its first fit.
+fn dsatur(graph: &Graph, max: Option<usize>) -> Vec<Vec<usize>> {
+    let n = graph.sets_of.len();
+    let key = |s: usize, blocked: &[Vec<usize>]| (Reverse(blocked[s].len()), Reverse(graph.degree[s]), s);
+    let mut f = Filling::new(graph, max);
+    let mut queue: BTreeSet<(Reverse<usize>, Reverse<u32>, usize)> = (0..n).map(|s| key(s, &f.blocked)).collect();
+    let mut barred = Vec::new();
+    while let Some((_, _, s)) = queue.pop_first() {
+        let w = f.first_fit(s);
+        f.put(s, w, |u, blocked| {
+            queue.remove(&key(u, blocked));
+            barred.push(u);
+        });
+        for u in barred.drain(..) {
+            queue.insert(key(u, &f.blocked));
+        }
+    }
+    f.waves
+}
+
+/// Each server in `order` into its first fit.
+fn first_fit(graph: &Graph, max: Option<usize>, order: impl Iterator<Item = usize>) -> Vec<Vec<usize>> {
+    let mut f = Filling::new(graph, max);
+    for s in order {
+        let w = f.first_fit(s);
+        f.put(s, w, |_, _| {});
+    }
+    f.waves
+}
+
+/// Moves every server of the smallest wave to another wave, directly or after moving the one or
+/// two servers that bar it there to third waves; true when the wave is gone. Every move keeps every
+/// wave safe, so stopping half way still leaves a valid plan (with a smaller last wave).
+fn empty_smallest_wave(graph: &Graph, max: Option<usize>, waves: &mut Vec<Vec<usize>>) -> bool {
+    let Some(small) = (0..waves.len()).min_by_key(|&w| (waves[w].len(), Reverse(w))) else {
+        return false;
+    };
+    let mut wave_of = vec![usize::MAX; graph.sets_of.len()];
+    let mut size: Vec<usize> = waves.iter().map(Vec::len).collect();
+    for (w, wave) in waves.iter().enumerate() {
+        for &s in wave {
+            wave_of[s] = w;
+        }
+    }
+    // Whether `v` may join `w` once `leaving` (if any) has left it.
+    let fits = |wave_of: &[usize], size: &[usize], v: usize, w: usize, leaving: Option<usize>| {
+        let stays = size[w] - usize::from(leaving.is_some_and(|u| wave_of[u] == w));
+        max.is_none_or(|m| stays < m)
+            && graph.sets_of[v].iter().all(|&si| {
+                let set = &graph.sets[si];
+                let down: u32 = set
+                    .members
+                    .iter()
+                    .filter(|(m, _)| *m == v || (wave_of[*m] == w && Some(*m) != leaving))
+                    .map(|(_, k)| *k)
+                    .sum();
+                down <= set.tolerated
+            })
+    };
+    let mut emptied = true;
+    'server: for &v in &waves[small] {
+        let others = (0..waves.len()).filter(|&w| w != small);
+        for w in others.clone() {
+            if fits(&wave_of, &size, v, w, None) {
+                (wave_of[v], size[w], size[small]) = (w, size[w] + 1, size[small] - 1);
+                continue 'server;
+            }
+        }
+        for w in others {
+            let mut bar: Vec<usize> = graph.sets_of[v]
+                .iter()
+                .flat_map(|&si| graph.sets[si].members.iter().map(|(m, _)| *m))
+                .filter(|&m| m != v && wave_of[m] == w)
+                .collect();
+            bar.sort_unstable();
+            bar.dedup();
+            // Up to two servers barring `v` from `w` may each move on to a third wave.
+            if bar.len() > 2 {
+                continue;
+            }
+            let mut moved = Vec::new();
+            for &u in &bar {
+                if let Some(x) = (0..waves.len()).find(|&x| x != w && x != small && fits(&wave_of, &size, u, x, None)) {
+                    (wave_of[u], size[w], size[x]) = (x, size[w] - 1, size[x] + 1);
+                    moved.push((u, x));
+                }
+            }
+            if moved.len() == bar.len() && fits(&wave_of, &size, v, w, None) {
+                (wave_of[v], size[w], size[small]) = (w, size[w] + 1, size[small] - 1);
+                continue 'server;
+            }
+            for (u, x) in moved {
+                (wave_of[u], size[w], size[x]) = (w, size[w] + 1, size[x] - 1);
+            }
+        }
+        emptied = false;
+    }
+    let mut rebuilt: Vec<Vec<usize>> = vec![Vec::new(); waves.len()];
+    for wave in waves.iter() {
+        for &s in wave {
+            rebuilt[wave_of[s]].push(s);
+        }
+    }
+    rebuilt.retain(|w| !w.is_empty());
+    *waves = rebuilt;
+    emptied
+}
+
+/// Servers that bar no one (no bricks, or bricks no wave can overload) go to the first waves
+/// with room, whatever the search did with them.
+fn unconstrained_first(graph: &Graph, max: Option<usize>, mut waves: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
+    let free: Vec<usize> = (0..graph.sets_of.len())
+        .filter(|&s| graph.sets_of[s].is_empty())
+        .collect();
+    for wave in &mut waves {
+        wave.retain(|&s| !graph.sets_of[s].is_empty());
+    }
+    waves.retain(|w| !w.is_empty());
+    let mut w = 0;
+    for s in free {
+        while w < waves.len() && max.is_some_and(|m| waves[w].len() >= m) {
+            w += 1;
+        }
+        if w == waves.len() {
+            waves.push(Vec::new());
+        }
+        waves[w].push(s);
+    }
+    waves
+}
+
+/// splitmix64, for the seeded shuffles of iterated greedy.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z % n as u64) as usize
     }
 }
 
@@ -237,7 +488,6 @@ pub fn plan(volumes: &[VolumeLayout], servers: &[String], wave_size_max: Option<
                 sets.push(Set {
                     tolerated: u32::try_from(tolerated).unwrap_or(u32::MAX),
                     members,
-                    load: Vec::new(),
                 });
             }
         }
@@ -246,73 +496,33 @@ pub fn plan(volumes: &[VolumeLayout], servers: &[String], wave_size_max: Option<
         lower_bound = lower_bound.max(n.div_ceil(max));
     }
 
-    // Per server: its sets, and how many distinct servers it shares one with.
-    let mut sets_of: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (si, set) in sets.iter().enumerate() {
-        for &(s, _) in &set.members {
-            sets_of[s].push(si);
+    let graph = Graph::new(n, sets);
+    let mut best = dsatur(&graph, wave_size_max);
+    // Culberson's iterated greedy: first fit over the servers taken wave by wave, the waves in
+    // another order, never needs more waves than before (each wave's servers fit together), and
+    // often fewer. The shuffles are seeded, so the plan stays deterministic.
+    let mut rng = SplitMix(0x6b65_656c_7761_7665);
+    let mut stalled = 0;
+    for round in 0..ITERATED_GREEDY_ROUNDS {
+        if best.len() <= lower_bound || stalled >= ITERATED_GREEDY_STALL {
+            break;
         }
-    }
-    let degree: Vec<u32> = sets_of
-        .iter()
-        .enumerate()
-        .map(|(s, own)| {
-            let mut nb: Vec<usize> = own
-                .iter()
-                .flat_map(|&si| sets[si].members.iter().map(|(m, _)| *m))
-                .filter(|&m| m != s)
-                .collect();
-            nb.sort_unstable();
-            nb.dedup();
-            u32::try_from(nb.len()).unwrap_or(u32::MAX)
-        })
-        .collect();
-
-    // DSatur: `blocked[s]` are the waves s can no longer join (sorted); the queue orders the
-    // servers still to place by most blocked waves, most neighbours, then name.
-    let mut blocked: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let key = |s: usize, blocked: &[Vec<usize>]| (Reverse(blocked[s].len()), Reverse(degree[s]), s);
-    let mut queue: BTreeSet<(Reverse<usize>, Reverse<u32>, usize)> = (0..n).map(|s| key(s, &blocked)).collect();
-    let mut placed = vec![false; n];
-    let mut waves: Vec<Vec<usize>> = Vec::new();
-    // Waves with room left, so a small `wave_size_max` does not make every placement scan every
-    // full wave.
-    let mut open: BTreeSet<usize> = BTreeSet::new();
-
-    while let Some((_, _, s)) = queue.pop_first() {
-        placed[s] = true;
-        let w = match open.iter().find(|&w| blocked[s].binary_search(w).is_err()) {
-            Some(&w) => w,
-            None => {
-                waves.push(Vec::new());
-                open.insert(waves.len() - 1);
-                waves.len() - 1
-            }
-        };
-        waves[w].push(s);
-        if wave_size_max.is_some_and(|max| waves[w].len() >= max) {
-            open.remove(&w);
-        }
-        for &si in &sets_of[s] {
-            let set = &mut sets[si];
-            let own = set.members.iter().find(|(m, _)| *m == s).map_or(0, |(_, k)| *k);
-            match set.load.iter_mut().find(|(x, _)| *x == w) {
-                Some((_, k)) => *k += own,
-                None => set.load.push((w, own)),
-            }
-            let load = set.load(w);
-            for &(u, k) in &set.members {
-                if placed[u] || load + k <= set.tolerated {
-                    continue;
-                }
-                if let Err(pos) = blocked[u].binary_search(&w) {
-                    queue.remove(&key(u, &blocked));
-                    blocked[u].insert(pos, w);
-                    queue.insert(key(u, &blocked));
+        let mut order = best.clone();
+        match round % 3 {
+            0 => order.reverse(),
+            1 => order.sort_by_key(|w| Reverse(w.len())),
+            _ => {
+                for i in (1..order.len()).rev() {
+                    order.swap(i, rng.below(i + 1));
                 }
             }
         }
+        let next = first_fit(&graph, wave_size_max, order.into_iter().flatten());
+        stalled = if next.len() < best.len() { 0 } else { stalled + 1 };
+        best = next;
     }
+    while best.len() > lower_bound && empty_smallest_wave(&graph, wave_size_max, &mut best) {}
+    let waves = unconstrained_first(&graph, wave_size_max, best);
 
     Ok(WavePlan {
         waves: waves

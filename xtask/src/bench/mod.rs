@@ -45,8 +45,17 @@ const PARTS: &[Part] = &[
 ];
 
 pub fn main(args: &[String]) -> Result {
-    let (names, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| !a.starts_with('-'));
-    let rest: Vec<String> = rest.into_iter().cloned().collect();
+    // A word right after an option is its value (`--runs 7`), unless it names a part.
+    let (mut names, mut rest): (Vec<&String>, Vec<String>) = (Vec::new(), Vec::new());
+    for (i, a) in args.iter().enumerate() {
+        let is_part = PARTS.iter().any(|p| p.name == a.as_str());
+        let after_option = i > 0 && args[i - 1].starts_with("--") && !args[i - 1].contains('=');
+        if a.starts_with('-') || (after_option && !is_part) {
+            rest.push(a.clone());
+        } else {
+            names.push(a);
+        }
+    }
     for n in &names {
         if !PARTS.iter().any(|p| p.name == n.as_str()) {
             let valid: Vec<_> = PARTS.iter().map(|p| format!("  {:<10} {}", p.name, p.what)).collect();

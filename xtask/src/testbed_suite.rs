@@ -232,7 +232,7 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
         "ansible-core 2.21: keel.storage.gluster_upgrade resumes (node1 skipped), node2 and node3 to 11.1, op-version 110000",
         || {
             let out = playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade", &UPGRADE)?;
-            if !out.contains("skip the server, already on the target release and healthy, node1") {
+            if !out.contains("skip the server, already on the target release, node1") {
                 return Err("node1, already on 11.1, was not skipped".into());
             }
             playbook(root, NEWEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())

@@ -4,6 +4,8 @@
 //! to 11.1, every written file verified, the report printed, the testbed removed (kept with
 //! --keep).
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
 use crate::ansible;
@@ -21,15 +23,7 @@ pub fn main(args: &[String]) -> Result {
     let root = util::root();
     let paths = Paths::from_env();
     step("1/6 build the collection (static module binaries, galaxy tarball)");
-    let tarball = collection::build()?;
-    let venv = ansible::venv(ansible::NEWEST)?;
-    let collections = root.join("build/demo/collections");
-    util::run(
-        venv.cmd("ansible-galaxy")
-            .args(["collection", "install", "--force", "-p"])
-            .arg(&collections)
-            .arg(&tarball),
-    )?;
+    let (venv, collections) = installed_collection(&root.join("build/demo/collections"))?;
     step("2/6 bring up 3 GlusterFS 10.3 servers and a client on this machine");
     let inventory = testbed::up(
         &paths,
@@ -47,20 +41,7 @@ pub fn main(args: &[String]) -> Result {
     step("4/6 ansible-playbook keel.storage.gluster_upgrade -e gluster_target_version=11.1");
     let reports = root.join("build/demo/reports");
     let _ = std::fs::remove_dir_all(&reports);
-    let mut play = venv.cmd("ansible-playbook");
-    play.current_dir(&root)
-        .env("ANSIBLE_COLLECTIONS_PATH", &collections)
-        .env("ANSIBLE_CONFIG", root.join("tests/ansible.cfg"))
-        .env("KEEL_REPORT_DIR", &reports)
-        .arg("-i")
-        .arg(&inventory)
-        .args([
-            "keel.storage.gluster_upgrade",
-            "-e",
-            "gluster_target_version=11.1",
-            "-e",
-            "gluster_upgrade_confirm=true",
-        ]);
+    let mut play = upgrade_command(&venv, &collections, &inventory, &reports);
     let upgraded = util::run(&mut play);
     step("5/6 stop the writer and verify every file it wrote");
     let writes = testbed::writer_stop(&paths)?;
@@ -98,6 +79,39 @@ pub fn main(args: &[String]) -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The collection built and installed under `collections`, with the newest ansible-core's venv.
+pub fn installed_collection(collections: &Path) -> Result<(ansible::Venv, PathBuf)> {
+    let tarball = collection::build()?;
+    let venv = ansible::venv(ansible::NEWEST)?;
+    util::run(
+        venv.cmd("ansible-galaxy")
+            .args(["collection", "install", "--force", "-p"])
+            .arg(collections)
+            .arg(&tarball),
+    )?;
+    Ok((venv, collections.to_path_buf()))
+}
+
+/// The README's upgrade command: the online playbook to 11.1, reports under `reports`.
+pub fn upgrade_command(venv: &ansible::Venv, collections: &Path, inventory: &Path, reports: &Path) -> Command {
+    let root = util::root();
+    let mut play = venv.cmd("ansible-playbook");
+    play.current_dir(&root)
+        .env("ANSIBLE_COLLECTIONS_PATH", collections)
+        .env("ANSIBLE_CONFIG", root.join("tests/ansible.cfg"))
+        .env("KEEL_REPORT_DIR", reports)
+        .arg("-i")
+        .arg(inventory)
+        .args([
+            "keel.storage.gluster_upgrade",
+            "-e",
+            "gluster_target_version=11.1",
+            "-e",
+            "gluster_upgrade_confirm=true",
+        ]);
+    play
 }
 
 fn step(what: &str) {

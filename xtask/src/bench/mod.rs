@@ -28,9 +28,9 @@ const PARTS: &[Part] = &[
         run: parsers::run,
     },
     Part {
-        name: "dispatch",
-        what: "per task on 1 and 3 hosts: Keel against the binary run by raw, command and raw (testbed)",
-        run: dispatch::run,
+        name: "upgrade",
+        what: "a real 3-server rolling upgrade split into its phases (testbed)",
+        run: pool::upgrade,
     },
     Part {
         name: "converged",
@@ -38,9 +38,9 @@ const PARTS: &[Part] = &[
         run: pool::converged,
     },
     Part {
-        name: "upgrade",
-        what: "a real 3-server rolling upgrade split into its phases (testbed)",
-        run: pool::upgrade,
+        name: "dispatch",
+        what: "per task on 1 and 3 hosts: Keel against the binary run by raw, command and raw (testbed)",
+        run: dispatch::run,
     },
 ];
 
@@ -65,10 +65,28 @@ pub fn main(args: &[String]) -> Result {
     let chosen = PARTS
         .iter()
         .filter(|p| names.is_empty() || names.iter().any(|n| n.as_str() == p.name));
+    let mut outcome = Ok(());
     for p in chosen {
         eprintln!("=== bench {}: {}", p.name, p.what);
-        let md = (p.run)(&rest)?;
-        println!("{md}");
+        match (p.run)(&rest) {
+            Ok(md) => println!("{md}"),
+            Err(e) => {
+                outcome = Err(format!("bench {}: {e}", p.name));
+                break;
+            }
+        }
     }
-    Ok(())
+    // The testbed a part brought up goes, whatever happened.
+    outcome.and(pool::down())
+}
+
+/// `--runs N` among the options, or `default`.
+fn runs_option(args: &[String], default: usize) -> Result<usize> {
+    match args.iter().position(|a| a == "--runs").and_then(|i| args.get(i + 1)) {
+        Some(r) => match r.parse() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("--runs {r}: a number of runs, at least 1")),
+        },
+        None => Ok(default),
+    }
 }

@@ -13,10 +13,14 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs `cmd`, echoing it; fails with its exit status.
+/// Runs `cmd`, echoing it; fails with its exit status. Its output goes to standard error:
+/// xtask's own standard output carries only its results (the benchmark's tables, the demo's
+/// report).
 pub fn run(cmd: &mut Command) -> Result {
     eprintln!("+ {}", show(cmd));
-    let status = cmd.status().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+    let status = cmd
+        .stdout(std::io::stderr())
+        .status().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
     if status.success() {
         Ok(())
     } else {

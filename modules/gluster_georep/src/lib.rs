@@ -7,7 +7,7 @@
 //! primaries.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_gluster_cli::cli::glusterd_answered;
 use keel_gluster_cli::parse::{self, GeoRepSession, GEOREP_NO_SESSION};
@@ -25,6 +25,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         Opt::new("timeout", Kind::Duration),
         Opt::new("checkpoint", Kind::Bool),
         Opt::new("checkpoint_timeout", Kind::Duration),
+        Opt::new("wait_id", Kind::Str),
     ],
     supports_check_mode: true,
     run,
@@ -42,6 +43,9 @@ struct Args {
     checkpoint: bool,
     #[serde(default = "default_checkpoint_timeout")]
     checkpoint_timeout: u64,
+    /// Names the wait that a playbook's until loop spreads over its calls: one look per call.
+    #[serde(default)]
+    wait_id: Option<String>,
 }
 
 fn list() -> String {
@@ -111,6 +115,40 @@ pub struct Recorded {
     pub secondary: String,
     #[serde(default)]
     pub paused: bool,
+    /// Where its restart stands in the wait under way: kept in the record so that each call of a
+    /// playbook's until loop takes up where the last one left off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+}
+
+/// A recorded session's restart within one wait (`wait_id`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Progress {
+    /// The wait it belongs to; a progress of another wait is ignored (that wait is over).
+    pub wait_id: String,
+    /// When this wait first looked at the session, in seconds since the epoch.
+    pub since_s: u64,
+    /// This wait started, resumed, paused or set a checkpoint on it.
+    #[serde(default)]
+    pub acted: bool,
+    pub phase: Phase,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum Phase {
+    /// Started or resumed (or found running) at `at_s`: its workers are awaited.
+    Starting { at_s: u64 },
+    /// A checkpoint set at `at_s` is awaited. `replaced`: the checkpoint times the Active workers
+    /// showed before, which the status goes on showing until the new one is in effect (gsyncd
+    /// prints them in the server's local time, so they are compared as text, not as times).
+    Checkpoint {
+        at_s: u64,
+        #[serde(default)]
+        replaced: Vec<String>,
+    },
+    /// Verified: it leaves the record when the wait ends.
+    Done,
 }
 
 impl Recorded {
@@ -119,6 +157,7 @@ impl Recorded {
             primary_volume: s.primary_volume.clone(),
             secondary: s.secondary.clone(),
             paused: s.paused(),
+            progress: None,
         }
     }
     fn is(&self, s: &GeoRepSession) -> bool {
@@ -126,6 +165,14 @@ impl Recorded {
     }
     fn name(&self) -> String {
         format!("{} -> {}", self.primary_volume, self.secondary)
+    }
+    /// Its progress in the wait `id`.
+    fn progress_in(&self, id: &str) -> Option<&Progress> {
+        self.progress.as_ref().filter(|p| p.wait_id == id)
+    }
+    /// Verified in the wait `id`.
+    fn done_in(&self, id: &str) -> bool {
+        self.progress_in(id).is_some_and(|p| p.phase == Phase::Done)
     }
 }
 
@@ -137,32 +184,31 @@ pub trait Pool {
     fn act(&mut self, r: &Recorded, verb: &str) -> Result<(), ModuleError>;
     /// `... config checkpoint now`.
     fn checkpoint(&mut self, r: &Recorded) -> Result<(), ModuleError>;
-    fn elapsed(&self) -> Duration;
+    /// The wall clock: phases started in one call are timed in the next.
+    fn now(&self) -> Duration;
     fn sleep(&mut self, pause: Duration);
 }
 
-/// Polls the status until `ok` holds for each of `want` or `within` has passed: the last
-/// sessions, and those of `want` for which it does not hold.
-fn wait<'r>(
-    p: &mut dyn Pool,
-    want: &[&'r Recorded],
-    within: Duration,
-    ok: fn(&GeoRepSession) -> bool,
-) -> Result<(Vec<GeoRepSession>, Vec<&'r Recorded>), ModuleError> {
-    let start = p.elapsed();
-    loop {
-        let now = p.status()?;
-        let bad: Vec<&Recorded> = want
+/// The checkpoint set after `replaced` was shown has completed on every Active worker.
+pub fn checkpoint_reached(s: &GeoRepSession, replaced: &[String]) -> bool {
+    checkpoint_done(s)
+        && s.pairs
             .iter()
-            .copied()
-            .filter(|r| !now.iter().any(|s| r.is(s) && ok(s)))
-            .collect();
-        let waited = p.elapsed().saturating_sub(start);
-        if bad.is_empty() || waited >= within {
-            return Ok((now, bad));
-        }
-        p.sleep(POLL.min(within - waited));
-    }
+            .filter(|p| p.status == "Active")
+            .all(|p| !replaced.contains(&p.checkpoint_time))
+}
+
+/// The checkpoint times the Active workers show (none set: none).
+fn checkpoint_times(s: &GeoRepSession) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .pairs
+        .iter()
+        .filter(|p| p.status == "Active" && !matches!(p.checkpoint_time.as_str(), "" | "N/A"))
+        .map(|p| p.checkpoint_time.clone())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// What `started` needs besides the record.
@@ -171,39 +217,51 @@ pub struct Plan {
     pub timeout: Duration,
     /// How long the checkpoint may take to complete; None: no checkpoint.
     pub checkpoint: Option<Duration>,
+    /// The wait the calls share (`wait_id`): one look per call. None: this call waits until each
+    /// session is restored or failed.
+    pub wait_id: Option<String>,
 }
 
 /// What a `stopped` or `started` run did.
 #[derive(Default)]
 pub struct Outcome {
+    /// This call changed something.
     pub changed: bool,
-    /// Each session acted on.
+    /// Each session acted on by this call.
     pub acted: Vec<Recorded>,
-    /// The recorded sessions that run as recorded, verified: they leave the record.
-    pub restored: Vec<Recorded>,
     /// Each thing that went wrong, with what to do.
     pub problems: Vec<String>,
-    /// Each worker not Active or Passive when the wait ended.
+    /// Each worker not Active or Passive when the wait for it ended.
     pub workers: Vec<Value>,
     /// Sessions whose checkpoint did not complete in time.
     pub checkpoint_pending: Vec<String>,
     /// gluster's answer to the first command that failed.
     pub output: Option<Output>,
+    /// What is still awaited after the last look, one line per session.
+    pub waiting: Vec<String>,
+    /// The sessions that failed in this call: not looked at again.
+    failed: Vec<String>,
+    /// The last look acted, so what it saw is stale.
+    stale: bool,
+    /// The least time left before a limit among the sessions awaited.
+    next: Option<Duration>,
 }
 
 impl Outcome {
     /// Runs `verb`; a failure is noted and the session stays recorded.
     fn act(&mut self, p: &mut dyn Pool, r: &Recorded, verb: &str) -> bool {
-        let done = p.act(r, verb).map_err(|e| self.fail(e)).is_ok();
+        self.stale = true;
+        let done = p.act(r, verb).map_err(|e| self.fail(r, e)).is_ok();
         if done {
             self.changed = true;
-            if !self.acted.contains(r) {
+            if !self.acted.iter().any(|a| a.name() == r.name()) {
                 self.acted.push(r.clone());
             }
         }
         done
     }
-    fn fail(&mut self, e: ModuleError) {
+    fn fail(&mut self, r: &Recorded, e: ModuleError) {
+        self.failed.push(r.name());
         match e {
             ModuleError::Command { msg, output } => {
                 self.output.get_or_insert(*output);
@@ -211,6 +269,15 @@ impl Outcome {
             }
             e => self.problems.push(e.to_string()),
         }
+    }
+    fn problem(&mut self, r: &Recorded, msg: String) {
+        self.failed.push(r.name());
+        self.problems.push(msg);
+    }
+    /// `r` is still awaited, `left` before its limit.
+    fn wait(&mut self, line: String, left: Duration) {
+        self.waiting.push(line);
+        self.next = Some(self.next.map_or(left, |n| n.min(left)));
     }
 }
 
@@ -226,78 +293,172 @@ fn verb(r: &Recorded, s: &GeoRepSession) -> Option<&'static str> {
     }
 }
 
-/// Starts (or resumes) each recorded session, waits for its workers, pauses again the ones that
-/// were paused and sets a checkpoint on the others, waiting for it. A session is restored only
-/// when all of that went through; the others stay recorded.
-pub fn restore(
+/// The workers of `s` not Active or Passive, as `node:brick Status`.
+fn unsettled(s: &GeoRepSession) -> Vec<&parse::GeoRepPair> {
+    s.pairs
+        .iter()
+        .filter(|w| !matches!(w.status.as_str(), "Active" | "Passive"))
+        .collect()
+}
+
+/// One look at the recorded sessions with `now` (the status): acts on what each needs (start or
+/// resume, pause again, set a checkpoint), moves each along its phases, fails the ones past
+/// their limit and notes what is still awaited. A session acted on is looked at again only in
+/// the next look: what `now` showed of it is then stale. Never sleeps.
+pub fn look(
     p: &mut dyn Pool,
-    recorded: &[Recorded],
-    all: &[GeoRepSession],
+    recorded: &mut [Recorded],
+    now: &[GeoRepSession],
     plan: &Plan,
-) -> Result<Outcome, ModuleError> {
-    let mut o = Outcome::default();
-    let mut verify = Vec::new();
-    for r in recorded {
-        let Some(s) = all.iter().find(|s| r.is(s)) else {
-            o.problems.push(format!(
-                "the recorded session {} is not in gluster's geo-replication status: check 'gluster volume \
-                 geo-replication status'; if the session was deleted on purpose, remove it from the record",
-                r.name()
-            ));
+    id: &str,
+    o: &mut Outcome,
+) {
+    o.waiting.clear();
+    o.stale = false;
+    o.next = None;
+    let t = p.now().as_secs();
+    for r in recorded.iter_mut() {
+        if o.failed.contains(&r.name()) || r.done_in(id) {
+            continue;
+        }
+        let Some(s) = now.iter().find(|s| r.is(s)) else {
+            o.problem(
+                r,
+                format!(
+                    "the recorded session {} is not in gluster's geo-replication status: check 'gluster volume \
+                     geo-replication status'; if the session was deleted on purpose, remove it from the record",
+                    r.name()
+                ),
+            );
             continue;
         };
-        if r.paused && s.paused() {
-            o.restored.push(r.clone());
-        } else if verb(r, s).is_none_or(|v| o.act(p, r, v)) {
-            verify.push(r);
-        }
+        let mut pr = match r.progress_in(id) {
+            Some(pr) => pr.clone(),
+            None => {
+                let mut pr = Progress {
+                    wait_id: id.to_string(),
+                    since_s: t,
+                    acted: false,
+                    phase: Phase::Starting { at_s: t },
+                };
+                if r.paused && s.paused() {
+                    // As the operator left it: nothing to do.
+                    pr.phase = Phase::Done;
+                } else if let Some(v) = verb(r, s) {
+                    if !o.act(p, r, v) {
+                        continue;
+                    }
+                    pr.acted = true;
+                    r.progress = Some(pr.clone());
+                    o.wait(
+                        format!(
+                            "{}: {v} done, its workers awaited (0 s of {})",
+                            r.name(),
+                            plan.timeout.as_secs()
+                        ),
+                        plan.timeout,
+                    );
+                    continue;
+                }
+                pr
+            }
+        };
+        step(p, r, s, &mut pr, t, plan, o);
+        r.progress = Some(pr);
     }
-    if verify.is_empty() {
-        return Ok(o);
-    }
-    let (now, bad) = wait(p, &verify, plan.timeout, settled)?;
-    let mut marks = Vec::new();
-    for r in verify {
-        if bad.contains(&r) {
-            let pairs = now.iter().filter(|s| r.is(s)).flat_map(|s| &s.pairs);
-            let mut seen = Vec::new();
-            for w in pairs.filter(|w| !matches!(w.status.as_str(), "Active" | "Passive")) {
-                seen.push(format!("{}:{} {}", w.primary_node, w.primary_brick, w.status));
+}
+
+/// Moves a session with its status `s` along its phases, from `pr`.
+fn step(p: &mut dyn Pool, r: &Recorded, s: &GeoRepSession, pr: &mut Progress, t: u64, plan: &Plan, o: &mut Outcome) {
+    match pr.phase.clone() {
+        Phase::Done => {}
+        Phase::Starting { at_s } if !settled(s) => {
+            let waited = Duration::from_secs(t.saturating_sub(at_s));
+            let bad = unsettled(s);
+            let seen: Vec<String> = bad
+                .iter()
+                .map(|w| format!("{}:{} {}", w.primary_node, w.primary_brick, w.status))
+                .collect();
+            let what = if seen.is_empty() {
+                "no worker listed".to_string()
+            } else {
+                format!("worker(s) not Active or Passive: {}", seen.join(", "))
+            };
+            if waited < plan.timeout {
+                o.wait(
+                    format!(
+                        "{}: {what} ({} s of {})",
+                        r.name(),
+                        waited.as_secs(),
+                        plan.timeout.as_secs()
+                    ),
+                    plan.timeout - waited,
+                );
+                return;
+            }
+            for w in bad {
                 o.workers
                     .push(json!({"session": r.name(), "primary_node": w.primary_node,
                     "primary_brick": w.primary_brick, "status": w.status}));
             }
-            o.problems.push(format!(
-                "geo-replication session {}: {} after {} s; see 'gluster volume geo-replication {} {} status detail' \
-                 and the gsyncd logs under /var/log/glusterfs/geo-replication/ on those servers, fix the cause and \
-                 run again (the record keeps the session)",
-                r.name(),
-                if seen.is_empty() {
-                    "no worker listed".to_string()
-                } else {
-                    format!("worker(s) not Active or Passive: {}", seen.join(", "))
-                },
-                plan.timeout.as_secs(),
-                r.primary_volume,
-                r.secondary
-            ));
-        } else if r.paused {
-            if o.act(p, r, "pause") {
-                o.restored.push(r.clone());
-            }
-        } else if plan.checkpoint.is_none() {
-            o.restored.push(r.clone());
-        } else if p.checkpoint(r).map_err(|e| o.fail(e)).is_ok() {
-            o.changed = true;
-            marks.push(r);
+            o.problem(
+                r,
+                format!(
+                    "geo-replication session {}: {what} after {} s; see 'gluster volume geo-replication {} {} status \
+                     detail' and the gsyncd logs under /var/log/glusterfs/geo-replication/ on those servers, fix the \
+                     cause and run again (the record keeps the session)",
+                    r.name(),
+                    plan.timeout.as_secs(),
+                    r.primary_volume,
+                    r.secondary
+                ),
+            );
         }
-    }
-    if let (Some(within), false) = (plan.checkpoint, marks.is_empty()) {
-        let (_, late) = wait(p, &marks, within, checkpoint_done)?;
-        for r in marks {
-            if late.contains(&r) {
-                o.checkpoint_pending.push(r.name());
-                o.problems.push(format!(
+        Phase::Starting { .. } => {
+            if r.paused {
+                if o.act(p, r, "pause") {
+                    pr.acted = true;
+                    pr.phase = Phase::Done;
+                }
+            } else if let Some(within) = plan.checkpoint {
+                let replaced = checkpoint_times(s);
+                o.stale = true;
+                if p.checkpoint(r).map_err(|e| o.fail(r, e)).is_ok() {
+                    o.changed = true;
+                    pr.acted = true;
+                    pr.phase = Phase::Checkpoint { at_s: t, replaced };
+                    o.wait(
+                        format!("{}: checkpoint set, awaited (0 s of {})", r.name(), within.as_secs()),
+                        within,
+                    );
+                }
+            } else {
+                pr.phase = Phase::Done;
+            }
+        }
+        Phase::Checkpoint { at_s, replaced } => {
+            if checkpoint_reached(s, &replaced) {
+                pr.phase = Phase::Done;
+                return;
+            }
+            let within = plan.checkpoint.unwrap_or_default();
+            let waited = Duration::from_secs(t.saturating_sub(at_s));
+            if waited < within {
+                o.wait(
+                    format!(
+                        "{}: the checkpoint set after the restart, not yet completed by every Active worker ({} s of {})",
+                        r.name(),
+                        waited.as_secs(),
+                        within.as_secs()
+                    ),
+                    within - waited,
+                );
+                return;
+            }
+            o.checkpoint_pending.push(r.name());
+            o.problem(
+                r,
+                format!(
                     "geo-replication session {}: the checkpoint set after the restart did not complete within {} s; \
                      see 'gluster volume geo-replication {} {} status detail' (checkpoint_completed of the Active \
                      workers), then run again, raise checkpoint_timeout or set checkpoint: false (the record keeps \
@@ -306,11 +467,37 @@ pub fn restore(
                     within.as_secs(),
                     r.primary_volume,
                     r.secondary
-                ));
-            } else {
-                o.restored.push(r.clone());
-            }
+                ),
+            );
         }
+    }
+}
+
+/// Starts (or resumes) each recorded session, waits for its workers, pauses again the ones that
+/// were paused and sets a checkpoint on the others, waiting for it; each session's progress is
+/// in `recorded`. With a `wait_id`, one look and back: the caller calls again. Without, looks
+/// until nothing is awaited, pausing only after a look that acted on nothing.
+pub fn restore(
+    p: &mut dyn Pool,
+    recorded: &mut [Recorded],
+    all: &[GeoRepSession],
+    plan: &Plan,
+) -> Result<Outcome, ModuleError> {
+    let id = plan.wait_id.clone().unwrap_or_default();
+    if plan.wait_id.is_none() {
+        // A wait within this call starts from the sessions' state alone.
+        for r in recorded.iter_mut() {
+            r.progress = None;
+        }
+    }
+    let mut o = Outcome::default();
+    look(p, recorded, all, plan, &id, &mut o);
+    while plan.wait_id.is_none() && !o.waiting.is_empty() {
+        if !o.stale {
+            p.sleep(POLL.min(o.next.unwrap_or(POLL)));
+        }
+        let now = p.status()?;
+        look(p, recorded, &now, plan, &id, &mut o);
     }
     Ok(o)
 }
@@ -320,7 +507,6 @@ struct Live<'a> {
     ctx: &'a mut Ctx,
     gluster: Gluster,
     workdir: PathBuf,
-    started: Instant,
 }
 
 impl Pool for Live<'_> {
@@ -371,8 +557,10 @@ impl Pool for Live<'_> {
         // With --xml: gluster may exit 0 and refuse in the envelope.
         self.session(r, &["config", "checkpoint", "now", "--xml"], "set a checkpoint on")
     }
-    fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+    fn now(&self) -> Duration {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
     }
     fn sleep(&mut self, pause: Duration) {
         std::thread::sleep(pause)
@@ -445,6 +633,12 @@ fn stored(workdir: &Path) -> Result<Vec<String>, ModuleError> {
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_georep", opts)?;
+    if args.wait_id.as_deref().is_some_and(|w| w.trim().is_empty()) {
+        return Err(ModuleError::invalid_args(
+            "gluster_georep: option 'wait_id' must name the wait (unique per wait, such as the host and the time); \
+             leave it out to wait within one call",
+        ));
+    }
     let check = ctx.check_mode();
     let mut live = Live {
         ctx,
@@ -452,7 +646,6 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             timeout: Duration::from_secs(args.timeout),
         },
         workdir: std::env::var_os(WORKDIR_VAR).map_or_else(|| PathBuf::from("/var/lib/glusterd"), PathBuf::from),
-        started: Instant::now(),
     };
     let path = Path::new(&args.record);
     let start = args.state == "started";
@@ -470,6 +663,10 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let mut o = Outcome::default();
     let mut lines = Vec::new();
     let mut planned = Vec::new();
+    // The sessions the wait acted on (its calls so far, with a wait_id).
+    let mut acted = Vec::new();
+    // What a call of a wait that goes on says instead of what it did.
+    let mut waiting = None;
     let mut data = Map::new();
     let (key, idle) = match args.state.as_str() {
         "stopped" => {
@@ -480,6 +677,10 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             if !check && !planned.is_empty() {
                 // Recorded first: a failure half way still lets `started` bring back every one.
                 let mut keep = recorded;
+                // A stop begins a new round: what a wait left is void.
+                for r in &mut keep {
+                    r.progress = None;
+                }
                 for s in &planned {
                     if !keep.iter().any(|r| r.name() == s.name()) {
                         keep.push(s.clone());
@@ -489,6 +690,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 for s in &planned {
                     o.act(&mut live, s, "stop");
                 }
+                acted = std::mem::take(&mut o.acted);
             }
             ("stopped", "no geo-replication session is running")
         }
@@ -507,24 +709,63 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                     planned.push(r.clone());
                 }
             }
+            // Check mode and an empty record wait for nothing.
+            data.insert("done".into(), true.into());
+            data.insert("waiting".into(), json!([]));
+            data.insert("waited_s".into(), 0.into());
             if !check && !recorded.is_empty() {
                 let plan = Plan {
                     timeout: Duration::from_secs(args.timeout),
                     checkpoint: args.checkpoint.then_some(Duration::from_secs(args.checkpoint_timeout)),
+                    wait_id: args.wait_id.clone(),
                 };
-                o = restore(&mut live, &recorded, &all, &plan)?;
-                // Only verified sessions leave the record; the rest stay for the next run.
-                let kept: Vec<Recorded> = recorded.iter().filter(|x| !o.restored.contains(x)).cloned().collect();
-                if kept.is_empty() {
+                let id = plan.wait_id.clone().unwrap_or_default();
+                let mut now = recorded.clone();
+                o = restore(&mut live, &mut now, &all, &plan)?;
+                // With a wait_id the first problem ends the wait too: the playbook's loop stops on it.
+                let over = plan.wait_id.is_none() || o.waiting.is_empty() || !o.problems.is_empty();
+                acted = now
+                    .iter()
+                    .filter(|r| r.progress_in(&id).is_some_and(|p| p.acted))
+                    .cloned()
+                    .collect();
+                let waited_s = now
+                    .iter()
+                    .filter_map(|r| r.progress_in(&id))
+                    .map(|p| p.since_s)
+                    .min()
+                    .map_or(0, |t| live.now().as_secs().saturating_sub(t));
+                let names = |v: &mut dyn Iterator<Item = &Recorded>| json!(v.map(Recorded::name).collect::<Vec<_>>());
+                data.insert("restored".into(), names(&mut now.iter().filter(|r| r.done_in(&id))));
+                data.insert("pending".into(), names(&mut now.iter().filter(|r| !r.done_in(&id))));
+                let keep: Vec<Recorded> = if over {
+                    // Only verified sessions leave the record; the rest stay for the next run,
+                    // without the progress of a wait that is over.
+                    now.iter()
+                        .filter(|r| !r.done_in(&id))
+                        .map(|r| Recorded {
+                            progress: None,
+                            ..r.clone()
+                        })
+                        .collect()
+                } else {
+                    now
+                };
+                if keep.is_empty() {
                     record::remove(path)?;
-                } else if kept.len() < recorded.len() {
-                    record::write(path, &kept)?;
+                } else if keep != recorded {
+                    record::write(path, &keep)?;
                 }
-                let names = |v: &[Recorded]| json!(v.iter().map(Recorded::name).collect::<Vec<_>>());
-                data.insert("restored".into(), names(&o.restored));
-                data.insert("pending".into(), names(&kept));
                 data.insert("unhealthy_workers".into(), Value::Array(std::mem::take(&mut o.workers)));
                 data.insert("checkpoint_pending".into(), json!(o.checkpoint_pending));
+                data.insert("done".into(), (over && o.problems.is_empty()).into());
+                data.insert("waiting".into(), json!(o.waiting));
+                data.insert("waited_s".into(), waited_s.into());
+                // The until loop keeps only the last call's result: it tells what the whole wait changed.
+                o.changed |= over && !acted.is_empty();
+                if !over {
+                    waiting = Some(format!("waiting ({waited_s} s): {}", o.waiting.join("; ")));
+                }
             }
             ("started", "every recorded geo-replication session runs")
         }
@@ -541,7 +782,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             return Ok(base(ModuleResult::new(false, msg), &all));
         }
     };
-    let done = if check { &planned } else { &o.acted };
+    let done = if check { &planned } else { &acted };
     let names: Vec<String> = done
         .iter()
         .map(|r| {
@@ -568,6 +809,9 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             )
         },
     );
+    if let Some(w) = waiting {
+        r.msg = w;
+    }
     if !lines.is_empty() {
         r.diff = Some(transition(&lines));
     }

@@ -349,3 +349,114 @@ fn check_mode_starts_verifies_and_records_nothing() {
     assert_eq!(std::fs::read(h.record()).unwrap(), before);
     assert!(!Path::new(&h.state().join("checkpoint")).exists());
 }
+
+/// The record's entries as the module keeps them.
+fn record_entries(h: &Host) -> Vec<Value> {
+    let text = std::fs::read_to_string(h.record()).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn with_a_wait_id_each_call_takes_one_look_and_the_record_keeps_the_wait() {
+    let h = Host::new();
+    h.recorded(&[(S10, false)]);
+    let env = [("FAKE_GEOREP", "stopped")];
+    let go = |id: &str| h.run("10.3", json!({"state": "started", "wait_id": id}), &env);
+    // 1: started, not yet verified: done false, what is awaited, the phase in the record.
+    let v = go("w1");
+    assert_eq!(
+        (&v["failed"], &v["changed"], &v["done"]),
+        (&json!(false), &json!(true), &json!(false)),
+        "{v}"
+    );
+    assert_eq!(actions(&v), ["10.199.0.11::gsv0 start"]);
+    assert_eq!(names(&v["started"]), [S10]);
+    assert_eq!(
+        names(&v["waiting"]),
+        [format!("{S10}: start done, its workers awaited (0 s of 120)")]
+    );
+    assert!(v["msg"].as_str().unwrap().starts_with("waiting (0 s): "), "{v}");
+    assert_eq!(v["waited_s"], 0, "{v}");
+    let kept = record_entries(&h);
+    assert_eq!(
+        (&kept[0]["progress"]["wait_id"], &kept[0]["progress"]["phase"]["name"]),
+        (&json!("w1"), &json!("starting")),
+        "{kept:?}"
+    );
+    // 2: the workers are up: the checkpoint is set, nothing started again.
+    let v = go("w1");
+    assert_eq!((&v["changed"], &v["done"]), (&json!(true), &json!(false)), "{v}");
+    assert_eq!(actions(&v), ["10.199.0.11::gsv0 config checkpoint now"]);
+    assert_eq!(record_entries(&h)[0]["progress"]["phase"]["name"], "checkpoint");
+    // 3: completed: done; the record goes; the result tells what the whole wait did.
+    let v = go("w1");
+    assert_eq!(
+        (&v["failed"], &v["changed"], &v["done"]),
+        (&json!(false), &json!(true), &json!(true)),
+        "{v}"
+    );
+    assert!(actions(&v).is_empty(), "{v}");
+    assert_eq!(
+        (names(&v["started"]), names(&v["restored"]), names(&v["pending"])),
+        (vec![S10.to_string()], vec![S10.to_string()], vec![]),
+        "{v}"
+    );
+    assert_eq!(h.record_names(), None);
+}
+
+#[test]
+fn with_a_wait_id_a_checkpoint_pending_is_not_set_twice_and_a_failure_ends_the_wait() {
+    let h = Host::new();
+    h.recorded(&[(S10, false)]);
+    let pending = [("FAKE_GEOREP", "stopped"), ("FAKE_GEOREP_CHECKPOINT", "pending")];
+    let go = |limit: u64| {
+        h.run(
+            "10.3",
+            json!({"state": "started", "wait_id": "w1", "checkpoint_timeout": limit}),
+            &pending,
+        )
+    };
+    go(300);
+    assert_eq!(actions(&go(300)), ["10.199.0.11::gsv0 config checkpoint now"]);
+    let v = go(300);
+    assert_eq!((&v["done"], &v["changed"]), (&json!(false), &json!(false)), "{v}");
+    assert!(actions(&v).is_empty(), "no second checkpoint while one is pending: {v}");
+    assert!(
+        names(&v["waiting"])[0].contains("not yet completed by every Active worker"),
+        "{v}"
+    );
+    // Past its limit: failed, the session stays recorded without the wait's progress.
+    let v = go(0);
+    assert_eq!((&v["failed"], &v["done"]), (&json!(true), &json!(false)), "{v}");
+    assert_eq!(names(&v["checkpoint_pending"]), [S10]);
+    assert!(
+        v["msg"].as_str().unwrap().contains("did not complete within 0 s"),
+        "{v}"
+    );
+    let kept = record_entries(&h);
+    assert!(kept[0].get("progress").is_none(), "{kept:?}");
+    assert_eq!(h.record_names(), Some(vec![S10.to_string()]));
+}
+
+#[test]
+fn a_wait_id_must_name_the_wait_and_check_mode_waits_for_nothing() {
+    let h = Host::new();
+    h.recorded(&[(S10, false)]);
+    let v = h.run("10.3", json!({"state": "started", "wait_id": " "}), &[]);
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(
+        v["msg"].as_str().unwrap().contains("'wait_id' must name the wait"),
+        "{v}"
+    );
+    let v = h.run(
+        "10.3",
+        json!({"state": "started", "wait_id": "w1", "_ansible_check_mode": true}),
+        &[("FAKE_GEOREP", "stopped")],
+    );
+    assert_eq!(
+        (&v["failed"], &v["done"], &v["changed"]),
+        (&json!(false), &json!(true), &json!(true)),
+        "{v}"
+    );
+    assert!(actions(&v).is_empty(), "{v}");
+}

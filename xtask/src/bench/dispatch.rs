@@ -141,6 +141,7 @@ fn measure(root: &Path, venv: &Venv, coll: &Path, work: &Path, t: &Target, runs:
     let play_cmd = |play: &Path| {
         let mut cmd = venv.cmd("ansible-playbook");
         ansible_env(&mut cmd, coll, root);
+        super::as_users_run(&mut cmd);
         cmd.env("ANSIBLE_PIPELINING", "True")
             .env("ANSIBLE_LIBRARY", work.join("library"))
             .arg("-i")

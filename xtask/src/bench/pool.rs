@@ -169,6 +169,7 @@ pub fn converged(args: &[String]) -> Result<String> {
         for _ in 0..runs {
             for (i, pipelining) in ["0", "1"].iter().enumerate() {
                 let mut cmd = crate::demo::upgrade_command(&p.venv, &p.collections, &p.inventory, &reports);
+                super::as_users_run(&mut cmd);
                 cmd.env("ANSIBLE_PIPELINING", pipelining);
                 let started = Instant::now();
                 util::run_explained(&mut cmd)?;

@@ -745,7 +745,7 @@ fn georep_order(out: &str) -> Result {
         Some("changed: [node1]"),
     )?;
     let started = find(
-        "Geo-replication | sessions of the pool, wanted started",
+        "Geo-replication | start the sessions, wait until every worker is Active or Passive",
         Some("changed: [node1]"),
     )?;
     let touched: Vec<(usize, &str)> = tasks
@@ -835,7 +835,7 @@ mod tests {
             &["ok: [sec1]", "changed: [node1]"],
         );
         let start = task(
-            "Geo-replication | sessions of the pool, wanted started",
+            "Geo-replication | start the sessions, wait until every worker is Active or Passive",
             &["ok: [sec1]", "changed: [node1]"],
         );
         let servers = ["sec1", "node1", "node2", "node3"].map(rolling).concat();

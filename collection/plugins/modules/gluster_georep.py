@@ -31,6 +31,14 @@ description:
   - Only the sessions that went through all of that leave the record; one that is missing from the status, or
     whose start, workers or checkpoint failed, stays recorded, so running the task again finishes it (a session
     already running is only verified). The module fails while any recorded session is not restored.
+  - With O(wait_id), O(state=started) takes one look per call and never sleeps, for a playbook's C(until) loop
+    that shows a line per look (see EXAMPLES). Each call acts on what is due (start or resume, pause again, set
+    the checkpoint), keeps each session's phase in O(record) (started at a time, checkpoint set at a time, done)
+    and returns C(done=false) with what it still waits for in C(waiting), until a call finds every session
+    verified and returns C(done=true). Within one wait a session is never started, resumed or given a
+    checkpoint twice; the workers get O(timeout) from their start, the checkpoint O(checkpoint_timeout) from its
+    setting, and a phase past its limit fails the module as without O(wait_id). The first failure ends the wait;
+    the sessions not verified stay recorded for the next run, which starts afresh from their state.
   - The Gluster upgrade guides stop geo-replication before an upgrade and start it after, and upgrade secondary
     pools before their primaries.
   - Run it once per pool (C(run_once)); a session is stopped or started for every server at once.
@@ -56,6 +64,13 @@ options:
         secondary needs to catch up with what was written while geo-replication was stopped.
     type: str
     default: "300"
+  wait_id:
+    description:
+      - Names one wait of O(state=started) spread over several calls, each taking one look; a new name per wait
+        (the host and the time, for instance). The phases a call finds in O(record) under another name are
+        ignored, as that wait is over. Without it, a call waits until every session is verified or failed,
+        looking every 2 seconds.
+    type: str
 extends_documentation_fragment:
   - keel.storage.gluster
 notes:
@@ -88,6 +103,23 @@ EXAMPLES = r'''
     state: started
     checkpoint_timeout: 10m
   run_once: true
+
+- name: A new wait
+  ansible.builtin.set_fact:
+    georep_wait: "{{ inventory_hostname }}-{{ now(utc=true).timestamp() }}"
+  run_once: true
+
+- name: Start them again, a look every 5 s with a line each, for up to 420 s (2 min for the workers, 5 min for the checkpoint)
+  keel.storage.gluster_georep:
+    state: started
+    timeout: 2m
+    checkpoint_timeout: 5m
+    wait_id: "{{ georep_wait }}"
+  run_once: true
+  register: georep
+  until: georep.done | default(false) or georep is failed
+  retries: 86
+  delay: 5
 '''
 
 RETURN = r'''
@@ -130,8 +162,9 @@ stopped:
   sample: ["gv0 -> root@site-b::gv0-dr"]
 started:
   description:
-    - The sessions started, resumed or paused again (or that would be, in check mode); a paused one is named with
-      C((paused again, as it was)).
+    - The sessions started, resumed, paused again or given a checkpoint (or that would be started, in check
+      mode); a paused one is named with C((paused again, as it was)). With O(wait_id), those of the whole wait so
+      far; the call that ends the wait then reports C(changed) when the wait changed anything.
   returned: when state is started and the status was read
   type: list
   elements: str
@@ -171,4 +204,22 @@ checkpoint_pending:
   returned: when state is started, not in check mode, and a session was recorded
   type: list
   elements: str
+done:
+  description:
+    - True when nothing is left to wait for, every recorded session verified (always in check mode, which waits
+      for nothing, and when nothing is recorded). False while a wait with O(wait_id) goes on, and on a failure.
+  returned: when state is started and the status was read
+  type: bool
+  sample: false
+waiting:
+  description: What is still awaited, one line per session, such as its workers not yet Active or Passive or its checkpoint not yet completed, with the time waited and the limit.
+  returned: when state is started and the status was read
+  type: list
+  elements: str
+  sample: ["gv0 -> site-b::gv0-dr: worker(s) not Active or Passive: node2:/bricks/gv0 Initializing... (12 s of 120)"]
+waited_s:
+  description: Seconds since the wait first looked at the sessions (with O(wait_id), since its first call).
+  returned: when state is started and the status was read
+  type: int
+  sample: 12
 '''

@@ -2,7 +2,9 @@
 //! pool, their state; `stopped` stops the running ones and records them, `started` starts
 //! exactly the recorded ones again, waits until every worker is Active or Passive and a
 //! checkpoint set after the restart has completed. A session leaves the record only once it is
-//! verified, so a run that fails half way is finished by the next. The Gluster guides: stop
+//! verified, so a run that fails half way is finished by the next. With `wait_id`, `started`
+//! takes one look per call and keeps each session's phase in the record, for a playbook's until
+//! loop that shows a line per look. The Gluster guides: stop
 //! geo-replication before an upgrade, start it after, and upgrade secondary pools before their
 //! primaries.
 

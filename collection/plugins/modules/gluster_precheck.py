@@ -126,11 +126,6 @@ installed_version:
   returned: always, unless the pool could not be read
   type: str
   sample: "10.3"
-op_version:
-  description: The pool's cluster.op-version as this server reads it (where the report starts from).
-  returned: always, unless the pool could not be read
-  type: int
-  sample: 100000
 commands:
   description: Every command the module ran on the target, in order, one line each (secret values masked).
   returned: always

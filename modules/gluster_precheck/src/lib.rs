@@ -74,6 +74,5 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let found = findings::evaluate(&pool, &policy);
     let mut data = Map::new();
     data.insert("installed_version".into(), json!(pool.version.text));
-    data.insert("op_version".into(), json!(pool.op_version));
     verdict(&found, &format!("an {} upgrade", args.mode), data)
 }

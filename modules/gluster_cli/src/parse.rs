@@ -2,7 +2,7 @@
 //! Field names follow gluster's `cli/src/cli-xml-output.c`; tests run on output captured from
 //! real glusterfs 10.3 and 11.1 (tests/fixtures).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use roxmltree::{Document, Node};
 use serde::Serialize;
@@ -472,6 +472,9 @@ pub fn parse_heal_entries(xml: &str, limit: usize) -> Result<Vec<String>, ParseE
     envelope_ok(&d)?;
     let is_gfid = |name: &str| name.starts_with("<gfid:");
     let mut out: Vec<(String, String)> = Vec::new();
+    // Indexes of what is kept, so that each entry costs a look-up, not a scan of the kept ones.
+    let mut at_key: BTreeMap<String, usize> = BTreeMap::new();
+    let mut names: BTreeSet<String> = BTreeSet::new();
     for f in d.descendants().filter(|n| n.has_tag_name("file")) {
         let gfid = f.attribute("gfid").unwrap_or_default();
         let name = f
@@ -485,15 +488,22 @@ pub fn parse_heal_entries(xml: &str, limit: usize) -> Result<Vec<String>, ParseE
         } else {
             gfid.to_string()
         };
-        let full = out.len() >= limit;
         // A gfid mismatch lists one path under two gfids: name it once.
-        if out.iter().any(|(_, n)| *n == name) {
+        if names.contains(&name) {
             continue;
         }
-        match out.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, have)) if is_gfid(have) && !is_gfid(&name) => *have = name,
+        match at_key.get(&key) {
+            Some(&i) if is_gfid(&out[i].1) && !is_gfid(&name) => {
+                names.remove(&out[i].1);
+                names.insert(name.clone());
+                out[i].1 = name;
+            }
             Some(_) => {}
-            None if !full => out.push((key, name)),
+            None if out.len() < limit => {
+                at_key.insert(key.clone(), out.len());
+                names.insert(name.clone());
+                out.push((key, name));
+            }
             None => {}
         }
     }

@@ -40,10 +40,13 @@ options:
     default: "5"
   settle:
     description:
-      - Seconds after this server's C(glusterd) started that the pool must stay whole before the module
-        reports it whole. Right after C(glusterd) starts, peers show their stored state until the handshake
-        completes, and the handshake may still reject them; a C(glusterd) that has run longer than this has
+      - Seconds after this server's C(glusterd) started during which a whole pool is confirmed before the
+        module reports it whole. Right after C(glusterd) starts, peers show their stored state until the
+        handshake completes, and the handshake (which may reject a peer) follows its connection within a
+        moment; so while C(glusterd) is younger than this, two looks at least 3 seconds apart (in a playbook's
+        until loop, two consecutive looks) must both see the pool whole. A C(glusterd) that has run longer has
         had its handshakes, so a pool nothing restarted is not watched at all.
+      - Also how long a connected peer may stay in C(Accepted peer request) before the pool is stuck.
     type: str
     default: "0"
   stuck_after:

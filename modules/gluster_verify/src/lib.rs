@@ -338,6 +338,11 @@ pub fn next_remedy(ladder: &[Remedy], applied: &[Remedy]) -> Option<Remedy> {
     ladder.iter().copied().find(|r| !applied.contains(r))
 }
 
+/// A peer's handshake (which may reject it) follows its connection within a moment: a whole pool,
+/// every peer connected, seen again this long after is past it. The looks of a playbook's until
+/// loop are further apart, so there it is two consecutive looks.
+const CONFIRM: Duration = Duration::from_secs(3);
+
 /// How long this server's glusterd has been running; None when none runs.
 fn glusterd_age() -> Option<Duration> {
     let root = std::path::Path::new("/proc");
@@ -412,7 +417,8 @@ struct Plan<'a> {
     args: &'a Args,
     applied: Vec<Remedy>,
     settle: Duration,
-    /// What is left of the settle once glusterd's age is taken off.
+    /// How long the pool must look whole before it counts: the confirmation while glusterd is
+    /// younger than the settle, nothing once it is older.
     whole_for: Duration,
     stuck_after: Duration,
 }
@@ -431,8 +437,9 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         applied: parse_remedies(&args.remedies_applied)?,
         settle,
         // The settle covers the handshakes that follow a glusterd start: a glusterd that has been
-        // running longer has had them, so only what is left of the settle is waited for.
-        whole_for: settle.saturating_sub(glusterd_age().unwrap_or_default()),
+        // running longer has had them. A younger one is taken at its word once two looks CONFIRM
+        // apart agree that the pool is whole.
+        whole_for: settle.saturating_sub(glusterd_age().unwrap_or_default()).min(CONFIRM),
         stuck_after: Duration::from_secs(args.stuck_after),
         args: &args,
     };

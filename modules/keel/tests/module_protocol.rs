@@ -878,7 +878,7 @@ fn verify_names_a_bad_version() {
 }
 
 #[test]
-fn verify_fails_when_the_pool_cannot_stay_whole_for_the_settle_time() {
+fn verify_fails_when_the_pool_is_not_confirmed_whole_in_time() {
     let v = run(
         verify(json!({"version": "11.1", "settle": 30})),
         &fake_path(),
@@ -886,7 +886,7 @@ fn verify_fails_when_the_pool_cannot_stay_whole_for_the_settle_time() {
     );
     assert_eq!(v["failed"], true, "{v}");
     assert_eq!(
-        v["msg"], "the pool is not whole after 2 s: the pool looks whole; watching it for 30 s",
+        v["msg"], "the pool is not whole after 2 s: the pool looks whole; watching it for 3 s",
         "{v}"
     );
     assert_eq!(v["whole"], false, "{v}");

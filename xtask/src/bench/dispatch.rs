@@ -137,7 +137,9 @@ struct Time {
 }
 
 fn measure(root: &Path, venv: &Venv, coll: &Path, work: &Path, t: &Target, runs: usize) -> Result<String> {
-    let remote = format!("/tmp/keel-bench-dispatch-{}", std::process::id());
+    // Not the work directory's name: on localhost the cleanup of this one would remove the
+    // collection the next target needs.
+    let remote = format!("/tmp/keel-bench-remote-{}", std::process::id());
     let play_cmd = |play: &Path| {
         let mut cmd = venv.cmd("ansible-playbook");
         ansible_env(&mut cmd, coll, root);

@@ -90,6 +90,9 @@ pub fn run(args: &[String]) -> Result<String> {
                 hosts: opt("--hosts").unwrap_or_else(|| "local".into()),
             });
             if Path::new(TESTBED_INVENTORY).exists() {
+                // The Python variants need Python on every node; the testbed's third server
+                // starts without it.
+                crate::testbed::python_everywhere(&crate::testbed::Paths::from_env())?;
                 for hosts in ["node1", "node1,node2,node3"] {
                     targets.push(Target {
                         inventory: TESTBED_INVENTORY.into(),

@@ -1,4 +1,4 @@
-//! `cargo xtask bench dispatch [--inventory PATH] [--hosts PATTERN] [--runs N]`: what a Keel task
+//! `cargo xtask bench dispatch [--inventory PATH] [--hosts PATTERN] [--runs N] [--no-gluster]`: what a Keel task
 //! costs against what ansible-core costs anyway. Each variant is a play of 20 tasks, less a play
 //! with no task, divided by 20; the median of RUNS runs (default 7), the variants taking turns so
 //! that a busy spell on the machine falls on all of them:
@@ -10,7 +10,9 @@
 //!   no-cache the Keel task with `keel_binary_cache=false` (ansible-core's transfer, as before #17)
 //! and, for scale, the binary run directly on the controller.
 //! Without --inventory it runs on localhost (tests/playbooks/inventory.ini, group `local`) and,
-//! when the testbed is up, on node1 and on node1,node2,node3 over ssh.
+//! when the testbed is up, on node1 and on node1,node2,node3 over ssh. Where gluster is installed
+//! the Keel module is a gluster one against `command` running a gluster call, unless --no-gluster
+//! asks for dispatch alone everywhere (a module that runs no command against `command: true`).
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -39,8 +41,8 @@ fn weka_probe() -> Probe {
         module: "weka_upgrade_path",
         args: json!({"from_version": "3.13.1", "target_version": "4.0.2"}),
         command: "true",
-        why: "no gluster on these hosts: `keel.storage.weka_upgrade_path` (runs no command) against \
-              `ansible.builtin.command: true`",
+        why: "dispatch alone (no gluster on these hosts, or --no-gluster): `keel.storage.weka_upgrade_path` \
+              (runs no command) against `ansible.builtin.command: true`",
     }
 }
 
@@ -59,6 +61,8 @@ fn gluster_probe() -> Probe {
 struct Target {
     inventory: PathBuf,
     hosts: String,
+    /// Dispatch alone, even where gluster is installed.
+    no_gluster: bool,
 }
 
 pub fn run(args: &[String]) -> Result<String> {
@@ -78,16 +82,19 @@ pub fn run(args: &[String]) -> Result<String> {
     if runs == 0 {
         return Err("--runs must be at least 1".into());
     }
+    let no_gluster = args.iter().any(|a| a == "--no-gluster");
     let mut targets = Vec::new();
     match opt("--inventory") {
         Some(inv) => targets.push(Target {
             inventory: root.join(inv),
             hosts: opt("--hosts").unwrap_or_else(|| "all".into()),
+            no_gluster,
         }),
         None => {
             targets.push(Target {
                 inventory: root.join("tests/playbooks/inventory.ini"),
                 hosts: opt("--hosts").unwrap_or_else(|| "local".into()),
+                no_gluster,
             });
             if Path::new(TESTBED_INVENTORY).exists() {
                 // The Python variants need Python on every node; the testbed's third server
@@ -97,6 +104,7 @@ pub fn run(args: &[String]) -> Result<String> {
                     targets.push(Target {
                         inventory: TESTBED_INVENTORY.into(),
                         hosts: hosts.into(),
+                        no_gluster,
                     });
                 }
             }
@@ -172,7 +180,7 @@ fn measure(root: &Path, venv: &Venv, coll: &Path, work: &Path, t: &Target, runs:
         .map_err(|e| format!("ansible: {e}"))?;
     let lines = String::from_utf8_lossy(&probe_out.stdout).into_owned();
     let gluster = !lines.trim().is_empty() && lines.lines().all(|l| l.contains("rc=0"));
-    let probe = if gluster { gluster_probe() } else { weka_probe() };
+    let probe = if gluster && !t.no_gluster { gluster_probe() } else { weka_probe() };
 
     // The binary that holds the module, from the built collection's own binaries.
     let bin_dir = root.join("build/collection/plugins/modules/__bin__");

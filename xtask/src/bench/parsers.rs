@@ -194,8 +194,8 @@ fn measure(root: &Path, bin: &Path, work: &Path) -> Result<String> {
          4 MB). \"RSS, input read\" is VmRSS before the parse (the input is in memory), \"peak\" \
          VmHWM after it; \"over baseline\" subtracts the peak of the same parser on 1 entry, \
          \"parse's own\" the RSS with the input read. `limit` is `parse_heal_entries`' entry limit \
-         (gluster_heal's default `report_entries` is {MODULE_LIMIT}; every entry kept costs a \
-         comparison with each kept before it).\n\n\
+         (gluster_heal's default `report_entries` is {MODULE_LIMIT}; the entries kept are \
+         indexed, so each entry costs a look-up).\n\n\
          | parser | entries | limit | input bytes | result | time | RSS, input read | peak RSS | \
          peak over baseline | parse's own |\n\
          |---|---|---|---|---|---|---|---|---|---|\n{}\n\n\

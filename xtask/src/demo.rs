@@ -25,17 +25,7 @@ pub fn main(args: &[String]) -> Result {
     step("1/6 build the collection (static module binaries, galaxy tarball)");
     let (venv, collections) = installed_collection(&root.join("build/demo/collections"))?;
     step("2/6 bring up 3 GlusterFS 10.3 servers and a client on this machine");
-    let inventory = testbed::up(
-        &paths,
-        &Options {
-            nodes: 3,
-            version: "10.3".into(),
-            layout: Layout::Replica3,
-            secondary: false,
-        },
-    )?;
-    // Debian's Gluster packages need Python to install; the testbed's third server lacks it.
-    testbed::python_everywhere(&paths)?;
+    let inventory = pool_of_three(&paths)?;
     step("3/6 start the writer on the client: checksummed files land on gv0 throughout");
     testbed::writer_start(&paths)?;
     step("4/6 ansible-playbook keel.storage.gluster_upgrade -e gluster_target_version=11.1");
@@ -79,6 +69,22 @@ pub fn main(args: &[String]) -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Three 10.3 servers (replica 3) and a client on the testbed, ready for the upgrade: its inventory.
+pub fn pool_of_three(paths: &Paths) -> Result<PathBuf> {
+    let inventory = testbed::up(
+        paths,
+        &Options {
+            nodes: 3,
+            version: "10.3".into(),
+            layout: Layout::Replica3,
+            secondary: false,
+        },
+    )?;
+    // Debian's Gluster packages need Python to install; the testbed's third server lacks it.
+    testbed::python_everywhere(paths)?;
+    Ok(inventory)
 }
 
 /// The collection built and installed under `collections`, with the newest ansible-core's venv.

@@ -20,7 +20,8 @@ pub fn run(cmd: &mut Command) -> Result {
     eprintln!("+ {}", show(cmd));
     let status = cmd
         .stdout(std::io::stderr())
-        .status().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
     if status.success() {
         Ok(())
     } else {

@@ -9,15 +9,8 @@ use std::time::Instant;
 
 use keel_gluster_cli::parse::{parse_heal_entries, parse_heal_summary};
 
-/// A field of /proc/self/status in KiB (VmRSS, VmHWM).
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
-}
+mod support;
+use support::status_kib;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -16,15 +16,8 @@ const SIZES: [usize; 3] = [100, 1_000, 10_000];
 const BRICKS_PER_SERVER: usize = 4;
 const REPLICA: usize = 3;
 
-/// A field of /proc/self/status in KiB (VmRSS, VmHWM).
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
-}
+mod support;
+use support::status_kib;
 
 /// splitmix64: a fixed seed, so every run plans the same layouts.
 struct Rng(u64);

@@ -103,6 +103,16 @@ fn names(v: &Value) -> Vec<String> {
     serde_json::from_value(v.clone()).unwrap_or_default()
 }
 
+/// S10 started and restored, nothing pending, the record gone.
+fn assert_restored_s10(h: &Host, v: &Value) {
+    assert_eq!(
+        (names(&v["started"]), names(&v["restored"]), names(&v["pending"])),
+        (vec![S10.to_string()], vec![S10.to_string()], vec![]),
+        "{v}"
+    );
+    assert_eq!(h.record_names(), None);
+}
+
 #[test]
 fn a_failed_status_is_never_taken_for_no_session() {
     for (mode, rc) in [("bare-rc1", 1), ("timeout", 110), ("opret", 0)] {
@@ -199,12 +209,7 @@ fn only_restored_sessions_leave_the_record() {
     assert_eq!(h.record_names(), Some(vec![S10.to_string()]));
     let v = h.run("10.3", json!({"state": "started"}), &[("FAKE_GEOREP", "stopped")]);
     assert_eq!((&v["failed"], &v["changed"]), (&json!(false), &json!(true)), "{v}");
-    assert_eq!(
-        (names(&v["started"]), names(&v["restored"]), names(&v["pending"])),
-        (vec![S10.to_string()], vec![S10.to_string()], vec![]),
-        "{v}"
-    );
-    assert_eq!(h.record_names(), None);
+    assert_restored_s10(&h, &v);
 }
 
 #[test]
@@ -396,12 +401,7 @@ fn with_a_wait_id_each_call_takes_one_look_and_the_record_keeps_the_wait() {
         "{v}"
     );
     assert!(actions(&v).is_empty(), "{v}");
-    assert_eq!(
-        (names(&v["started"]), names(&v["restored"]), names(&v["pending"])),
-        (vec![S10.to_string()], vec![S10.to_string()], vec![]),
-        "{v}"
-    );
-    assert_eq!(h.record_names(), None);
+    assert_restored_s10(&h, &v);
 }
 
 #[test]

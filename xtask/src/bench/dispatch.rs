@@ -180,7 +180,11 @@ fn measure(root: &Path, venv: &Venv, coll: &Path, work: &Path, t: &Target, runs:
         .map_err(|e| format!("ansible: {e}"))?;
     let lines = String::from_utf8_lossy(&probe_out.stdout).into_owned();
     let gluster = !lines.trim().is_empty() && lines.lines().all(|l| l.contains("rc=0"));
-    let probe = if gluster && !t.no_gluster { gluster_probe() } else { weka_probe() };
+    let probe = if gluster && !t.no_gluster {
+        gluster_probe()
+    } else {
+        weka_probe()
+    };
 
     // The binary that holds the module, from the built collection's own binaries.
     let bin_dir = root.join("build/collection/plugins/modules/__bin__");

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::ansible::Venv;
-use crate::testbed::{self, Layout, Options, Paths};
+use crate::testbed::{self, Paths};
 use crate::util::{self, Result};
 
 /// The upgraded pool: what the converged runs need, and the upgrade's own figures.
@@ -49,16 +49,7 @@ fn upgraded_pool() -> Result<Pool> {
     let root = util::root();
     let paths = Paths::from_env();
     let (venv, collections) = crate::demo::installed_collection(&root.join("build/bench/collections"))?;
-    let inventory = testbed::up(
-        &paths,
-        &Options {
-            nodes: 3,
-            version: "10.3".into(),
-            layout: Layout::Replica3,
-            secondary: false,
-        },
-    )?;
-    testbed::python_everywhere(&paths)?;
+    let inventory = crate::demo::pool_of_three(&paths)?;
     testbed::writer_start(&paths)?;
     let reports = root.join("build/bench/reports");
     let _ = std::fs::remove_dir_all(&reports);

@@ -1,5 +1,6 @@
 //! `cargo xtask proptest [CASES]`: the property tests of the parsers, the args coercion and the
-//! WEKA planner (`tests/props.rs` of keel-runtime, keel-gluster-cli and keel-weka-cli) with
+//! planners (`tests/props.rs` of keel-runtime, keel-gluster-cli and keel-weka-cli, and the wave
+//! planner's `tests/waves.rs` of keel-gluster-cli) with
 //! CASES cases per property (default 100,000; plain `cargo test` runs proptest's 256), built
 //! with the `proptest` profile (optimised, overflow checks on). Prints the time per crate, for
 //! BENCHMARKS.md.
@@ -9,7 +10,13 @@ use std::time::Instant;
 
 use crate::util::{self, Result};
 
-const CRATES: [&str; 3] = ["keel-runtime", "keel-gluster-cli", "keel-weka-cli"];
+/// Each crate and its test file of properties.
+const SUITES: [(&str, &str); 4] = [
+    ("keel-runtime", "props"),
+    ("keel-gluster-cli", "props"),
+    ("keel-gluster-cli", "waves"),
+    ("keel-weka-cli", "props"),
+];
 
 pub fn main(args: &[String]) -> Result {
     let cases: u64 = match args {
@@ -19,7 +26,7 @@ pub fn main(args: &[String]) -> Result {
     };
     let root = util::root();
     let cargo = super::test::cargo();
-    let test = |krate: &str| {
+    let test = |(krate, file): (&str, &str)| {
         let mut cmd = Command::new(&cargo);
         cmd.current_dir(&root).env("PROPTEST_CASES", cases.to_string()).args([
             "test",
@@ -29,19 +36,19 @@ pub fn main(args: &[String]) -> Result {
             "-p",
             krate,
             "--test",
-            "props",
+            file,
         ]);
         cmd
     };
     // Built first, so the times below are the runs alone.
-    for krate in CRATES {
-        util::run(test(krate).arg("--no-run"))?;
+    for suite in SUITES {
+        util::run(test(suite).arg("--no-run"))?;
     }
     let mut times = Vec::new();
-    for krate in CRATES {
+    for suite in SUITES {
         let started = Instant::now();
-        util::run(&mut test(krate))?;
-        times.push(format!("{krate} {:.1} s", started.elapsed().as_secs_f64()));
+        util::run(&mut test(suite))?;
+        times.push(format!("{} tests/{}.rs {:.1} s", suite.0, suite.1, started.elapsed().as_secs_f64()));
     }
     println!("property tests, {cases} cases per property: {}", times.join(", "));
     Ok(())

@@ -48,7 +48,12 @@ pub fn main(args: &[String]) -> Result {
     for suite in SUITES {
         let started = Instant::now();
         util::run(&mut test(suite))?;
-        times.push(format!("{} tests/{}.rs {:.1} s", suite.0, suite.1, started.elapsed().as_secs_f64()));
+        times.push(format!(
+            "{} tests/{}.rs {:.1} s",
+            suite.0,
+            suite.1,
+            started.elapsed().as_secs_f64()
+        ));
     }
     println!("property tests, {cases} cases per property: {}", times.join(", "));
     Ok(())

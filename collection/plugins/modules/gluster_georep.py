@@ -212,7 +212,9 @@ done:
   type: bool
   sample: false
 waiting:
-  description: What is still awaited, one line per session, such as its workers not yet Active or Passive or its checkpoint not yet completed, with the time waited and the limit.
+  description:
+    - What is still awaited, one line per session, such as its workers not yet Active or Passive or its
+      checkpoint not yet completed, with the time waited and the limit.
   returned: when state is started and the status was read
   type: list
   elements: str

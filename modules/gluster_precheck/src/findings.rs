@@ -41,6 +41,14 @@ const REMOVED_IN_6: [&str; 5] = [
     "storage.bd",
 ];
 
+/// Blockers that waiting alone can clear: heal entries pending on a pool under writes (a file
+/// mid-write is briefly listed). True only when there is a blocker and every one is of that kind,
+/// so a playbook looks again for a bounded time instead of refusing on one look.
+pub fn blockers_may_clear(found: &[Finding]) -> bool {
+    let mut blockers = found.iter().filter(|f| f.severity == Severity::Blocker).peekable();
+    blockers.peek().is_some() && blockers.all(|f| f.code == "heal_pending")
+}
+
 pub fn evaluate(pool: &Pool, policy: &Policy) -> Vec<Finding> {
     let mut out = Vec::new();
     let online = policy.mode == Mode::Online;

@@ -74,5 +74,6 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let found = findings::evaluate(&pool, &policy);
     let mut data = Map::new();
     data.insert("installed_version".into(), json!(pool.version.text));
+    data.insert("blockers_may_clear".into(), json!(findings::blockers_may_clear(&found)));
     verdict(&found, &format!("an {} upgrade", args.mode), data)
 }

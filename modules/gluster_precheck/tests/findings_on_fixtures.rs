@@ -2,7 +2,7 @@
 
 use keel_gluster_cli::fixtures::pool;
 use keel_gluster_cli::parse::*;
-use keel_gluster_precheck::findings::{evaluate, Finding, Mode, Policy, Severity};
+use keel_gluster_precheck::findings::{blockers_may_clear, evaluate, Finding, Mode, Policy, Severity};
 
 fn policy(mode: Mode, target: Option<&str>) -> Policy {
     Policy {
@@ -65,6 +65,26 @@ fn a_server_down_with_writes_blocks_for_every_reason_it_should() {
     }
     let pending = found.iter().find(|f| f.code == "heal_pending").unwrap();
     assert!(pending.msg.contains("28 entries waiting to heal"), "{}", pending.msg);
+}
+
+#[test]
+fn only_pending_heal_entries_may_clear_by_waiting() {
+    // A writer mid-write shows an entry pending heal for a moment: the one blocker waiting clears.
+    let mut p = pool("10.3", "");
+    p.volumes.retain(|v| v.info.name == "gv0");
+    p.volumes[0].bricks[1].heal.as_mut().unwrap().pending = Some(1);
+    let found = evaluate(&p, &policy(Mode::Online, Some("11.1")));
+    assert_eq!(codes(&found, Severity::Blocker), ["heal_pending"], "{found:#?}");
+    assert!(blockers_may_clear(&found));
+    // With anything else blocking, or nothing blocking, there is nothing to wait for.
+    assert!(!blockers_may_clear(&evaluate(
+        &pool("10.3", "degraded-"),
+        &policy(Mode::Online, Some("11.1"))
+    )));
+    p.volumes[0].bricks[1].heal.as_mut().unwrap().pending = Some(0);
+    let found = evaluate(&p, &policy(Mode::Online, Some("11.1")));
+    assert!(codes(&found, Severity::Blocker).is_empty(), "{found:#?}");
+    assert!(!blockers_may_clear(&found));
 }
 
 #[test]

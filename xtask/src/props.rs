@@ -1,6 +1,6 @@
 //! `cargo xtask proptest [CASES]`: the property tests of the parsers, the args coercion and the
-//! planners (`tests/props.rs` of keel-runtime, keel-gluster-cli and keel-weka-cli, and the wave
-//! planner's `tests/waves.rs` of keel-gluster-cli) with
+//! planners (`tests/props.rs` of keel-runtime, keel-gluster-model and keel-weka-model, and the
+//! wave planner's `tests/waves.rs` of keel-gluster-model) with
 //! CASES cases per property (default 100,000; plain `cargo test` runs proptest's 256), built
 //! with the `proptest` profile (optimised, overflow checks on). Prints the time per crate, for
 //! BENCHMARKS.md.
@@ -13,9 +13,9 @@ use crate::util::{self, Result};
 /// Each crate and its test file of properties.
 const SUITES: [(&str, &str); 4] = [
     ("keel-runtime", "props"),
-    ("keel-gluster-cli", "props"),
-    ("keel-gluster-cli", "waves"),
-    ("keel-weka-cli", "props"),
+    ("keel-gluster-model", "props"),
+    ("keel-gluster-model", "waves"),
+    ("keel-weka-model", "props"),
 ];
 
 pub fn main(args: &[String]) -> Result {

@@ -1,5 +1,6 @@
-//! Pools built from the real captured output in tests/fixtures, for the tests of every crate
-//! that judges a pool (feature `fixtures`, enabled only as a dev-dependency).
+//! Pools built from the real captured output in modules/gluster_model/tests/fixtures, for the
+//! tests of every crate that judges a pool (feature `fixtures`, enabled only as a
+//! dev-dependency). Here rather than in the model crate: it reads files.
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use crate::pool::{merge_volume, Pool};
 
 fn fixture(dir: &str, name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
+        .join("../gluster_model/tests/fixtures")
         .join(dir)
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -18,7 +19,7 @@ fn fixture(dir: &str, name: &str) -> String {
 pub fn pool(dir: &str, prefix: &str) -> Pool {
     let pick = |name: &str| {
         let special = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
+            .join("../gluster_model/tests/fixtures")
             .join(dir)
             .join(format!("{prefix}{name}"));
         if special.exists() {
@@ -35,7 +36,7 @@ pub fn pool(dir: &str, prefix: &str) -> Pool {
             let heal = if info.started() && info.vol_type.heals() {
                 let f = format!("heal-{}-info-summary.xml", info.name);
                 let special = Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("tests/fixtures")
+                    .join("../gluster_model/tests/fixtures")
                     .join(dir)
                     .join(format!("{prefix}{f}"));
                 let plain = special.with_file_name(&f);

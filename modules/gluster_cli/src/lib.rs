@@ -1,10 +1,16 @@
-//! The gluster CLI: `cli` runs it, `parse` turns its `--xml` output into typed data; `waves` plans
-//! which servers may be upgraded together (pure).
+//! The gluster CLI: `cli` runs it, `pool::gather` asks it for the whole pool. What its output
+//! means (`parse`, `pool`, `waves`) is keel-gluster-model's, re-exported here.
 pub mod cli;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
-pub mod parse;
-pub mod pool;
-pub mod waves;
+pub mod gather;
+
+pub use keel_gluster_model::{parse, waves};
+
+/// The pool (keel-gluster-model's) and asking gluster for it.
+pub mod pool {
+    pub use crate::gather::{gather, max_op_version};
+    pub use keel_gluster_model::pool::*;
+}
 
 pub use cli::{default_timeout, Gluster};

@@ -4,7 +4,7 @@ use super::*;
 
 fn fixture(dir: &str, name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../gluster_cli/tests/fixtures")
+        .join("../gluster_model/tests/fixtures")
         .join(dir)
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))

@@ -6,7 +6,7 @@ use super::*;
 
 macro_rules! fixture {
     ($dir:literal, $name:literal) => {
-        include_str!(concat!("../../gluster_cli/tests/fixtures/", $dir, "/", $name))
+        include_str!(concat!("../../gluster_model/tests/fixtures/", $dir, "/", $name))
     };
 }
 

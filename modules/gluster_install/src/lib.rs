@@ -3,7 +3,7 @@
 //! dark site's local mirror), refuses a downgrade unless asked, then checks what `gluster
 //! --version` reports.
 
-pub mod packages;
+pub use keel_gluster_model::packages;
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! The prechecks on pools built from real captured gluster output (modules/gluster_cli/tests/fixtures).
+//! The prechecks on pools built from real captured gluster output (modules/gluster_model/tests/fixtures).
 
 use keel_gluster_cli::fixtures::pool;
 use keel_gluster_cli::parse::*;

@@ -148,7 +148,7 @@ fn glusterds_no_session_answer_is_checked_against_its_store() {
         "{v}"
     );
     // The same answer while the store keeps a session: the status failed.
-    let store = repo().join("modules/gluster_cli/tests/fixtures/9.2/store-vols-gv0-info");
+    let store = repo().join("modules/gluster_model/tests/fixtures/9.2/store-vols-gv0-info");
     std::fs::copy(store, h.glusterd().join("vols/gv0/info")).unwrap();
     let v = h.run("10.3", json!({"state": "stopped"}), &[]);
     assert_eq!((&v["failed"], &v["status_known"]), (&json!(true), &json!(false)), "{v}");

@@ -2,14 +2,16 @@
 //! (WEKA_TOKEN / WEKA_USERNAME / WEKA_PASSWORD / WEKA_ORG, never argv), and failures become
 //! messages an operator can act on (weka missing, agent down, not logged in).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use keel_runtime::{Ctx, ModuleError, Output};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::parse::{self, Alert, Container, Installed, LocalContainer, Rebuild, Status, Task, WhoAmI};
 use crate::version::WekaVersion;
+
+/// The cluster these commands read (keel-weka-model's).
+pub use crate::cluster::{Cluster, Host};
 
 /// Seconds a read-only weka command may take by default.
 pub const DEFAULT_TIMEOUT_S: u64 = 120;
@@ -272,87 +274,6 @@ pub fn first_line(a: &str, b: &str) -> String {
 
 fn parse_failed(what: &str) -> impl Fn(parse::ParseError) -> ModuleError + '_ {
     move |e| ModuleError::failed(format!("cannot read the output of weka {what}: {e}"))
-}
-
-/// The cluster as seen from one host.
-#[derive(Debug, Clone, Serialize)]
-pub struct Cluster {
-    pub status: Status,
-    pub containers: Vec<Container>,
-    pub alerts: Vec<Alert>,
-    pub rebuild: Rebuild,
-    pub tasks: Vec<Task>,
-    pub local: Vec<LocalContainer>,
-}
-
-/// One machine of the cluster: its containers folded together.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Host {
-    pub hostname: String,
-    pub mode: String,
-    /// The release its containers run; `mixed` when they differ.
-    pub version: String,
-    pub up: bool,
-    pub stateless: bool,
-    pub containers: Vec<String>,
-}
-
-impl Cluster {
-    pub fn hosts(&self, mode: &str) -> Vec<Host> {
-        let mut by: BTreeMap<&str, Vec<&Container>> = BTreeMap::new();
-        for c in self.containers.iter().filter(|c| c.mode.eq_ignore_ascii_case(mode)) {
-            by.entry(c.hostname.as_str()).or_default().push(c);
-        }
-        by.into_iter()
-            .map(|(hostname, cs)| {
-                let mut versions: Vec<&str> = cs.iter().map(|c| c.version.as_str()).collect();
-                versions.dedup();
-                Host {
-                    hostname: hostname.to_string(),
-                    mode: mode.to_string(),
-                    version: if versions.len() == 1 {
-                        versions[0].to_string()
-                    } else {
-                        "mixed".into()
-                    },
-                    up: cs.iter().all(|c| c.up()),
-                    stateless: cs.iter().any(|c| c.stateless),
-                    containers: cs.iter().map(|c| c.container.clone()).collect(),
-                }
-            })
-            .collect()
-    }
-
-    /// The running data upgrade, from `weka status` or, failing that, the task list.
-    pub fn data_upgrade(&self) -> Option<String> {
-        if let Some(d) = self.status.data_upgrade.as_ref().filter(|d| d.running()) {
-            return Some(format!(
-                "{} {}{}",
-                if d.kind.is_empty() {
-                    "data upgrade"
-                } else {
-                    d.kind.as_str()
-                },
-                d.state,
-                d.progress.map(|p| format!(" ({p}%)")).unwrap_or_default()
-            ));
-        }
-        self.tasks.iter().find(|t| t.running() && t.is_data_upgrade()).map(|t| {
-            format!(
-                "{} {}{}",
-                t.kind,
-                t.state,
-                t.progress.map(|p| format!(" ({p}%)")).unwrap_or_default()
-            )
-        })
-    }
-
-    /// Multi-container backends: every backend host runs more than one container (drives0,
-    /// compute0, frontend0, ...), as 4.1 and later require.
-    pub fn multi_container(&self) -> bool {
-        let backends = self.hosts("backend");
-        !backends.is_empty() && backends.iter().all(|h| h.containers.len() > 1)
-    }
 }
 
 /// A version option, checked: `module: option 'NAME' must be a WEKA release like 4.2.9, got 'X'`.

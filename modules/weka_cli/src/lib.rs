@@ -1,9 +1,8 @@
-//! The weka CLI: `cli` runs it with credentials, `parse` reads its output, `version` orders
-//! WEKA releases, `paths` plans upgrade hops from the collection's data file.
+//! The weka CLI: `cli` runs it with credentials. What its output means (`parse`, `cluster`),
+//! WEKA releases (`version`) and upgrade hops (`paths`) are keel-weka-model's, re-exported here.
 pub mod cli;
-pub mod parse;
-pub mod paths;
-pub mod version;
+
+pub use keel_weka_model::{cluster, parse, paths, version};
 
 pub use cli::{default_timeout, path_table, version_option, wait_data_upgrade, Cluster, Common, Weka};
 pub use version::WekaVersion;

@@ -1,4 +1,4 @@
-//! The simulator against the documented shapes (the fixtures of modules/weka_cli) and its own
+//! The simulator against the documented shapes (the fixtures of modules/weka_model) and its own
 //! rules: hops, faults, locking.
 
 use std::collections::BTreeSet;
@@ -62,7 +62,7 @@ impl Sim {
 
 fn fixture(name: &str) -> Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../modules/weka_cli/tests/fixtures")
+        .join("../../modules/weka_model/tests/fixtures")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
 }

@@ -1,7 +1,7 @@
-//! `cargo xtask bench parsers`: time and peak memory of the heal parsers of keel-gluster-cli at
+//! `cargo xtask bench parsers`: time and peak memory of the heal parsers of keel-gluster-model at
 //! 1, 10^4 and 10^6 heal entries. Inputs are the captured fixtures with their entries multiplied,
 //! so the shape is gluster's own; each parse runs in a process of its own
-//! (modules/gluster_cli/examples/parse_bench.rs, built like the module binaries), so its peak
+//! (modules/gluster_model/examples/parse_bench.rs, built like the module binaries), so its peak
 //! resident set is that parse's alone.
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,8 +13,8 @@ use crate::util::{self, Result};
 
 /// `heal VOL info` while a server was down (two live bricks listing the same 28 entries, one
 /// brick unreachable), and `heal VOL info summary` with a backlog.
-const INFO_FIXTURE: &str = "modules/gluster_cli/tests/fixtures/10.3/degraded-heal-gv0-info.xml";
-const SUMMARY_FIXTURE: &str = "modules/gluster_cli/tests/fixtures/10.3/healing-heal-gv0-info-summary.xml";
+const INFO_FIXTURE: &str = "modules/gluster_model/tests/fixtures/10.3/degraded-heal-gv0-info.xml";
+const SUMMARY_FIXTURE: &str = "modules/gluster_model/tests/fixtures/10.3/healing-heal-gv0-info-summary.xml";
 /// gluster_heal's default `report_entries`: how many split-brain entries it reads.
 const MODULE_LIMIT: usize = 10;
 /// keel-runtime's `CAPTURE_LIMIT` (not a dependency of xtask): what a module keeps of an output.
@@ -52,7 +52,7 @@ fn build(root: &Path) -> Result<PathBuf> {
     util::run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(root)
-            .args(["build", "--release", "--locked", "-p", "keel-gluster-cli"])
+            .args(["build", "--release", "--locked", "-p", "keel-gluster-model"])
             .args(["--example", "parse_bench", "--target", TARGET])
             // The module binaries' flags and profile, so the figures are the shipped code's.
             .env("RUSTFLAGS", RUSTFLAGS),
@@ -185,11 +185,11 @@ fn measure(root: &Path, bin: &Path, work: &Path) -> Result<String> {
         None => String::new(),
     };
     Ok(format!(
-        "## Parsers\n\n`cargo xtask bench parsers`: keel-gluster-cli's heal parsers on generated \
+        "## Parsers\n\n`cargo xtask bench parsers`: keel-gluster-model's heal parsers on generated \
          inputs of N entries in the shape of the captured `{}` (N files listed by each of the two \
          live bricks, the third brick unreachable) and `{}` (N in every count; the summary holds \
          counts, not entries, so its size barely grows). Each parse in a process of its own \
-         (`modules/gluster_cli/examples/parse_bench.rs`, the module binaries' profile and flags), \
+         (`modules/gluster_model/examples/parse_bench.rs`, the module binaries' profile and flags), \
          timed without reading the file; time and peak the median of 5 runs (3 for inputs over \
          4 MB). \"RSS, input read\" is VmRSS before the parse (the input is in memory), \"peak\" \
          VmHWM after it; \"over baseline\" subtracts the peak of the same parser on 1 entry, \

@@ -102,7 +102,7 @@ impl VolumeLayout {
         Self::new(info, info.bricks.iter().map(|b| b.host.clone()).collect())
     }
 
-    /// From the joined pool (`pool::gather` moves the bricks out of the info).
+    /// From the joined pool (`pool::merge_volume` moves the bricks out of the info).
     pub fn from_volume(vol: &Volume) -> Result<Self, WaveError> {
         Self::new(&vol.info, vol.bricks.iter().map(|b| b.info.host.clone()).collect())
     }

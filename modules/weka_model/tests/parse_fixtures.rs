@@ -1,7 +1,7 @@
 //! The parsers on the documented output samples (fixtures/README.md says which are verbatim).
 
-use keel_weka_cli::parse::*;
-use keel_weka_cli::WekaVersion;
+use keel_weka_model::parse::*;
+use keel_weka_model::WekaVersion;
 
 fn fixture(name: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use keel_gluster_cli::parse::*;
+use keel_gluster_model::parse::*;
 
 fn fixture(version: &str, name: &str) -> String {
     let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -271,19 +271,4 @@ fn a_real_split_brain_summary_and_listing() {
     assert_eq!(info.len(), 5, "{info:?}");
     let after = parse_heal_summary(&fixture("10.3", "splitbrain-heal-sb0-info-summary-after-resolve.xml")).unwrap();
     assert!(after.iter().all(|b| b.split_brain == Some(3)), "{after:?}");
-}
-
-#[test]
-fn a_held_lock_is_recognised_in_the_captured_answers_and_nothing_else() {
-    use keel_gluster_cli::cli::lock_busy;
-    // Captured on 10.3 while three servers ran gluster commands on gv0 at once.
-    assert!(lock_busy(&fixture("10.3", "lock-busy-volume-status-gv0-detail.xml")));
-    assert!(lock_busy(&fixture("10.3", "lock-busy-heal-gv0-trigger.txt")));
-    for other in [
-        "volume-status-all.xml",
-        "splitbrain-shd-off-heal-sb0-trigger.txt",
-        "heal-dist0-info-summary.xml",
-    ] {
-        assert!(!lock_busy(&fixture("10.3", other)), "{other}");
-    }
 }

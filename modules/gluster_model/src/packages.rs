@@ -1,7 +1,7 @@
 //! Package facts as pure functions of the package tools' output: which Gluster packages are
 //! installed, which versions a repository offers, and what must move.
 
-use keel_gluster_cli::parse::{version_from, GlusterVersion};
+use crate::parse::{version_from, GlusterVersion};
 use serde::Serialize;
 
 /// The package managers Keel drives, each with its query tool.

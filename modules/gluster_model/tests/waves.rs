@@ -7,9 +7,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use keel_gluster_cli::parse::{parse_volume_info, VolumeInfo};
-use keel_gluster_cli::pool::merge_volume;
-use keel_gluster_cli::waves::{plan, Grouping, VolumeLayout, WaveError, WavePlan};
+use keel_gluster_model::parse::{parse_volume_info, VolumeInfo};
+use keel_gluster_model::pool::merge_volume;
+use keel_gluster_model::waves::{plan, Grouping, VolumeLayout, WaveError, WavePlan};
 use proptest::prelude::*;
 use proptest::sample::Index;
 

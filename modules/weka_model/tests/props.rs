@@ -9,9 +9,9 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use keel_weka_cli::parse::*;
-use keel_weka_cli::paths::Table;
-use keel_weka_cli::WekaVersion;
+use keel_weka_model::parse::*;
+use keel_weka_model::paths::Table;
+use keel_weka_model::WekaVersion;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

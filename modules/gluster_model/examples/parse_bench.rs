@@ -7,7 +7,7 @@
 //! resident set (VmHWM) after the parse.
 use std::time::Instant;
 
-use keel_gluster_cli::parse::{parse_heal_entries, parse_heal_summary};
+use keel_gluster_model::parse::{parse_heal_entries, parse_heal_summary};
 
 mod support;
 use support::status_kib;

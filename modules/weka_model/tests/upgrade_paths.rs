@@ -1,8 +1,8 @@
 //! The planner against the documented hop table (the WEKA upgrade guide, summarised in docs/playbooks/weka_upgrade.md):
 //! every documented hop, multi-hop chains, and targets it must refuse with a reason.
 
-use keel_weka_cli::paths::Table;
-use keel_weka_cli::WekaVersion;
+use keel_weka_model::paths::Table;
+use keel_weka_model::WekaVersion;
 
 fn v(s: &str) -> WekaVersion {
     WekaVersion::parse(s).unwrap()
@@ -113,7 +113,7 @@ fn impossible_targets_fail_with_the_reason() {
 
 #[test]
 fn a_new_line_in_the_data_extends_the_planner() {
-    let mut data: serde_json::Value = serde_json::from_str(keel_weka_cli::paths::BUILTIN).unwrap();
+    let mut data: serde_json::Value = serde_json::from_str(keel_weka_model::paths::BUILTIN).unwrap();
     data["weka_upgrade_paths"]["lines"]
         .as_array_mut()
         .unwrap()

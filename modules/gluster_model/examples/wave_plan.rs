@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use keel_gluster_cli::waves::{plan, Grouping, VolumeLayout};
+use keel_gluster_model::waves::{plan, Grouping, VolumeLayout};
 
 const SIZES: [usize; 3] = [100, 1_000, 10_000];
 const BRICKS_PER_SERVER: usize = 4;

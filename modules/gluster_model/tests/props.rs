@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use keel_gluster_cli::parse::*;
+use keel_gluster_model::parse::*;
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {

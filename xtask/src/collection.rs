@@ -85,6 +85,14 @@ fn binary_names(root: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// Where cargo builds: CARGO_TARGET_DIR when set, else target/.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|d| if d.is_absolute() { d } else { root.join(d) })
+        .unwrap_or_else(|| root.join("target"))
+}
+
 /// Static, size-optimised, stripped ELFs (profile.release in Cargo.toml).
 fn build_binaries(root: &Path) -> Result<Vec<PathBuf>> {
     util::run(
@@ -104,7 +112,7 @@ fn build_binaries(root: &Path) -> Result<Vec<PathBuf>> {
     )?;
     let mut out = Vec::new();
     for name in binary_names(root)? {
-        let bin = root.join("target").join(TARGET).join("release").join(&name);
+        let bin = target_dir(root).join(TARGET).join("release").join(&name);
         let kind = util::output(Command::new("file").arg(&bin)).unwrap_or_default();
         if !kind.contains("statically linked") && !kind.contains("static-pie linked") {
             return Err(format!("{} is not statically linked: {kind}", bin.display()));

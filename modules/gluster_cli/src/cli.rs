@@ -3,17 +3,35 @@
 
 use std::time::{Duration, Instant};
 
-use keel_runtime::{Ctx, ModuleError, Output};
+use keel_runtime::{Attribute, Ctx, Fragment, Kind, ModuleError, Opt, Output, READ_ONLY_ATTRIBUTES};
 
 use crate::parse::{self, BrickHeal, GlusterVersion, Peer, VolumeInfo, VolumeStatus};
 
-/// gluster's own CLI timeout, the default of every module's `timeout` option.
+/// gluster's own CLI timeout, the default of the modules' `timeout` option (GLUSTER).
 pub const DEFAULT_TIMEOUT_S: u64 = 120;
 
-/// For `#[serde(default = ...)]` on the modules' `timeout` option.
-pub fn default_timeout() -> u64 {
-    DEFAULT_TIMEOUT_S
-}
+/// What every Gluster module that runs the gluster CLI takes and documents alike (the doc
+/// fragment keel.storage.gluster).
+pub const GLUSTER: Fragment = Fragment {
+    options: &[Opt::new("timeout", Kind::Duration)
+        .default_str("120")
+        .doc(&["Time each gluster command may take, in seconds or with a unit (C(90s), C(5m))."])],
+    attributes: &[Attribute::platform(
+        "posix",
+        "Linux x86_64 Gluster servers with the gluster CLI and a running glusterd; no Python needed.",
+    )],
+    requirements: &["GlusterFS 3.13 or later (the C(gluster) CLI) and a running C(glusterd) on the target."],
+    ..Fragment::new(
+        "keel.storage.gluster",
+        "What every keel.storage Gluster module documents alike.",
+    )
+};
+
+/// Read-only Gluster modules: facts and checks (keel.storage.gluster.read_only).
+pub const GLUSTER_READ_ONLY: Fragment = Fragment {
+    attributes: READ_ONLY_ATTRIBUTES,
+    ..Fragment::new("keel.storage.gluster.read_only", "Read-only modules: facts and checks.")
+};
 
 /// The gluster CLI on this host.
 #[derive(Debug, Clone)]

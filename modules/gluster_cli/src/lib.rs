@@ -13,4 +13,4 @@ pub mod pool {
     pub use keel_gluster_model::pool::*;
 }
 
-pub use cli::{default_timeout, Gluster};
+pub use cli::Gluster;

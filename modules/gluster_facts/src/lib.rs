@@ -5,24 +5,18 @@
 use std::time::Duration;
 
 use keel_gluster_cli::{pool, Gluster};
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "gluster_facts",
-    options: &[Opt::new("heal", Kind::Bool), Opt::new("timeout", Kind::Duration)],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 #[derive(Deserialize)]
 struct Args {
     /// Gather heal counts (`heal VOL info summary`) for every started replicate/disperse volume.
-    #[serde(default = "keel_runtime::args::default_true")]
     heal: bool,
     /// Seconds each gluster command may take.
-    #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
 }
 

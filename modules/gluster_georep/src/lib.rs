@@ -15,52 +15,22 @@ use keel_gluster_cli::cli::glusterd_answered;
 use keel_gluster_cli::parse::{self, GeoRepSession, GEOREP_NO_SESSION};
 use keel_gluster_cli::Gluster;
 use keel_host::record;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt, Output};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult, Output};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "gluster_georep",
-    options: &[
-        Opt::new("state", Kind::Choice(&["list", "stopped", "started"])),
-        Opt::new("record", Kind::Str),
-        Opt::new("timeout", Kind::Duration),
-        Opt::new("checkpoint", Kind::Bool),
-        Opt::new("checkpoint_timeout", Kind::Duration),
-        Opt::new("wait_id", Kind::Str),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 #[derive(Deserialize)]
 struct Args {
-    #[serde(default = "list")]
     state: String,
-    #[serde(default = "default_record")]
     record: String,
-    #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
-    #[serde(default = "yes")]
     checkpoint: bool,
-    #[serde(default = "default_checkpoint_timeout")]
     checkpoint_timeout: u64,
     /// Names the wait that a playbook's until loop spreads over its calls: one look per call.
-    #[serde(default)]
     wait_id: Option<String>,
-}
-
-fn list() -> String {
-    "list".into()
-}
-fn default_record() -> String {
-    "/var/lib/keel/gluster_georep.json".into()
-}
-fn yes() -> bool {
-    true
-}
-fn default_checkpoint_timeout() -> u64 {
-    300
 }
 
 /// glusterd's working directory; the variable exists for tests only (as for resync_volumes).

@@ -9,57 +9,23 @@ use std::time::{Duration, Instant};
 
 use keel_gluster_cli::parse::{BrickHeal, VolumeInfo};
 use keel_gluster_cli::Gluster;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt, Output};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult, Output};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "gluster_heal",
-    options: &[
-        Opt::new("volumes", Kind::List),
-        Opt::new("trigger", Kind::Bool),
-        Opt::new("wait", Kind::Bool),
-        Opt::new("timeout", Kind::Duration),
-        Opt::new("wait_timeout", Kind::Duration),
-        Opt::new("poll_interval", Kind::Duration),
-        Opt::new("brick_down_grace", Kind::Duration),
-        Opt::new("report_entries", Kind::Int),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 #[derive(Deserialize)]
 struct Args {
-    #[serde(default)]
-    volumes: Vec<String>,
-    #[serde(default = "keel_runtime::args::default_true")]
+    volumes: Option<Vec<String>>,
     trigger: bool,
-    #[serde(default = "keel_runtime::args::default_true")]
     wait: bool,
-    #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
-    #[serde(default = "default_wait_timeout")]
     wait_timeout: u64,
-    #[serde(default = "default_poll")]
     poll_interval: u64,
-    #[serde(default = "default_grace")]
     brick_down_grace: u64,
-    #[serde(default = "default_entries")]
     report_entries: i64,
-}
-
-fn default_wait_timeout() -> u64 {
-    1800
-}
-fn default_poll() -> u64 {
-    10
-}
-fn default_grace() -> u64 {
-    30
-}
-fn default_entries() -> i64 {
-    10
 }
 
 /// How often a down brick is looked at again during its grace.
@@ -443,7 +409,8 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         timeout: Duration::from_secs(args.timeout),
     };
     let infos = gluster.volume_info(ctx)?;
-    let volumes = select(&infos, &args.volumes).map_err(|e| ModuleError::invalid_args(format!("gluster_heal: {e}")))?;
+    let volumes = select(&infos, args.volumes.as_deref().unwrap_or(&[]))
+        .map_err(|e| ModuleError::invalid_args(format!("gluster_heal: {e}")))?;
     let plan = Plan {
         volumes,
         trigger: args.trigger,

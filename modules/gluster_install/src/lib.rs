@@ -9,32 +9,14 @@ use std::time::Duration;
 
 use keel_gluster_cli::parse::{parse_version, version_from, GlusterVersion};
 use keel_runtime::command::program_exists;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use packages::{Installed, Manager, Plan};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "gluster_install",
-    options: &[
-        Opt::new("version", Kind::Str).required(),
-        Opt::new("packages", Kind::List),
-        // A login in the URL is masked on its own and written to a 0600 file, never to argv.
-        Opt::new("repo", Kind::Str).credentials(),
-        Opt::new("repo_key", Kind::Str),
-        Opt::new("repo_unsigned_ok", Kind::Bool),
-        Opt::new("allow_downgrade", Kind::Bool),
-        Opt::new("update_cache", Kind::Bool),
-        Opt::new(
-            "package_manager",
-            Kind::Choice(&["auto", "apt", "dnf", "yum", "zypper"]),
-        ),
-        Opt::new("timeout", Kind::Duration),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 /// Where a given repository is written, under /etc (one file of Keel's own per package manager,
 /// removed once the install is done), and an apt login.
@@ -81,23 +63,11 @@ struct Args {
     packages: Option<Vec<String>>,
     repo: Option<String>,
     repo_key: Option<String>,
-    #[serde(default)]
     repo_unsigned_ok: bool,
-    #[serde(default)]
     allow_downgrade: bool,
-    #[serde(default = "keel_runtime::args::default_true")]
     update_cache: bool,
-    #[serde(default = "auto")]
     package_manager: String,
-    #[serde(default = "default_timeout")]
     timeout: u64,
-}
-
-fn auto() -> String {
-    "auto".into()
-}
-fn default_timeout() -> u64 {
-    900
 }
 
 /// How far a run got, to judge on failure whether the Gluster services may start again.

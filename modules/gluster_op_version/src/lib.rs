@@ -5,27 +5,17 @@ use std::time::Duration;
 
 use keel_gluster_cli::parse::Peer;
 use keel_gluster_cli::{pool, Gluster};
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "gluster_op_version",
-    options: &[Opt::new("target", Kind::Str), Opt::new("timeout", Kind::Duration)],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 #[derive(Deserialize)]
 struct Args {
-    #[serde(default = "max")]
     target: String,
-    #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
-}
-
-fn max() -> String {
-    "max".into()
 }
 
 /// What the module will do, decided from the numbers alone.

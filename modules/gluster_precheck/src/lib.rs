@@ -7,43 +7,23 @@ use std::time::Duration;
 
 use keel_gluster_cli::{parse::version_from, pool, Gluster};
 use keel_runtime::findings::verdict;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use findings::{Mode, Policy};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "gluster_precheck",
-    options: &[
-        Opt::new("mode", Kind::Choice(&["online", "offline"])),
-        Opt::new("target_version", Kind::Str),
-        Opt::new("allow_distribute", Kind::Bool),
-        Opt::new("other_release_peers", Kind::List),
-        Opt::new("georep_changelog_upgraded", Kind::Bool),
-        Opt::new("timeout", Kind::Duration),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 #[derive(Deserialize)]
 struct Args {
-    #[serde(default = "online")]
     mode: String,
     target_version: Option<String>,
-    #[serde(default)]
     allow_distribute: bool,
-    #[serde(default)]
     other_release_peers: Vec<String>,
-    #[serde(default)]
     georep_changelog_upgraded: bool,
-    #[serde(default = "keel_gluster_cli::default_timeout")]
     timeout: u64,
-}
-
-fn online() -> String {
-    "online".into()
 }
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -22,52 +22,22 @@ pub const GLUSTER_PROGRAMS: [&str; 5] = ["glusterd", "glustereventsd", "glusterf
 /// Programs that the operator starts (glusterd starts the bricks, self-heal and gsyncd itself).
 pub const TOP_LEVEL: [&str; 2] = ["glusterd", "glustereventsd"];
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "gluster_service",
-    options: &[
-        Opt::new("state", Kind::Choice(&["stopped", "started", "restarted"])).required(),
-        Opt::new("consumers", Kind::List),
-        Opt::new("services", Kind::List),
-        Opt::new("timeout", Kind::Duration),
-        Opt::new("record", Kind::Str),
-        Opt::new("unmount", Kind::Bool),
-        Opt::new("resync_volumes", Kind::Bool),
-        Opt::new("use", Kind::Choice(&["auto", "systemd", "signals"])),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
-const DEFAULT_RECORD: &str = "/var/lib/keel/gluster_service.json";
 const SYSTEMD_UNITS: [&str; 2] = ["glusterd", "glustereventsd"];
 
 #[derive(Deserialize)]
 struct Args {
     state: String,
-    #[serde(default)]
     consumers: Vec<String>,
     services: Option<Vec<String>>,
-    #[serde(default = "default_timeout")]
     timeout: u64,
-    #[serde(default = "default_record")]
     record: String,
-    #[serde(default)]
     unmount: bool,
-    #[serde(default)]
     resync_volumes: bool,
-    #[serde(rename = "use", default = "default_use")]
+    #[serde(rename = "use")]
     manager: String,
-}
-
-fn default_use() -> String {
-    "auto".into()
-}
-
-fn default_timeout() -> u64 {
-    120
-}
-fn default_record() -> String {
-    DEFAULT_RECORD.into()
 }
 
 /// What was running when the services were stopped: what `started` brings back.

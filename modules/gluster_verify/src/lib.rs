@@ -8,62 +8,25 @@ use std::time::Duration;
 use keel_gluster_cli::parse::version_from;
 use keel_gluster_cli::pool::{self, Pool};
 use keel_gluster_cli::Gluster;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "gluster_verify",
-    options: &[
-        Opt::new("version", Kind::Str),
-        Opt::new("timeout", Kind::Duration),
-        Opt::new("poll_interval", Kind::Duration),
-        Opt::new("other_release_peers", Kind::List),
-        Opt::new("settle", Kind::Duration),
-        Opt::new("stuck_after", Kind::Duration),
-        Opt::new("offer_remedy", Kind::Bool),
-        Opt::new("remedies_applied", Kind::List),
-        Opt::new("wait_id", Kind::Str),
-        Opt::new("wait_record", Kind::Str),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 #[derive(Deserialize)]
 struct Args {
     version: Option<String>,
-    #[serde(default = "default_timeout")]
     timeout: u64,
-    #[serde(default = "default_poll")]
     poll_interval: u64,
-    #[serde(default)]
     other_release_peers: Vec<String>,
-    #[serde(default)]
     settle: u64,
-    #[serde(default = "default_stuck_after")]
     stuck_after: u64,
-    #[serde(default)]
     offer_remedy: bool,
-    #[serde(default)]
     remedies_applied: Vec<String>,
     wait_id: Option<String>,
-    #[serde(default = "default_wait_record")]
     wait_record: String,
-}
-
-fn default_wait_record() -> String {
-    "/run/keel/gluster_verify.json".into()
-}
-
-fn default_timeout() -> u64 {
-    300
-}
-fn default_poll() -> u64 {
-    5
-}
-fn default_stuck_after() -> u64 {
-    120
 }
 
 /// The remedies a stuck pool may get on this server, in the order they are tried.

@@ -12,36 +12,29 @@ use serde_json::{json, Map, Value};
 pub const MODULE: ModuleDef = ModuleDef {
     name: "keel_selftest",
     options: &[
-        Opt::new("message", Kind::Str),
-        Opt::new("password", Kind::Str).secret(),
-        Opt::new("count", Kind::Int),
-        Opt::new("enabled", Kind::Bool),
-        Opt::new("timeout", Kind::Duration),
-        Opt::new("change", Kind::Bool),
-        Opt::new("fail", Kind::Bool),
-        Opt::new("panic", Kind::Bool),
+        Opt::new("message", Kind::Str).default_str(""),
+        Opt::new("password", Kind::Str).secret().default_str(""),
+        Opt::new("count", Kind::Int).default_int(0),
+        Opt::new("enabled", Kind::Bool).default_bool(false),
+        Opt::new("timeout", Kind::Duration).default_str("0"),
+        Opt::new("change", Kind::Bool).default_bool(false),
+        Opt::new("fail", Kind::Bool).default_bool(false),
+        Opt::new("panic", Kind::Bool).default_bool(false),
     ],
     supports_check_mode: true,
     run,
+    ..ModuleDef::BASE
 };
 
 #[derive(Deserialize)]
 struct Args {
-    #[serde(default)]
     message: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     count: i64,
-    #[serde(default)]
     enabled: bool,
-    #[serde(default)]
     timeout: u64,
-    #[serde(default)]
     change: bool,
-    #[serde(default)]
     fail: bool,
-    #[serde(default)]
     panic: bool,
 }
 

@@ -6,58 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ModuleError;
 
-/// The type of one option. Coercion follows AnsibleModule, because users write `"yes"` and
-/// `"5"` in YAML and ansible-core passes those to binary modules as strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Str,
-    Bool,
-    Int,
-    /// Seconds; accepts `90`, `"90"`, `"90s"`, `"5m"`, `"1h30m"`, `"2d"`.
-    Duration,
-    /// One of a fixed set of strings.
-    Choice(&'static [&'static str]),
-    /// A list of strings; a comma-separated string is split like AnsibleModule does.
-    List,
-    /// A mapping passed through unchanged.
-    Dict,
-}
-
-/// One declared option of a module.
-#[derive(Debug, Clone, Copy)]
-pub struct Opt {
-    pub name: &'static str,
-    pub kind: Kind,
-    pub required: bool,
-    /// Masked as `********` everywhere the result could echo it.
-    pub secret: bool,
-    /// A URL whose user-info (`scheme://USER:PASSWORD@host`) alone is masked everywhere.
-    pub credentials: bool,
-}
-
-impl Opt {
-    pub const fn new(name: &'static str, kind: Kind) -> Self {
-        Opt {
-            name,
-            kind,
-            required: false,
-            secret: false,
-            credentials: false,
-        }
-    }
-    pub const fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-    pub const fn secret(mut self) -> Self {
-        self.secret = true;
-        self
-    }
-    pub const fn credentials(mut self) -> Self {
-        self.credentials = true;
-        self
-    }
-}
+pub use crate::spec::{DefaultValue, Kind, Opt};
 
 /// What ansible-core tells every module besides the user's options.
 #[derive(Debug, Clone, Default)]
@@ -121,18 +70,30 @@ fn truthy(v: &Value) -> bool {
     coerce_bool(v).unwrap_or(false)
 }
 
-/// Checks the user's options against `spec` and returns them coerced to their declared kinds.
-/// Options not given are absent from the map, so a typed struct supplies its own defaults.
-pub fn validate(module: &str, spec: &[Opt], user: &Map<String, Value>) -> Result<Map<String, Value>, ModuleError> {
+/// Checks the user's options against `spec` (aliases resolved, choices and constraints checked)
+/// and returns them coerced to their declared kinds, keyed by option name, with every default
+/// filled in: an option absent from the result has no default and was not given.
+pub fn validate(
+    module: &str,
+    spec: &[&Opt],
+    constraints: &Constraints,
+    user: &Map<String, Value>,
+) -> Result<Map<String, Value>, ModuleError> {
     let valid = || {
-        let mut names: Vec<&str> = spec.iter().map(|o| o.name).collect();
+        let mut names: Vec<String> = spec
+            .iter()
+            .map(|o| match o.aliases {
+                [] => o.name.to_string(),
+                aliases => format!("{} (alias {})", o.name, aliases.join(", ")),
+            })
+            .collect();
         names.sort_unstable();
         names.join(", ")
     };
     let mut unknown: Vec<&str> = user
         .keys()
         .map(String::as_str)
-        .filter(|k| !spec.iter().any(|o| o.name == *k))
+        .filter(|k| !spec.iter().any(|o| o.names().any(|n| n == *k)))
         .collect();
     if !unknown.is_empty() {
         unknown.sort_unstable();
@@ -142,30 +103,119 @@ pub fn validate(module: &str, spec: &[Opt], user: &Map<String, Value>) -> Result
             unknown.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
         )));
     }
-    let mut out = Map::new();
+    // Each option under its own name, from whichever of its names was given (not null).
+    let mut given: Map<String, Value> = Map::new();
     for opt in spec {
-        match user.get(opt.name) {
-            None | Some(Value::Null) => {
-                if opt.required {
-                    return Err(ModuleError::invalid_args(format!(
-                        "{module}: missing required option '{}'",
-                        opt.name
-                    )));
-                }
+        let named: Vec<&str> = opt
+            .names()
+            .filter(|n| user.get(*n).is_some_and(|v| !v.is_null()))
+            .collect();
+        match named.as_slice() {
+            [] => {}
+            [one] => {
+                given.insert(opt.name.to_string(), user[*one].clone());
             }
-            Some(v) => {
-                let coerced = coerce(opt.kind, v)
-                    .map_err(|why| ModuleError::invalid_args(format!("{module}: option '{}' {why}", opt.name)))?;
-                out.insert(opt.name.to_string(), coerced);
+            several => {
+                return Err(ModuleError::invalid_args(format!(
+                    "{module}: options {} are names of one option ('{}'); give only one of them",
+                    quoted(several, " and "),
+                    opt.name,
+                )));
             }
         }
+    }
+    for group in constraints.mutually_exclusive {
+        let set: Vec<&str> = group.iter().copied().filter(|n| given.contains_key(*n)).collect();
+        if set.len() > 1 {
+            return Err(ModuleError::invalid_args(format!(
+                "{module}: options {} are mutually exclusive; give at most one",
+                quoted(&set, ", ")
+            )));
+        }
+    }
+    for group in constraints.required_together {
+        let set = group.iter().filter(|n| given.contains_key(**n)).count();
+        if set > 0 && set < group.len() {
+            return Err(ModuleError::invalid_args(format!(
+                "{module}: options {} go together; give all of them or none",
+                quoted(group, ", ")
+            )));
+        }
+    }
+    let mut out = Map::new();
+    for opt in spec {
+        let value = match (given.get(opt.name), opt.default.to_json()) {
+            (Some(v), _) => v.clone(),
+            (None, _) if opt.required => {
+                return Err(ModuleError::invalid_args(format!(
+                    "{module}: missing required option '{}'",
+                    opt.name
+                )))
+            }
+            (None, Some(default)) => default,
+            (None, None) => continue,
+        };
+        let coerced = coerce_opt(opt, &value)
+            .map_err(|why| ModuleError::invalid_args(format!("{module}: option '{}' {why}", opt.name)))?;
+        out.insert(opt.name.to_string(), coerced);
     }
     Ok(out)
 }
 
-/// For `#[serde(default = "keel_runtime::args::default_true")]` on boolean options.
-pub fn default_true() -> bool {
-    true
+fn quoted(names: &[&str], sep: &str) -> String {
+    names.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(sep)
+}
+
+/// Which options exclude each other and which go together (names of options, not aliases).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Constraints {
+    pub mutually_exclusive: &'static [&'static [&'static str]],
+    pub required_together: &'static [&'static [&'static str]],
+}
+
+/// One option's value coerced to its kind (a list's items to its elements), then checked
+/// against its choices (each item's, for a list).
+fn coerce_opt(opt: &Opt, v: &Value) -> Result<Value, String> {
+    let value = match opt.kind {
+        Kind::List => coerce_list(opt.elements, v)?,
+        kind => coerce(kind, v)?,
+    };
+    if opt.choices.is_empty() {
+        return Ok(value);
+    }
+    let items = match &value {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    for item in &items {
+        let s = match item {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if !opt.choices.contains(&s.as_str()) {
+            let shown = match v {
+                Value::String(s) => format!("'{s}'"),
+                other => other.to_string(),
+            };
+            return Err(format!("must be one of: {}, got {shown}", opt.choices.join(", ")));
+        }
+    }
+    Ok(value)
+}
+
+fn coerce_list(elements: Kind, v: &Value) -> Result<Value, String> {
+    let items: Vec<Value> = match v {
+        Value::Array(items) => items.clone(),
+        Value::String(s) if s.is_empty() => vec![],
+        Value::String(s) => s.split(',').map(|p| Value::String(p.trim().to_string())).collect(),
+        _ => return Err(format!("must be a list, got {}", type_name(v))),
+    };
+    items
+        .iter()
+        .map(|i| coerce(elements, i))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::Array)
+        .map_err(|_| format!("must be a list of {}s", elements.doc_type()))
 }
 
 /// Deserializes validated options into a module's typed struct.
@@ -197,32 +247,7 @@ fn coerce(kind: Kind, v: &Value) -> Result<Value, String> {
                 shown()
             )
         }),
-        Kind::Choice(choices) => {
-            let s = match v {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                _ => String::new(),
-            };
-            if choices.contains(&s.as_str()) {
-                Ok(Value::String(s))
-            } else {
-                Err(format!("must be one of: {}, got {}", choices.join(", "), shown()))
-            }
-        }
-        Kind::List => match v {
-            Value::Array(items) => items
-                .iter()
-                .map(|i| coerce(Kind::Str, i))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array)
-                .map_err(|_| "must be a list of strings".to_string()),
-            Value::String(s) if s.is_empty() => Ok(Value::Array(vec![])),
-            Value::String(s) => Ok(Value::Array(
-                s.split(',').map(|p| Value::String(p.trim().to_string())).collect(),
-            )),
-            _ => Err(format!("must be a list, got {}", type_name(v))),
-        },
+        Kind::List => coerce_list(Kind::Str, v),
         Kind::Dict => match v {
             Value::Object(_) => Ok(v.clone()),
             _ => Err(format!("must be a mapping, got {}", type_name(v))),
@@ -316,16 +341,23 @@ mod tests {
 
     const SPEC: &[Opt] = &[
         Opt::new("name", Kind::Str).required(),
-        Opt::new("wait", Kind::Bool),
+        Opt::new("wait", Kind::Bool).default_bool(true),
         Opt::new("count", Kind::Int),
-        Opt::new("timeout", Kind::Duration),
-        Opt::new("mode", Kind::Choice(&["online", "offline"])),
+        Opt::new("command_timeout", Kind::Duration)
+            .default_str("2m")
+            .aliases(&["timeout"]),
+        Opt::new("mode", Kind::Str).choices(&["online", "offline"]),
         Opt::new("volumes", Kind::List),
         Opt::new("password", Kind::Str).secret(),
     ];
 
     fn user(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    fn check(user: &Map<String, Value>) -> Result<Map<String, Value>, ModuleError> {
+        let spec: Vec<&Opt> = SPEC.iter().collect();
+        validate("m", &spec, &Constraints::default(), user)
     }
 
     #[test]
@@ -355,18 +387,18 @@ mod tests {
 
     #[test]
     fn unknown_option_names_it_and_lists_the_valid_ones() {
-        let err = validate("m", SPEC, &user(json!({"name": "a", "wiat": true}))).unwrap_err();
+        let err = check(&user(json!({"name": "a", "wiat": true}))).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("'wiat'"), "{msg}");
         assert!(
-            msg.contains("count, mode, name, password, timeout, volumes, wait"),
+            msg.contains("command_timeout (alias timeout), count, mode, name, password, volumes, wait"),
             "{msg}"
         );
     }
 
     #[test]
     fn missing_required_option_is_named() {
-        let msg = validate("m", SPEC, &user(json!({}))).unwrap_err().to_string();
+        let msg = check(&user(json!({}))).unwrap_err().to_string();
         assert!(msg.contains("missing required option 'name'"), "{msg}");
     }
 
@@ -382,10 +414,10 @@ mod tests {
             (json!(0), false),
             (json!(true), true),
         ] {
-            let out = validate("m", SPEC, &user(json!({"name": "a", "wait": given.clone()}))).unwrap();
+            let out = check(&user(json!({"name": "a", "wait": given.clone()}))).unwrap();
             assert_eq!(out["wait"], json!(want), "{given}");
         }
-        let msg = validate("m", SPEC, &user(json!({"name": "a", "wait": "maybe"})))
+        let msg = check(&user(json!({"name": "a", "wait": "maybe"})))
             .unwrap_err()
             .to_string();
         assert!(
@@ -396,17 +428,17 @@ mod tests {
 
     #[test]
     fn integers_and_durations_coerce_from_strings() {
-        let out = validate("m", SPEC, &user(json!({"name": 5, "count": "42", "timeout": "1h30m"}))).unwrap();
+        let out = check(&user(json!({"name": 5, "count": "42", "timeout": "1h30m"}))).unwrap();
         assert_eq!(out["name"], json!("5"));
         assert_eq!(out["count"], json!(42));
-        assert_eq!(out["timeout"], json!(5400));
+        assert_eq!(out["command_timeout"], json!(5400));
         for (given, want) in [("90", 90), ("90s", 90), ("5m", 300), ("2d", 172800), (" 10S ", 10)] {
             assert_eq!(parse_duration(given), Some(want), "{given}");
         }
         for bad in ["", "ten", "1m30", "-5", "5w"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
-        let msg = validate("m", SPEC, &user(json!({"name": "a", "count": "many"})))
+        let msg = check(&user(json!({"name": "a", "count": "many"})))
             .unwrap_err()
             .to_string();
         assert!(msg.contains("option 'count' must be an integer"), "{msg}");
@@ -414,16 +446,55 @@ mod tests {
 
     #[test]
     fn choices_and_lists() {
-        let out = validate(
-            "m",
-            SPEC,
-            &user(json!({"name": "a", "mode": "online", "volumes": "gv0, gv1"})),
-        )
-        .unwrap();
+        let out = check(&user(json!({"name": "a", "mode": "online", "volumes": "gv0, gv1"}))).unwrap();
         assert_eq!(out["volumes"], json!(["gv0", "gv1"]));
-        let msg = validate("m", SPEC, &user(json!({"name": "a", "mode": "sideways"})))
+        let msg = check(&user(json!({"name": "a", "mode": "sideways"})))
             .unwrap_err()
             .to_string();
         assert!(msg.contains("must be one of: online, offline"), "{msg}");
+    }
+
+    #[test]
+    fn defaults_are_filled_from_the_spec_and_coerced() {
+        let out = check(&user(json!({"name": "a", "wait": null}))).unwrap();
+        assert_eq!(out["wait"], json!(true));
+        assert_eq!(out["command_timeout"], json!(120));
+        assert!(!out.contains_key("count"), "no default, not given: absent");
+    }
+
+    #[test]
+    fn aliases_resolve_and_an_option_given_twice_is_refused() {
+        let out = check(&user(json!({"name": "a", "timeout": "90"}))).unwrap();
+        assert_eq!(out["command_timeout"], json!(90));
+        assert!(!out.contains_key("timeout"));
+        let msg = check(&user(json!({"name": "a", "timeout": 5, "command_timeout": 6})))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("'command_timeout'") && msg.contains("'timeout'"), "{msg}");
+    }
+
+    #[test]
+    fn constraints_and_list_choices() {
+        const S: &[Opt] = &[
+            Opt::new("user", Kind::Str),
+            Opt::new("password", Kind::Str),
+            Opt::new("token", Kind::Str),
+            Opt::new("checks", Kind::List).choices(&["a", "b"]),
+        ];
+        let spec: Vec<&Opt> = S.iter().collect();
+        let c = Constraints {
+            mutually_exclusive: &[&["token", "user"]],
+            required_together: &[&["user", "password"]],
+        };
+        let run = |v: Value| validate("m", &spec, &c, &user(v));
+        assert!(run(json!({"user": "u", "password": "p", "checks": "a,b"})).is_ok());
+        let msg = run(json!({"user": "u"})).unwrap_err().to_string();
+        assert!(msg.contains("'user', 'password' go together"), "{msg}");
+        let msg = run(json!({"user": "u", "password": "p", "token": "t"}))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("'token', 'user' are mutually exclusive"), "{msg}");
+        let msg = run(json!({"checks": ["a", "c"]})).unwrap_err().to_string();
+        assert!(msg.contains("option 'checks' must be one of: a, b"), "{msg}");
     }
 }

@@ -9,9 +9,11 @@ pub mod findings;
 pub mod masking;
 pub mod module;
 pub mod result;
+pub mod spec;
 
-pub use args::{into_typed, AnsibleContext, Kind, Opt};
+pub use args::{into_typed, AnsibleContext};
 pub use command::Output;
 pub use error::ModuleError;
 pub use module::{main, Ctx, ModuleDef};
 pub use result::ModuleResult;
+pub use spec::{Attribute, DefaultValue, Fragment, Kind, Opt, READ_ONLY_ATTRIBUTES};

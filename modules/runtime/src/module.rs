@@ -7,19 +7,112 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::args::{self, AnsibleContext, Opt};
+use crate::args::{self, AnsibleContext, Constraints, Opt};
 use crate::command::{Output, Runner};
 use crate::error::ModuleError;
 use crate::masking::{Secrets, MASK};
 use crate::result::ModuleResult;
+use crate::spec::{Attribute, Fragment};
 
-/// One module of the multi-call binary.
+/// One module of the multi-call binary, and its spec: the options it takes (with those of the
+/// fragments it extends), and everything its generated documentation says. A module is a
+/// `pub const MODULE: ModuleDef = ModuleDef { name, options, run, ..., ..ModuleDef::BASE }`
+/// listed in its binary (modules/keel/src/lib.rs).
 pub struct ModuleDef {
     pub name: &'static str,
+    /// The module's own options; those of `fragments` are added.
     pub options: &'static [Opt],
+    /// Shared options and documentation (keel-gluster-cli's GLUSTER, keel-weka-cli's WEKA...).
+    pub fragments: &'static [&'static Fragment],
+    /// Groups of options of which at most one may be given.
+    pub mutually_exclusive: &'static [&'static [&'static str]],
+    /// Groups of options given all together or not at all.
+    pub required_together: &'static [&'static [&'static str]],
     /// False: in check mode the module is skipped, as Ansible does for such modules.
     pub supports_check_mode: bool,
     pub run: fn(&mut Ctx, Map<String, Value>) -> Result<ModuleResult, ModuleError>,
+    pub short_description: &'static str,
+    pub version_added: &'static str,
+    /// Paragraphs.
+    pub description: &'static [&'static str],
+    pub notes: &'static [&'static str],
+    pub requirements: &'static [&'static str],
+    /// check_mode and diff_mode (with their support and description), platform.
+    pub attributes: &'static [Attribute],
+    /// EXAMPLES: YAML text, as it appears in the documentation.
+    pub examples: &'static str,
+    /// RETURN: YAML text, as it appears in the documentation.
+    pub returns: &'static str,
+}
+
+fn not_implemented(ctx: &mut Ctx, _: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
+    Err(ModuleError::failed(format!(
+        "{}: this module has no implementation (a bug in Keel)",
+        ctx.module
+    )))
+}
+
+impl ModuleDef {
+    /// What a module does not declare: `ModuleDef { name, ..., ..ModuleDef::BASE }`.
+    pub const BASE: ModuleDef = ModuleDef {
+        name: "",
+        options: &[],
+        fragments: &[],
+        mutually_exclusive: &[],
+        required_together: &[],
+        supports_check_mode: true,
+        run: not_implemented,
+        short_description: "",
+        version_added: "0.1.0",
+        description: &[],
+        notes: &[],
+        requirements: &[],
+        attributes: &[],
+        examples: "",
+        returns: "",
+    };
+
+    /// Every option the module takes: its own, then its fragments'.
+    pub fn all_options(&self) -> Vec<&'static Opt> {
+        self.options
+            .iter()
+            .chain(self.fragments.iter().flat_map(|f| f.options.iter()))
+            .collect()
+    }
+
+    /// The spec as JSON (`BINARY --keel-spec`), for `cargo xtask collection`.
+    pub fn spec_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "options": self.options.iter().map(Opt::to_json).collect::<Vec<_>>(),
+            "fragments": self.fragments.iter().map(|f| f.name).collect::<Vec<_>>(),
+            "mutually_exclusive": self.mutually_exclusive,
+            "required_together": self.required_together,
+            "supports_check_mode": self.supports_check_mode,
+            "short_description": self.short_description,
+            "version_added": self.version_added,
+            "description": self.description,
+            "notes": self.notes,
+            "requirements": self.requirements,
+            "attributes": self.attributes.iter().map(Attribute::to_json).collect::<Vec<_>>(),
+            "examples": self.examples,
+            "return": self.returns,
+        })
+    }
+}
+
+/// The specs of a binary's modules and of the fragments they extend (each once).
+pub fn specs_json(modules: &[&ModuleDef]) -> Value {
+    let mut fragments: Vec<&Fragment> = Vec::new();
+    for f in modules.iter().flat_map(|m| m.fragments.iter()) {
+        if !fragments.iter().any(|g| g.name == f.name) {
+            fragments.push(f);
+        }
+    }
+    json!({
+        "modules": modules.iter().map(|m| m.spec_json()).collect::<Vec<_>>(),
+        "fragments": fragments.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
+    })
 }
 
 /// What a running module may use: Ansible's context, a command runner, warnings.
@@ -84,6 +177,11 @@ pub fn main(modules: &[&ModuleDef]) -> ! {
         }
         std::process::exit(0);
     }
+    // For `cargo xtask collection`: the specs the documentation and routing are generated from.
+    if std::env::args().nth(1).as_deref() == Some(KEEL_SPEC) {
+        emit(&specs_json(modules));
+        std::process::exit(0);
+    }
     let (value, secrets) = match dispatch(modules) {
         Ok(pair) => pair,
         Err(e) => (error_result(e).to_json(), Secrets::default()),
@@ -95,6 +193,8 @@ pub fn main(modules: &[&ModuleDef]) -> ! {
 /// In place of the args file: the args come on stdin (the action plugin's binary cache sends them
 /// so, keeping them off every command line and file).
 pub const ARGS_ON_STDIN: &str = "--args-stdin";
+/// In place of the args file: print the modules' specs as JSON.
+pub const KEEL_SPEC: &str = "--keel-spec";
 
 fn dispatch(modules: &[&ModuleDef]) -> Result<(Value, Secrets), ModuleError> {
     let names = || modules.iter().map(|m| m.name).collect::<Vec<_>>().join(", ");
@@ -141,17 +241,20 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
     {
         **m = def.name.to_string();
     }
-    let secret_opts: Vec<&Opt> = def.options.iter().filter(|o| o.secret).collect();
-    let credentials = def
-        .options
+    let options = def.all_options();
+    let secret_opts: Vec<&Opt> = options.iter().copied().filter(|o| o.secret).collect();
+    // A secret given under an alias is as secret.
+    let given = |o: &Opt| o.names().filter_map(|n| raw.user.get(n)).collect::<Vec<_>>();
+    let credentials = options
         .iter()
         .filter(|o| o.credentials)
-        .filter_map(|o| raw.user.get(o.name)?.as_str())
+        .flat_map(|o| given(o))
+        .filter_map(|v| v.as_str())
         .flat_map(crate::masking::url_credentials);
     let secrets = Secrets::new(
         secret_opts
             .iter()
-            .filter_map(|o| raw.user.get(o.name))
+            .flat_map(|o| given(o))
             .map(|v| match v {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
@@ -165,7 +268,11 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
     let invocation = invocation(&raw.user, &secret_opts);
     let started = std::time::Instant::now();
     let mut ctx = Ctx::new(def.name, raw.context.clone());
-    let outcome = args::validate(def.name, def.options, &raw.user).and_then(|opts| {
+    let constraints = Constraints {
+        mutually_exclusive: def.mutually_exclusive,
+        required_together: def.required_together,
+    };
+    let outcome = args::validate(def.name, &options, &constraints, &raw.user).and_then(|opts| {
         if ctx.check_mode() && !def.supports_check_mode {
             let mut r = ModuleResult::new(
                 false,
@@ -200,8 +307,8 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
 /// The user's options as given, with secret options replaced whole (whatever their type).
 fn invocation(user: &Map<String, Value>, secret_opts: &[&Opt]) -> Value {
     let mut args = user.clone();
-    for opt in secret_opts {
-        if let Some(v) = args.get_mut(opt.name) {
+    for name in secret_opts.iter().flat_map(|o| o.names()) {
+        if let Some(v) = args.get_mut(name) {
             *v = json!(MASK);
         }
     }

@@ -3,7 +3,7 @@
 //! bounded by what went in; coercion agrees with a reference reading. `PROPTEST_CASES` sets the
 //! number of cases (default 256; `cargo xtask proptest` runs 100,000, BENCHMARKS.md).
 
-use keel_runtime::args::{coerce_bool, coerce_duration, parse_args_text, validate};
+use keel_runtime::args::{coerce_bool, coerce_duration, parse_args_text, validate, Constraints};
 use keel_runtime::masking::{Secrets, MASK};
 use keel_runtime::{Kind, Opt};
 use proptest::prelude::*;
@@ -102,7 +102,7 @@ const SPEC: &[Opt] = &[
     Opt::new("wait", Kind::Bool),
     Opt::new("count", Kind::Int),
     Opt::new("timeout", Kind::Duration),
-    Opt::new("mode", Kind::Choice(&["online", "offline"])),
+    Opt::new("mode", Kind::Str).choices(&["online", "offline"]),
     Opt::new("volumes", Kind::List),
     Opt::new("options", Kind::Dict),
     Opt::new("password", Kind::Str).secret(),
@@ -161,16 +161,17 @@ proptest! {
     fn validation_coerces_or_names_the_option_and_stays_bounded(obj in prop::collection::vec((key(), any_json()), 0..10)) {
         let user: Map<String, Value> = obj.into_iter().collect();
         let size = Value::Object(user.clone()).to_string().len();
-        match validate("m", SPEC, &user) {
+        let spec: Vec<&Opt> = SPEC.iter().collect();
+        match validate("m", &spec, &Constraints::default(), &user) {
             Ok(out) => {
                 for (k, v) in &out {
                     let opt = SPEC.iter().find(|o| o.name == k).unwrap();
                     let fits = match opt.kind {
+                        Kind::Str if !opt.choices.is_empty() => v.as_str().is_some_and(|s| opt.choices.contains(&s)),
                         Kind::Str => v.is_string(),
                         Kind::Bool => v.is_boolean(),
                         Kind::Int => v.is_i64(),
                         Kind::Duration => v.is_u64(),
-                        Kind::Choice(c) => v.as_str().is_some_and(|s| c.contains(&s)),
                         Kind::List => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
                         Kind::Dict => v.is_object(),
                     };

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use keel_runtime::{Ctx, ModuleError, Output};
+use keel_runtime::{Attribute, Ctx, Fragment, Kind, ModuleError, Opt, Output, READ_ONLY_ATTRIBUTES};
 use serde::Deserialize;
 
 use crate::parse::{self, Alert, Container, Installed, LocalContainer, Rebuild, Status, Task, WhoAmI};
@@ -13,37 +13,58 @@ use crate::version::WekaVersion;
 /// The cluster these commands read (keel-weka-model's).
 pub use crate::cluster::{Cluster, Host};
 
-/// Seconds a read-only weka command may take by default.
-pub const DEFAULT_TIMEOUT_S: u64 = 120;
+/// What every WEKA module takes and documents alike: credentials, the command timeout, platform
+/// (the doc fragment keel.storage.weka; `Common` is its typed view). Its modules form the action
+/// group `weka`, so `module_defaults: group/keel.storage.weka` sets the credentials at once.
+pub const WEKA: Fragment = Fragment {
+    options: &[
+        Opt::new("token_file", Kind::Str).doc(&[
+            "Path on the target of a login token written by C(weka user login) (for example \
+             C(/root/.weka/auth-token.json)), passed to weka as E(WEKA_TOKEN).",
+            "Modules run as root under become, where C($HOME) may not be the operator's; pass the path explicitly.",
+        ]),
+        Opt::new("username", Kind::Str).doc(&[
+            "A WEKA user, passed to weka as E(WEKA_USERNAME) (never on its command line). Needs O(password).",
+            "Without O(username) and O(token_file), weka uses C(~/.weka/auth-token.json), else tries admin/admin.",
+        ]),
+        Opt::new("password", Kind::Str).secret().doc(&[
+            "The password of O(username), passed as E(WEKA_PASSWORD); masked in everything the module returns.",
+        ]),
+        Opt::new("org", Kind::Str).doc(&["The WEKA organization, passed as E(WEKA_ORG)."]),
+        Opt::new("timeout", Kind::Duration)
+            .default_str("120")
+            .doc(&["Time each read-only weka command may take, in seconds or with a unit (C(90s), C(5m))."]),
+    ],
+    attributes: &[Attribute::platform(
+        "posix",
+        "Linux x86_64 WEKA backends and clients with the weka CLI; no Python needed.",
+    )],
+    requirements: &["WEKA 3.10 or later (the C(weka) CLI and its local agent) on the target."],
+    action_group: Some("weka"),
+    ..Fragment::new(
+        "keel.storage.weka",
+        "What every keel.storage WEKA module documents alike: credentials, the command timeout, platform.",
+    )
+};
 
-pub fn default_timeout() -> u64 {
-    DEFAULT_TIMEOUT_S
-}
+/// Read-only WEKA modules: facts, plans and checks (keel.storage.weka.read_only).
+pub const WEKA_READ_ONLY: Fragment = Fragment {
+    attributes: READ_ONLY_ATTRIBUTES,
+    ..Fragment::new(
+        "keel.storage.weka.read_only",
+        "Read-only modules: facts, plans and checks.",
+    )
+};
 
-/// The options every WEKA module takes (`#[serde(flatten)]` into the module's own struct).
+/// The options every WEKA module takes (`#[serde(flatten)]` into the module's own struct),
+/// filled from WEKA's spec.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Common {
     pub token_file: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
     pub org: Option<String>,
-    #[serde(default = "default_timeout")]
     pub timeout: u64,
-}
-
-/// The options of `Common`, appended to a module's own: `options: weka_options![Opt::new(..)]`.
-#[macro_export]
-macro_rules! weka_options {
-    ($($opt:expr),* $(,)?) => {
-        &[
-            $($opt,)*
-            ::keel_runtime::Opt::new("token_file", ::keel_runtime::Kind::Str),
-            ::keel_runtime::Opt::new("username", ::keel_runtime::Kind::Str),
-            ::keel_runtime::Opt::new("password", ::keel_runtime::Kind::Str).secret(),
-            ::keel_runtime::Opt::new("org", ::keel_runtime::Kind::Str),
-            ::keel_runtime::Opt::new("timeout", ::keel_runtime::Kind::Duration),
-        ]
-    };
 }
 
 /// The weka CLI on this host, with the credentials to pass it.

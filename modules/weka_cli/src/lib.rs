@@ -4,5 +4,5 @@ pub mod cli;
 
 pub use keel_weka_model::{cluster, parse, paths, version};
 
-pub use cli::{default_timeout, path_table, version_option, wait_data_upgrade, Cluster, Common, Weka};
+pub use cli::{path_table, version_option, wait_data_upgrade, Cluster, Common, Weka};
 pub use version::WekaVersion;

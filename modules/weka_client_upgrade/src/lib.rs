@@ -7,22 +7,14 @@
 use std::time::{Duration, Instant};
 
 use keel_runtime::error::timeout_of;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
 use keel_weka_cli::cli::{failure, left_running};
-use keel_weka_cli::{version_option, weka_options, Common, Weka, WekaVersion};
+use keel_weka_cli::{version_option, Common, Weka, WekaVersion};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "weka_client_upgrade",
-    options: weka_options![
-        Opt::new("version", Kind::Str),
-        Opt::new("backend", Kind::Str),
-        Opt::new("upgrade_timeout", Kind::Duration),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 const NAME: &str = "weka_client_upgrade";
 
@@ -30,14 +22,9 @@ const NAME: &str = "weka_client_upgrade";
 struct Args {
     version: Option<String>,
     backend: Option<String>,
-    #[serde(default = "default_upgrade_timeout")]
     upgrade_timeout: u64,
     #[serde(flatten)]
     common: Common,
-}
-
-fn default_upgrade_timeout() -> u64 {
-    1800
 }
 
 /// The commands that take a client from `current` to `target`; `installed` says whether the

@@ -3,17 +3,13 @@
 //! their releases and states, alerts, rebuild, background tasks, the data upgrade, and the
 //! containers on this host.
 
-use keel_runtime::{into_typed, Ctx, ModuleDef, ModuleError, ModuleResult};
-use keel_weka_cli::{weka_options, Common, Weka};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
+use keel_weka_cli::{Common, Weka};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "weka_facts",
-    options: weka_options![],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 #[derive(Deserialize)]
 struct Args {

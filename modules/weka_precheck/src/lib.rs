@@ -6,47 +6,28 @@ pub mod findings;
 use std::path::Path;
 
 use keel_runtime::findings::verdict;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
-use keel_weka_cli::{path_table, version_option, weka_options, Common, Weka};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
+use keel_weka_cli::{path_table, version_option, Common, Weka};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use findings::{Finding, Input, Severity, Space};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "weka_precheck",
-    options: weka_options![
-        Opt::new("target_version", Kind::Str).required(),
-        Opt::new("allowed_alerts", Kind::List),
-        Opt::new("weka_dir", Kind::Str),
-        Opt::new("check_space", Kind::Bool),
-        Opt::new("check_clients", Kind::Bool),
-        Opt::new("upgrade_paths", Kind::Dict),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 const NAME: &str = "weka_precheck";
 
 #[derive(Deserialize)]
 struct Args {
     target_version: String,
-    #[serde(default)]
     allowed_alerts: Vec<String>,
-    #[serde(default = "opt_weka")]
     weka_dir: String,
-    #[serde(default = "keel_runtime::args::default_true")]
     check_space: bool,
-    #[serde(default = "keel_runtime::args::default_true")]
     check_clients: bool,
     upgrade_paths: Option<Value>,
     #[serde(flatten)]
     common: Common,
-}
-
-fn opt_weka() -> String {
-    "/opt/weka".into()
 }
 
 /// Free space of `dir` and of each of its data/<container> directories, with their sizes.

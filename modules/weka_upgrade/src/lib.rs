@@ -6,74 +6,35 @@
 
 use std::time::{Duration, Instant};
 
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
 use keel_weka_cli::parse::Container;
-use keel_weka_cli::{path_table, version_option, wait_data_upgrade, weka_options, Common, Weka, WekaVersion};
+use keel_weka_cli::{path_table, version_option, wait_data_upgrade, Common, Weka, WekaVersion};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "weka_upgrade",
-    options: weka_options![
-        Opt::new("version", Kind::Str).required(),
-        Opt::new("prepare_only", Kind::Bool),
-        Opt::new("mode", Kind::Choice(&["auto", "ndu", "one-shot"])),
-        Opt::new("container", Kind::Str),
-        Opt::new("stop_io_timeout", Kind::Duration),
-        Opt::new("host_version_change_timeout", Kind::Duration),
-        Opt::new("disconnect_stateless_clients_timeout", Kind::Duration),
-        Opt::new("health_check_timeout", Kind::Duration),
-        Opt::new("upgrade_timeout", Kind::Duration),
-        Opt::new("confirm_timeout", Kind::Duration),
-        Opt::new("wait_data_upgrade", Kind::Bool),
-        Opt::new("data_upgrade_timeout", Kind::Duration),
-        Opt::new("poll_interval", Kind::Duration),
-        Opt::new("upgrade_paths", Kind::Dict),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 const NAME: &str = "weka_upgrade";
 
 #[derive(Deserialize)]
 struct Args {
     version: String,
-    #[serde(default)]
     prepare_only: bool,
-    #[serde(default = "auto")]
     mode: String,
     container: Option<String>,
     stop_io_timeout: Option<u64>,
     host_version_change_timeout: Option<u64>,
     disconnect_stateless_clients_timeout: Option<u64>,
     health_check_timeout: Option<u64>,
-    #[serde(default = "default_upgrade_timeout")]
     upgrade_timeout: u64,
-    #[serde(default = "default_confirm")]
     confirm_timeout: u64,
-    #[serde(default = "keel_runtime::args::default_true")]
     wait_data_upgrade: bool,
-    #[serde(default = "default_upgrade_timeout")]
     data_upgrade_timeout: u64,
-    #[serde(default = "default_poll")]
     poll_interval: u64,
     upgrade_paths: Option<Value>,
     #[serde(flatten)]
     common: Common,
-}
-
-fn auto() -> String {
-    "auto".into()
-}
-fn default_upgrade_timeout() -> u64 {
-    3600
-}
-fn default_confirm() -> u64 {
-    600
-}
-fn default_poll() -> u64 {
-    10
 }
 
 /// The upgrade command's own options, by the rules of the release it runs in (the target's).

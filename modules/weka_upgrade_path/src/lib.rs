@@ -3,21 +3,13 @@
 //! `upgrade_paths`, the built-in copy by default). An impossible target fails with the reason.
 //! Read-only.
 
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
-use keel_weka_cli::{path_table, version_option, weka_options, Common, Weka};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
+use keel_weka_cli::{path_table, version_option, Common, Weka};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "weka_upgrade_path",
-    options: weka_options![
-        Opt::new("target_version", Kind::Str).required(),
-        Opt::new("from_version", Kind::Str),
-        Opt::new("upgrade_paths", Kind::Dict),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 #[derive(Deserialize)]
 struct Args {

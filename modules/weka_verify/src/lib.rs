@@ -4,43 +4,24 @@
 
 use std::time::{Duration, Instant};
 
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
-use keel_weka_cli::{version_option, weka_options, Cluster, Common, Weka, WekaVersion};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
+use keel_weka_cli::{version_option, Cluster, Common, Weka, WekaVersion};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "weka_verify",
-    options: weka_options![
-        Opt::new("version", Kind::Str),
-        Opt::new("include_clients", Kind::Bool),
-        Opt::new("wait_timeout", Kind::Duration),
-        Opt::new("poll_interval", Kind::Duration),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 const NAME: &str = "weka_verify";
 
 #[derive(Deserialize)]
 struct Args {
     version: Option<String>,
-    #[serde(default)]
     include_clients: bool,
-    #[serde(default = "default_wait")]
     wait_timeout: u64,
-    #[serde(default = "default_poll")]
     poll_interval: u64,
     #[serde(flatten)]
     common: Common,
-}
-
-fn default_wait() -> u64 {
-    600
-}
-fn default_poll() -> u64 {
-    10
 }
 
 /// What keeps the cluster from being verified; empty when it is.

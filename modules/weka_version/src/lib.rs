@@ -11,25 +11,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use keel_runtime::error::timeout_of;
-use keel_runtime::{into_typed, Ctx, Kind, ModuleDef, ModuleError, ModuleResult, Opt};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
 use keel_weka_cli::cli::failure;
-use keel_weka_cli::{version_option, weka_options, Common, Weka};
+use keel_weka_cli::{version_option, Common, Weka};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-pub const MODULE: ModuleDef = ModuleDef {
-    name: "weka_version",
-    options: weka_options![
-        Opt::new("version", Kind::Str).required(),
-        // The URL carries the get.weka.io token: secret, and its user-info masked on its own.
-        Opt::new("from", Kind::Str).secret(),
-        Opt::new("tarball", Kind::Str),
-        Opt::new("prepare", Kind::Bool),
-        Opt::new("download_timeout", Kind::Duration),
-    ],
-    supports_check_mode: true,
-    run,
-};
+mod spec;
+pub use spec::MODULE;
 
 const NAME: &str = "weka_version";
 
@@ -38,16 +27,10 @@ struct Args {
     version: String,
     from: Option<String>,
     tarball: Option<String>,
-    #[serde(default = "keel_runtime::args::default_true")]
     prepare: bool,
-    #[serde(default = "default_download")]
     download_timeout: u64,
     #[serde(flatten)]
     common: Common,
-}
-
-fn default_download() -> u64 {
-    1800
 }
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {

@@ -1,0 +1,78 @@
+//! The spec of `keel.storage.gluster_op_version`: its options with their defaults, its documentation, examples
+//! and return values. The collection's plugins/modules/gluster_op_version.py is generated from it
+//! (`cargo xtask collection`).
+
+use keel_runtime::{Attribute, Kind, ModuleDef, Opt};
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "gluster_op_version",
+    options: &[Opt::new("target", Kind::Str).default_str("max").doc(&[
+        "C(max) for the highest op-version every server supports, or a number such as C(110000) \
+                    (release X.Y.Z is X*10000+Y*100+Z). A number above C(max-op-version) fails.",
+    ])],
+    fragments: &[&keel_gluster_cli::cli::GLUSTER],
+    supports_check_mode: true,
+    run: super::run,
+    short_description: "Raise a GlusterFS pool's cluster.op-version after every server is upgraded",
+    description: &[
+        "The last step of a Gluster upgrade, once every server runs the new release. Reads \
+            C(cluster.op-version) and C(cluster.max-op-version) and raises the op-version to O(target) when that \
+            is greater; never lowers it (Gluster cannot), and reports C(changed=false) when there is nothing to \
+            do.",
+        "Refuses while any peer is disconnected or not C(Peer in Cluster), because C(max-op-version) then \
+            counts only the connected servers and can exceed what the others run.",
+        "Run it once, on one server (C(run_once)).",
+    ],
+    attributes: &[
+        Attribute::new(
+            "check_mode",
+            "full",
+            "Reports the change it would make, changes nothing.",
+        ),
+        Attribute::new("diff_mode", "full", "Shows the op-version before and after."),
+    ],
+    examples: EXAMPLES,
+    returns: RETURN,
+    ..ModuleDef::BASE
+};
+
+const EXAMPLES: &str = r#"
+- name: Raise the op-version once every server runs 11.1
+  keel.storage.gluster_op_version:
+    target: max
+  run_once: true
+
+- name: Raise to a given op-version
+  keel.storage.gluster_op_version:
+    target: "110000"
+  run_once: true
+"#;
+
+const RETURN: &str = r#"
+duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
+op_version_before:
+  description: The cluster op-version before the module ran.
+  returned: success
+  type: int
+  sample: 100000
+op_version:
+  description: The cluster op-version now (unchanged in check mode).
+  returned: success
+  type: int
+  sample: 110000
+max_op_version:
+  description: The highest op-version every server supports.
+  returned: success
+  type: int
+  sample: 110000
+commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
+  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
+"#;

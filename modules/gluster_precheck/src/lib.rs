@@ -55,5 +55,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let mut data = Map::new();
     data.insert("installed_version".into(), json!(pool.version.text));
     data.insert("blockers_may_clear".into(), json!(findings::blockers_may_clear(&found)));
+    // The rolling play skips a server already on the target from this, not from its own compare.
+    data.insert("at_target".into(), json!(found.iter().any(|f| f.code == "at_target")));
     verdict(&found, &format!("an {} upgrade", args.mode), data)
 }

@@ -118,6 +118,17 @@ blocking:
   description: Whether any finding blocks the upgrade.
   returned: always, unless the pool could not be read
   type: bool
+blockers_may_clear:
+  description: >-
+    Whether waiting alone may clear what blocks: true only when something blocks and every blocker is
+    heal entries pending (a pool under writes lists a file mid-write for a moment), so a playbook may
+    look again for a bounded time.
+  returned: always, unless the pool could not be read
+  type: bool
+at_target:
+  description: Whether the server already runs the release O(target_version) names (same major and minor).
+  returned: always, unless the pool could not be read
+  type: bool
 installed_version:
   description: The Gluster release installed on the target.
   returned: always, unless the pool could not be read

@@ -24,20 +24,20 @@ pub enum ParseError {
     Version(String),
 }
 
-fn doc(xml: &str) -> Result<Document<'_>, ParseError> {
+pub(crate) fn doc(xml: &str) -> Result<Document<'_>, ParseError> {
     Document::parse(xml.trim_start()).map_err(|e| ParseError::Xml(e.to_string()))
 }
 
-fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+pub(crate) fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     node.children().find(|n| n.has_tag_name(name))
 }
 
-fn children<'a, 'i: 'a>(node: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+pub(crate) fn children<'a, 'i: 'a>(node: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
     node.children().filter(move |n| n.has_tag_name(name))
 }
 
 /// The text of a direct child, trimmed; "" when absent.
-fn text(node: Node, name: &str) -> String {
+pub(crate) fn text(node: Node, name: &str) -> String {
     child(node, name)
         .and_then(|n| n.text())
         .map(|t| t.trim().to_string())
@@ -45,11 +45,11 @@ fn text(node: Node, name: &str) -> String {
 }
 
 /// A number, or None for gluster's "-" / "N/A" / empty placeholders.
-fn num(node: Node, name: &str) -> Option<u64> {
+pub(crate) fn num(node: Node, name: &str) -> Option<u64> {
     text(node, name).parse().ok()
 }
 
-fn find<'a, 'i>(root: Node<'a, 'i>, name: &'static str) -> Result<Node<'a, 'i>, ParseError> {
+pub(crate) fn find<'a, 'i>(root: Node<'a, 'i>, name: &'static str) -> Result<Node<'a, 'i>, ParseError> {
     root.descendants()
         .find(|n| n.has_tag_name(name))
         .ok_or(ParseError::Missing(name))
@@ -62,7 +62,7 @@ pub fn check_envelope(xml: &str) -> Result<(), ParseError> {
 
 /// Checks `<opRet>`: gluster can exit 0 and still report an error in the envelope. An envelope
 /// without a readable `<opRet>` (cut off, or not gluster's) is no success.
-fn envelope_ok(d: &Document) -> Result<(), ParseError> {
+pub(crate) fn envelope_ok(d: &Document) -> Result<(), ParseError> {
     let root = d.root_element();
     let op_ret: i64 = text(root, "opRet").parse().map_err(|_| ParseError::Missing("opRet"))?;
     if op_ret != 0 {

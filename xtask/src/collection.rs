@@ -7,6 +7,8 @@ use std::process::Command;
 use crate::ansible;
 use crate::util::{self, Result};
 
+pub mod generate;
+
 /// The one target this machine can build; the action plugin names builds `BINARY_<system>_<arch>`.
 pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 pub const PLATFORM: &str = "linux_x86_64";
@@ -143,63 +145,16 @@ fn assemble(root: &Path, binaries: &[PathBuf]) -> Result<PathBuf> {
     }
     let bin_dir = tree.join("plugins/modules/__bin__");
     std::fs::create_dir_all(&bin_dir).map_err(|e| e.to_string())?;
-    let mut held = Vec::new();
     for binary in binaries {
-        let name = file_name(binary);
-        let dest = bin_dir.join(format!("{name}_{PLATFORM}"));
+        let dest = bin_dir.join(format!("{}_{PLATFORM}", file_name(binary)));
         std::fs::copy(binary, &dest).map_err(|e| format!("copy binary: {e}"))?;
-        for module in modules_of(&dest)? {
-            held.push((module, name.clone()));
-        }
     }
-    check_modules(&tree, &held)?;
+    // The stubs, fragments, routing and BINARY_OF from the binaries' own specs (each module in
+    // exactly one binary), so what the collection documents and routes is what the binaries hold.
+    let specs = generate::specs(binaries)?;
+    generate::write(&tree, &specs)?;
     crate::ecosystem::sanity::write_ignores(&tree)?;
     Ok(tree)
-}
-
-/// Every documented module is routed to the action plugin, whose table names the binary that
-/// holds it; every module a binary serves to users is documented; no module is in two binaries.
-fn check_modules(tree: &Path, held: &[(String, String)]) -> Result {
-    let runtime = std::fs::read_to_string(tree.join("meta/runtime.yml")).map_err(|e| e.to_string())?;
-    let plugin = std::fs::read_to_string(tree.join("plugins/action/native_module.py")).map_err(|e| e.to_string())?;
-    let mut documented = Vec::new();
-    for entry in std::fs::read_dir(tree.join("plugins/modules"))
-        .map_err(|e| e.to_string())?
-        .flatten()
-    {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(module) = name.strip_suffix(".py") {
-            documented.push(module.to_string());
-        }
-    }
-    documented.sort();
-    for m in &documented {
-        let holders: Vec<&str> = held.iter().filter(|(h, _)| h == m).map(|(_, b)| b.as_str()).collect();
-        let [binary] = holders.as_slice() else {
-            return Err(format!(
-                "plugins/modules/{m}.py documents a module held by {} binaries ({holders:?}); it must be in exactly one",
-                holders.len()
-            ));
-        };
-        if !plugin.contains(&format!("    '{m}': '{binary}',\n")) {
-            return Err(format!(
-                "plugins/action/native_module.py BINARY_OF must map '{m}' to '{binary}', the binary that holds it"
-            ));
-        }
-        if !runtime.contains(&format!("    {m}:\n      action_plugin: keel.storage.native_module")) {
-            return Err(format!(
-                "meta/runtime.yml does not route module {m} to keel.storage.native_module"
-            ));
-        }
-    }
-    for (m, binary) in held {
-        if !documented.iter().any(|d| d == m) {
-            return Err(format!(
-                "module {m} is in {binary} but has no collection/plugins/modules/{m}.py"
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn file_name(p: &Path) -> String {

@@ -271,9 +271,7 @@ fn docs(venv: &Venv, collections: &Path, root: &Path) -> Result {
     if !out.status.success() || stderr.contains("ERROR") || stderr.contains("WARNING") {
         return Err(format!("ansible-doc -l keel.storage: {}\n{stdout}{stderr}", out.status));
     }
-    let stubs = std::fs::read_dir(root.join("collection/plugins/modules")).map_err(|e| e.to_string())?;
-    for stub in stubs.flatten() {
-        let name = stub.file_name().to_string_lossy().trim_end_matches(".py").to_string();
+    for name in crate::ecosystem::stubs(root)? {
         if !stdout.contains(&format!("keel.storage.{name} ")) {
             return Err(format!("ansible-doc -l does not list keel.storage.{name}:\n{stdout}"));
         }

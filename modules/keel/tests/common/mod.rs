@@ -12,17 +12,34 @@ pub fn repo() -> PathBuf {
 }
 
 /// Runs `binary` on `args` with `path` as the whole PATH and `env` added; returns the parsed result.
-/// The binary that holds `module`, from the action plugin's BINARY_OF table (the one place the
-/// routing is declared).
+/// The binary that holds `module`: the one (of modules/keel/src/bin) whose --list-modules names
+/// it, as the collection's BINARY_OF table is generated from the binaries themselves.
 #[allow(dead_code)]
 pub fn binary_of(module: &str) -> Option<String> {
-    let table = std::fs::read_to_string(repo().join("collection/plugins/action/native_module.py")).unwrap();
-    let key = format!("'{module}': '");
-    table
-        .lines()
-        .find_map(|l| l.trim().strip_prefix(key.as_str()))
-        .and_then(|rest| rest.split('\'').next())
-        .map(str::to_string)
+    static HELD: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    let held = HELD.get_or_init(|| {
+        let mut held = Vec::new();
+        let mut bins: Vec<String> = std::fs::read_dir(repo().join("modules/keel/src/bin"))
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".rs").map(str::to_string))
+            .collect();
+        bins.sort();
+        for bin in bins {
+            let out = Command::cargo_bin(&bin)
+                .unwrap()
+                .arg("--list-modules")
+                .output()
+                .unwrap();
+            for m in String::from_utf8_lossy(&out.stdout).lines() {
+                if !m.starts_with("keel_") {
+                    held.push((m.to_string(), bin.clone()));
+                }
+            }
+        }
+        held
+    });
+    held.iter().find(|(m, _)| m == module).map(|(_, b)| b.clone())
 }
 
 /// Runs `args` with the binary that holds its `_keel_module` (the pool-wide binary for the hidden

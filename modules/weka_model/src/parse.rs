@@ -177,7 +177,14 @@ pub fn parse_rebuild(text: &str) -> Result<Rebuild, ParseError> {
     let degraded = v
         .get("protectionState")
         .and_then(Value::as_array)
-        .map(|levels| levels.iter().skip(1).filter_map(|l| n(l, "MiB")).sum())
+        // Saturating: a sum past u64 (only in damaged output) is still degraded, never wrapped to little.
+        .map(|levels| {
+            levels
+                .iter()
+                .skip(1)
+                .filter_map(|l| n(l, "MiB"))
+                .fold(0u64, u64::saturating_add)
+        })
         .unwrap_or(0);
     Ok(Rebuild {
         progress_percent: v.get("progressPercent").and_then(Value::as_f64).unwrap_or(0.0),

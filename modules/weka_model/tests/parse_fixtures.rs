@@ -82,6 +82,11 @@ fn rebuild_none_and_in_progress() {
     let r = parse_rebuild(&fixture("rebuild-progress.json")).unwrap();
     assert!(r.in_progress() && r.moving_data);
     assert_eq!((r.progress_percent, r.degraded_mib), (3.0, 31458));
+    // Found by the property test on a mutated fixture: the degraded levels' sum overflowed.
+    let huge = r#"{"progressPercent": 0, "protectionState": [{"MiB": 1}, {"MiB": 18446744073709551615}, {"MiB": 2}]}"#;
+    let r = parse_rebuild(huge).unwrap();
+    assert_eq!(r.degraded_mib, u64::MAX);
+    assert!(r.in_progress());
 }
 
 #[test]

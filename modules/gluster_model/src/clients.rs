@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::parse::{children, doc, envelope_ok, find, num, text, ParseError};
+use crate::parse::{children, doc, envelope_ok, find, num, split_brick, text, ParseError};
 
 /// One connection to one brick, as glusterd lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,10 +82,11 @@ impl Census {
     }
 }
 
-/// Groups the connections by host. `servers` are the pool's own addresses (and names), to tell
-/// the servers' processes from clients. A connection that does not say its op-version counts as
+/// Groups the connections by host; a host that holds a brick is a server (its self-heal daemon,
+/// or a mount on the server itself). A connection that does not say its op-version counts as
 /// behind: unknown is not enough to raise what can never be lowered.
-pub fn census(connections: &[BrickClient], servers: &[String], target: u64) -> Census {
+pub fn census(connections: &[BrickClient], target: u64) -> Census {
+    let servers: Vec<String> = connections.iter().map(|c| split_brick(&c.brick).0).collect();
     let mut by_host: BTreeMap<&str, (Vec<String>, Option<u64>, bool)> = BTreeMap::new();
     for c in connections {
         let entry = by_host.entry(c.host()).or_insert((Vec::new(), None, false));

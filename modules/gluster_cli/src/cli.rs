@@ -7,13 +7,14 @@ use keel_runtime::{Attribute, Ctx, Fragment, Kind, ModuleError, Opt, Output, REA
 
 use crate::parse::{self, BrickHeal, GlusterVersion, Peer, VolumeInfo, VolumeStatus};
 
-/// gluster's own CLI timeout, the default of the modules' `timeout` option (GLUSTER).
+/// gluster's own CLI timeout, the default of the modules' `command_timeout` option (GLUSTER).
 pub const DEFAULT_TIMEOUT_S: u64 = 120;
 
 /// What every Gluster module that runs the gluster CLI takes and documents alike (the doc
 /// fragment keel.storage.gluster).
 pub const GLUSTER: Fragment = Fragment {
-    options: &[Opt::new("timeout", Kind::Duration)
+    options: &[Opt::new("command_timeout", Kind::Duration)
+        .aliases(&["timeout"])
         .default_str("120")
         .doc(&["Time each gluster command may take, in seconds or with a unit (C(90s), C(5m))."])],
     attributes: &[Attribute::platform(

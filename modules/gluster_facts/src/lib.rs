@@ -17,13 +17,13 @@ struct Args {
     /// Gather heal counts (`heal VOL info summary`) for every started replicate/disperse volume.
     heal: bool,
     /// Seconds each gluster command may take.
-    timeout: u64,
+    command_timeout: u64,
 }
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_facts", opts)?;
     let gluster = Gluster {
-        timeout: Duration::from_secs(args.timeout),
+        timeout: Duration::from_secs(args.command_timeout),
     };
     let pool = pool::gather(ctx, &gluster, args.heal)?;
     let msg = format!(

@@ -49,7 +49,7 @@ const EXAMPLES: &str = r#"
 - name: Facts without heal counts, with a longer command timeout
   keel.storage.gluster_facts:
     heal: false
-    timeout: 5m
+    command_timeout: 5m
 "#;
 
 const RETURN: &str = r#"

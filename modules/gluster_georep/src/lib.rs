@@ -26,7 +26,7 @@ pub use spec::MODULE;
 struct Args {
     state: String,
     record: String,
-    timeout: u64,
+    command_timeout: u64,
     checkpoint: bool,
     checkpoint_timeout: u64,
     /// Names the wait that a playbook's until loop spreads over its calls: one look per call.
@@ -615,7 +615,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let mut live = Live {
         ctx,
         gluster: Gluster {
-            timeout: Duration::from_secs(args.timeout),
+            timeout: Duration::from_secs(args.command_timeout),
         },
         workdir: std::env::var_os(WORKDIR_VAR).map_or_else(|| PathBuf::from("/var/lib/glusterd"), PathBuf::from),
     };
@@ -687,7 +687,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             data.insert("waited_s".into(), 0.into());
             if !check && !recorded.is_empty() {
                 let plan = Plan {
-                    timeout: Duration::from_secs(args.timeout),
+                    timeout: Duration::from_secs(args.command_timeout),
                     checkpoint: args.checkpoint.then_some(Duration::from_secs(args.checkpoint_timeout)),
                     wait_id: args.wait_id.clone(),
                 };

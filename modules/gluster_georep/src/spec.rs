@@ -47,7 +47,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         "O(state=stopped) records every running session (started, faulty or paused) in O(record), then stops \
             them. A session gluster would not stop stays running and recorded, and the module fails.",
         "O(state=started) starts the recorded sessions that are stopped (and resumes one found paused that was \
-            recorded running), then polls the status for up to O(timeout) until every worker of each is Active or \
+            recorded running), then polls the status for up to O(command_timeout) until every worker of each is Active or \
             Passive; a worker still Faulty (or Created, Initializing) fails the module, naming its server and \
             brick. A session that was paused is paused again once its workers are up. On each running session it \
             then sets a checkpoint (C(gluster volume geo-replication PRIMARY SECONDARY config checkpoint now)) and \
@@ -62,7 +62,7 @@ pub const MODULE: ModuleDef = ModuleDef {
             again, set the checkpoint), keeps each session's phase in O(record) (started at a time, checkpoint set \
             at a time, done) and returns C(done=false) with what it still waits for in C(waiting), until a call \
             finds every session verified and returns C(done=true). Within one wait a session is never started, \
-            resumed or given a checkpoint twice; the workers get O(timeout) from their start, the checkpoint \
+            resumed or given a checkpoint twice; the workers get O(command_timeout) from their start, the checkpoint \
             O(checkpoint_timeout) from its setting, and a phase past its limit fails the module as without \
             O(wait_id). The first failure ends the wait; the sessions not verified stay recorded for the next run, \
             which starts afresh from their state.",
@@ -71,7 +71,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         "Run it once per pool (C(run_once)); a session is stopped or started for every server at once.",
     ],
     notes: &[
-        "O(timeout) is also how long O(state=started) waits for the workers to become Active or Passive.",
+        "O(command_timeout) is also how long O(state=started) waits for the workers to become Active or Passive.",
         "When a worker is not Active or Passive, see C(gluster volume geo-replication PRIMARY SECONDARY status \
             detail) and the gsyncd logs under C(/var/log/glusterfs/geo-replication/) on the server named in \
             C(unhealthy_workers).",
@@ -118,7 +118,7 @@ const EXAMPLES: &str = r#"
 - name: Start them again, a look every 5 s with a line each, for up to 420 s (2 min for the workers, 5 min for the checkpoint)
   keel.storage.gluster_georep:
     state: started
-    timeout: 2m
+    command_timeout: 2m
     checkpoint_timeout: 5m
     wait_id: "{{ georep_wait }}"
   run_once: true

@@ -21,7 +21,7 @@ struct Args {
     volumes: Option<Vec<String>>,
     trigger: bool,
     wait: bool,
-    timeout: u64,
+    command_timeout: u64,
     wait_timeout: u64,
     poll_interval: u64,
     brick_down_grace: u64,
@@ -406,7 +406,7 @@ impl Cluster for Live<'_> {
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_heal", opts)?;
     let gluster = Gluster {
-        timeout: Duration::from_secs(args.timeout),
+        timeout: Duration::from_secs(args.command_timeout),
     };
     let infos = gluster.volume_info(ctx)?;
     let volumes = select(&infos, args.volumes.as_deref().unwrap_or(&[]))

@@ -67,7 +67,7 @@ struct Args {
     allow_downgrade: bool,
     update_cache: bool,
     package_manager: String,
-    timeout: u64,
+    install_timeout: u64,
 }
 
 /// How far a run got, to judge on failure whether the Gluster services may start again.
@@ -117,7 +117,7 @@ fn install(ctx: &mut Ctx, opts: Map<String, Value>, progress: &mut Progress) -> 
     progress.release = Some(release.text.clone());
     let manager = detect(&args.package_manager)?;
     progress.manager = Some(manager);
-    let timeout = Duration::from_secs(args.timeout);
+    let timeout = Duration::from_secs(args.install_timeout);
     let installed = query_installed(ctx, manager)?;
     progress.before = Some(installed.clone());
     let names = match &args.packages {
@@ -445,11 +445,11 @@ fn left_running(ctx: &mut Ctx, err: ModuleError, progress: &Progress) -> ModuleE
     };
     ModuleError::failed_with(
         format!(
-            "{program} did not finish installing Gluster {} within {seconds} s (option timeout) and was left \
+            "{program} did not finish installing Gluster {} within {seconds} s (option install_timeout) and was left \
              running (pid {pid}), not killed: killing a package manager mid-transaction leaves packages half \
              installed. {state}. Do not start the Gluster services until the packages are consistent: wait for pid \
              {pid} to finish (its output goes to {stdout} and {stderr}), then {}, and run the playbook again; raise \
-             the timeout option if the package manager is just slow",
+             the install_timeout option if the package manager is just slow",
             progress.release.as_deref().unwrap_or("?"),
             repair(progress.manager),
         ),

@@ -46,11 +46,14 @@ pub const MODULE: ModuleDef = ModuleDef {
             .default_str("auto")
             .choices(&["auto", "apt", "dnf", "yum", "zypper"])
             .doc(&["The package manager to use; C(auto) picks the first of apt-get, dnf, yum, zypper found."]),
-        Opt::new("timeout", Kind::Duration).default_str("900").doc(&[
-            "Time the package manager may take, in seconds or with a unit (C(15m)).",
-            "An install transaction still running then is left running, not killed (see \
+        Opt::new("install_timeout", Kind::Duration)
+            .aliases(&["timeout"])
+            .default_str("900")
+            .doc(&[
+                "Time the package manager may take, in seconds or with a unit (C(15m)).",
+                "An install transaction still running then is left running, not killed (see \
                     RV(package_manager_running)).",
-        ]),
+            ]),
     ],
     fragments: &[],
     supports_check_mode: true,
@@ -78,7 +81,7 @@ pub const MODULE: ModuleDef = ModuleDef {
         "Stop the Gluster services first with M(keel.storage.gluster_service), because processes keep running \
             the replaced binaries until restarted; the module warns when C(glusterd) is running.",
         "The install transaction is never killed: a package manager killed half way leaves packages half \
-            installed. When it outlives O(timeout) the module stops waiting and fails with \
+            installed. When it outlives O(install_timeout) the module stops waiting and fails with \
             RV(package_manager_running=true), its RV(pid), where its output goes and the Gluster packages' state \
             as the package database shows it then; the package manager finishes on its own. Wait for it, then run \
             C(dpkg --configure -a) (apt) and the task again. Read-only queries and the apt index refresh are still \
@@ -155,7 +158,7 @@ services_safe_to_start:
   sample: false
 package_manager_running:
   description:
-    - True when the install transaction outlived O(timeout) and was left running, not killed; false on
+    - True when the install transaction outlived O(install_timeout) and was left running, not killed; false on
       every other failure.
   returned: failure
   type: bool

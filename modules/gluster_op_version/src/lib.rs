@@ -15,7 +15,7 @@ pub use spec::MODULE;
 #[derive(Deserialize)]
 struct Args {
     target: String,
-    timeout: u64,
+    command_timeout: u64,
 }
 
 /// What the module will do, decided from the numbers alone.
@@ -72,7 +72,7 @@ pub fn unsafe_peers(peers: &[Peer]) -> Vec<String> {
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_op_version", opts)?;
     let gluster = Gluster {
-        timeout: Duration::from_secs(args.timeout),
+        timeout: Duration::from_secs(args.command_timeout),
     };
     let away = unsafe_peers(&gluster.peers(ctx)?);
     if !away.is_empty() {

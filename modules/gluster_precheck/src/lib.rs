@@ -23,7 +23,7 @@ struct Args {
     allow_distribute: bool,
     other_release_peers: Vec<String>,
     georep_changelog_upgraded: bool,
-    timeout: u64,
+    command_timeout: u64,
 }
 
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
@@ -48,7 +48,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         georep_changelog_upgraded: args.georep_changelog_upgraded,
     };
     let gluster = Gluster {
-        timeout: Duration::from_secs(args.timeout),
+        timeout: Duration::from_secs(args.command_timeout),
     };
     let pool = pool::gather(ctx, &gluster, true)?;
     let found = findings::evaluate(&pool, &policy);

@@ -32,7 +32,7 @@ struct Args {
     state: String,
     consumers: Vec<String>,
     services: Option<Vec<String>>,
-    timeout: u64,
+    service_timeout: u64,
     record: String,
     unmount: bool,
     resync_volumes: bool,
@@ -326,20 +326,20 @@ fn stop(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleE
     // Consumers first (they hold volumes open), then the mounts, then Gluster itself.
     let (consumer_units, gluster_units): (Vec<String>, Vec<String>) =
         active.iter().cloned().partition(|u| args.consumers.contains(u));
-    systemctl(ctx, "stop", &consumer_units, args.timeout)?;
+    systemctl(ctx, "stop", &consumer_units, args.service_timeout)?;
     let consumer_procs: Vec<Proc> = host
         .running(&args.consumers)
         .into_iter()
         .filter(|p| args.consumers.contains(&p.name))
         .collect();
-    let grace = Duration::from_secs(args.timeout);
+    let grace = Duration::from_secs(args.service_timeout);
     let mut killed = terminate(ctx, host, &consumer_procs.iter().collect::<Vec<_>>(), grace)?;
     if args.unmount {
         for m in &merged.mounts {
             unmount(ctx, m)?;
         }
     }
-    systemctl(ctx, "stop", &gluster_units, args.timeout)?;
+    systemctl(ctx, "stop", &gluster_units, args.service_timeout)?;
     // What systemd left (bricks and clients are not part of glusterd.service) or everything
     // where there is no systemd.
     let left = host.running(&args.consumers);
@@ -353,7 +353,7 @@ fn stop(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleE
         ctx.warn(format!(
             "{} did not exit within {} s of SIGTERM and were killed",
             killed.join(", "),
-            args.timeout
+            args.service_timeout
         ));
     }
     Ok(r.with("stopped", names(&order))
@@ -554,19 +554,19 @@ fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Module
         inactive_units.iter().cloned().partition(|u| is_consumer(u));
     let (late_programs, early_programs): (Vec<&Proc>, Vec<&Proc>) =
         missing_programs.iter().partition(|p| is_consumer(&p.name));
-    systemctl(ctx, "start", &early_units, args.timeout)?;
+    systemctl(ctx, "start", &early_units, args.service_timeout)?;
     for p in &early_programs {
         spawn(ctx, p)?;
     }
     let glusterd_wanted =
         wanted.units.iter().any(|u| u == "glusterd") || wanted.programs.iter().any(|p| p.name == "glusterd");
     if glusterd_wanted {
-        wait_glusterd(ctx, Duration::from_secs(args.timeout))?;
+        wait_glusterd(ctx, Duration::from_secs(args.service_timeout))?;
     }
     for m in &dead_mounts {
         remount(ctx, m, &mountinfo)?;
     }
-    systemctl(ctx, "start", &late_units, args.timeout)?;
+    systemctl(ctx, "start", &late_units, args.service_timeout)?;
     for p in &late_programs {
         spawn(ctx, p)?;
     }
@@ -583,11 +583,11 @@ fn restart(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modu
     let base = |r: ModuleResult| r.with("systemd", host.systemd).with("restarted", &names);
     let paths = resync::Paths::from_env();
     if args.resync_volumes {
-        return resync::resync(ctx, host, &paths, args.timeout).map(base);
+        return resync::resync(ctx, host, &paths, args.service_timeout).map(base);
     }
     // A resync that an earlier run left half done is settled first: restarted on a partial import,
     // glusterd would run without some of the volumes.
-    let earlier = resync::settle_earlier(ctx, host, &paths, args.timeout)?;
+    let earlier = resync::settle_earlier(ctx, host, &paths, args.service_timeout)?;
     let base = |r: ModuleResult| base(r).with("recovered", earlier.as_ref().map(|s| s.action.name()));
     if ctx.check_mode() {
         return Ok(base(ModuleResult::new(
@@ -596,12 +596,12 @@ fn restart(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modu
         )));
     }
     if host.systemd {
-        systemctl(ctx, "restart", &names, args.timeout)?;
+        systemctl(ctx, "restart", &names, args.service_timeout)?;
     } else {
         warn_look_alikes(ctx, host, &names);
         let running = host.running(&names);
         let targets: Vec<&Proc> = running.iter().filter(|p| names.contains(&p.name)).collect();
-        terminate(ctx, host, &targets, Duration::from_secs(args.timeout))?;
+        terminate(ctx, host, &targets, Duration::from_secs(args.service_timeout))?;
         for name in &names {
             let again = targets
                 .iter()
@@ -612,7 +612,7 @@ fn restart(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, Modu
         }
     }
     if names.iter().any(|n| n == "glusterd") {
-        wait_glusterd(ctx, Duration::from_secs(args.timeout))?;
+        wait_glusterd(ctx, Duration::from_secs(args.service_timeout))?;
     }
     Ok(base(ModuleResult::new(true, format!("restarted {}", names.join(", ")))))
 }

@@ -20,7 +20,8 @@ pub const MODULE: ModuleDef = ModuleDef {
                     systemd) instead of the recorded set. With O(state=restarted), restart these (default \
                     C(glusterd)).",
         ]),
-        Opt::new("timeout", Kind::Duration).default_str("120").doc(&[
+        Opt::new("service_timeout", Kind::Duration)
+            .aliases(&["timeout"]).default_str("120").doc(&[
             "Grace after SIGTERM before SIGKILL, and the time C(glusterd) has to answer after a start; \
                     seconds or with a unit (C(90s), C(5m)).",
         ]),
@@ -38,7 +39,7 @@ pub const MODULE: ModuleDef = ModuleDef {
                     written in another order). This server's bricks and self-heal daemons are stopped and started \
                     afresh from the imported definitions (FUSE clients are left alone).",
             "The previous copy is kept as C(/var/lib/glusterd/vols.keel-TIMESTAMP). When the import does \
-                    not bring every volume back within O(timeout), or any step after the copy was moved fails, the \
+                    not bring every volume back within O(service_timeout), or any step after the copy was moved fails, the \
                     copy is put back, C(glusterd) is started again and the module fails with RV(restored=true). \
                     Where the copy cannot be put back (C(glusterd) will not stop, a file system error), the \
                     failure gives RV(kept) and the commands that put it back by hand, and leaves the record below \
@@ -83,7 +84,7 @@ pub const MODULE: ModuleDef = ModuleDef {
             Gluster FUSE mounts (O(unmount=true)).",
         "Where systemd runs, the units C(glusterd), C(glustereventsd) and the consumers are stopped with \
             C(systemctl); processes left over (bricks are not part of C(glusterd.service)), or every process where \
-            there is no systemd, get SIGTERM, then SIGKILL after O(timeout). No other process is touched.",
+            there is no systemd, get SIGTERM, then SIGKILL after O(service_timeout). No other process is touched.",
         "A process counts only when root runs the expected executable (C(/proc/PID/exe)) - for C(glusterd), \
             C(glusterfsd) and C(glusterfs) the C(glusterfsd) the packages install in C(/usr/sbin) (or C(/sbin), \
             C(/usr/local/sbin)); for others an executable of that name, or an interpreter (a shell, Python, Perl, \
@@ -148,7 +149,7 @@ const EXAMPLES: &str = r#"
   keel.storage.gluster_service:
     state: restarted
     resync_volumes: true
-    timeout: 5m
+    service_timeout: 5m
   register: resync
 
 - name: Start only glusterd
@@ -185,7 +186,7 @@ stopped:
   elements: str
   sample: [glusterd, glusterfsd, glusterfs]
 killed:
-  description: Processes that did not exit within O(timeout) of SIGTERM and got SIGKILL.
+  description: Processes that did not exit within O(service_timeout) of SIGTERM and got SIGKILL.
   returned: when state is stopped and something was stopped
   type: list
   elements: str

@@ -18,7 +18,7 @@ pub use spec::MODULE;
 #[derive(Deserialize)]
 struct Args {
     version: Option<String>,
-    timeout: u64,
+    wait_timeout: u64,
     poll_interval: u64,
     other_release_peers: Vec<String>,
     settle: u64,
@@ -436,7 +436,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 let msg = format!(
                     "waiting ({} s of {}): {}",
                     elapsed.as_secs(),
-                    args.timeout,
+                    args.wait_timeout,
                     waiting.join("; ")
                 );
                 return Ok(ModuleResult::new(false, msg)
@@ -566,9 +566,13 @@ fn look(ctx: &mut Ctx, gluster: &Gluster, plan: &Plan, ws: &mut WaitState, elaps
         .chain(&problems.rejected_brick_down)
         .cloned()
         .collect();
-    if elapsed >= Duration::from_secs(args.timeout) {
+    if elapsed >= Duration::from_secs(args.wait_timeout) {
         return Look::Done(Err(ModuleError::failed_with(
-            format!("the pool is not whole after {} s: {}", args.timeout, waiting.join("; ")),
+            format!(
+                "the pool is not whole after {} s: {}",
+                args.wait_timeout,
+                waiting.join("; ")
+            ),
             data(&rejected, &[], None),
         )));
     }

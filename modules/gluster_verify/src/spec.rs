@@ -9,7 +9,8 @@ pub const MODULE: ModuleDef = ModuleDef {
     options: &[
         Opt::new("version", Kind::Str)
             .doc(&["The Gluster release this server must run, such as C(11.1). Without it, any release passes."]),
-        Opt::new("timeout", Kind::Duration)
+        Opt::new("wait_timeout", Kind::Duration)
+            .aliases(&["timeout"])
             .default_str("300")
             .doc(&["How long to wait, in seconds or with a unit (C(5m))."]),
         Opt::new("poll_interval", Kind::Duration)
@@ -41,7 +42,7 @@ pub const MODULE: ModuleDef = ModuleDef {
             "Spread the wait over several calls so that a playbook's C(until) loop shows a line per call. \
                     Each call looks once and returns, with RV(whole=false) and RV(waiting) while the pool is not \
                     whole, and keeps the wait (its start, how long each problem has lasted) in O(wait_record) for \
-                    the next call with the same O(wait_id). Use a new id for every wait. O(timeout) and \
+                    the next call with the same O(wait_id). Use a new id for every wait. O(wait_timeout) and \
                     O(stuck_after) count from the wait's first call.",
         ]),
         Opt::new("wait_record", Kind::Str)
@@ -73,7 +74,7 @@ pub const MODULE: ModuleDef = ModuleDef {
             C(restart). The caller applies the remedy (M(keel.storage.gluster_service)) and calls this module \
             again with it added to O(remedies_applied).",
         "Fails at once when a Gluster process still runs a binary an install replaced (it needs a restart); \
-            fails after O(timeout) naming what is still missing.",
+            fails after O(wait_timeout) naming what is still missing.",
         "Read-only; run it on a server after starting it again, before moving to the next one.",
     ],
     requirements: &["GlusterFS 3.13 or later on the target."],
@@ -90,12 +91,12 @@ const EXAMPLES: &str = r#"
 - name: Wait until the upgraded server is back and the pool is whole
   keel.storage.gluster_verify:
     version: "11.1"
-    timeout: 10m
+    wait_timeout: 10m
 
 - name: The same wait with a line per look
   keel.storage.gluster_verify:
     version: "11.1"
-    timeout: 10m
+    wait_timeout: 10m
     wait_id: "after-install-{{ inventory_hostname }}"
   register: pool
   until: pool.whole or pool.remedy or pool is failed

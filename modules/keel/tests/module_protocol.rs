@@ -249,7 +249,7 @@ fn bad_options_name_the_option() {
         v["msg"]
             .as_str()
             .unwrap()
-            .contains("unsupported option(s) 'heals'; valid options are: heal, timeout"),
+            .contains("unsupported option(s) 'heals'; valid options are: command_timeout (alias timeout), heal"),
         "{v}"
     );
     let v = run(facts(json!({"timeout": "soon"})), &fake_path(), &[]);
@@ -257,7 +257,14 @@ fn bad_options_name_the_option() {
         v["msg"]
             .as_str()
             .unwrap()
-            .contains("option 'timeout' must be a duration"),
+            .contains("option 'command_timeout' (given as 'timeout') must be a duration"),
+        "{v}"
+    );
+    // An option and its alias together: refused, naming both.
+    let v = run(facts(json!({"timeout": "1m", "command_timeout": "2m"})), &fake_path(), &[]);
+    let msg = v["msg"].as_str().unwrap();
+    assert!(
+        v["failed"] == true && msg.contains("'command_timeout'") && msg.contains("'timeout'"),
         "{v}"
     );
 }

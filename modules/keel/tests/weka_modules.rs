@@ -319,7 +319,8 @@ fn options_are_validated_by_name() {
     let v = sim.run("weka_facts", "node1", json!({"tiemout": 5}));
     assert!(
         msg(&v).contains(
-            "unsupported option(s) 'tiemout'; valid options are: org, password, timeout, token_file, username"
+            "unsupported option(s) 'tiemout'; valid options are: command_timeout (alias timeout), org, password, token_file, \
+             username"
         ),
         "{v}"
     );
@@ -338,37 +339,34 @@ fn options_are_validated_by_name() {
 #[test]
 fn every_module_names_a_bad_option_with_its_valid_ones() {
     let sim = Sim::new(THREE_ONE);
-    let common = "org, password, timeout, token_file, username";
+    let common = "command_timeout (alias timeout), org, password, token_file, username";
     for (module, valid) in [
         ("weka_facts", common.to_string()),
         (
             "weka_upgrade_path",
-            "from_version, org, password, target_version, timeout, token_file, upgrade_paths, username".into(),
+            "command_timeout (alias timeout), from_version, org, password, target_version, token_file, upgrade_paths, username".into(),
         ),
         (
             "weka_precheck",
-            "allowed_alerts, check_clients, check_space, org, password, target_version, timeout, token_file, \
-             upgrade_paths, username, weka_dir"
+            "allowed_alerts, check_clients, check_space, command_timeout (alias timeout), org, password, target_version, token_file, upgrade_paths, username, weka_dir"
                 .into(),
         ),
         (
             "weka_verify",
-            "include_clients, org, password, poll_interval, timeout, token_file, username, version, wait_timeout".into(),
+            "command_timeout (alias timeout), include_clients, org, password, poll_interval, token_file, username, version, wait_timeout".into(),
         ),
         (
             "weka_version",
-            "download_timeout, from, org, password, prepare, tarball, timeout, token_file, username, version".into(),
+            "command_timeout (alias timeout), download_timeout, from, org, password, prepare, tarball, token_file, username, version".into(),
         ),
         (
             "weka_upgrade",
-            "confirm_timeout, container, data_upgrade_timeout, disconnect_stateless_clients_timeout, \
-             health_check_timeout, host_version_change_timeout, mode, org, password, poll_interval, prepare_only, \
-             stop_io_timeout, timeout, token_file, upgrade_paths, upgrade_timeout, username, version, wait_data_upgrade"
+            "command_timeout (alias timeout), confirm_timeout, container, data_upgrade_timeout, disconnect_stateless_clients_timeout, health_check_timeout, host_version_change_timeout, mode, org, password, poll_interval, prepare_only, stop_io_timeout, token_file, upgrade_paths, upgrade_timeout, username, version, wait_data_upgrade"
                 .into(),
         ),
         (
             "weka_client_upgrade",
-            "backend, org, password, timeout, token_file, upgrade_timeout, username, version".into(),
+            "backend, command_timeout (alias timeout), org, password, token_file, upgrade_timeout, username, version".into(),
         ),
     ] {
         let v = sim.run(module, "node1", json!({"versoin": "3.14.1"}));

@@ -105,6 +105,7 @@ pub fn validate(
     }
     // Each option under its own name, from whichever of its names was given (not null).
     let mut given: Map<String, Value> = Map::new();
+    let mut given_as: Vec<(&str, &str)> = Vec::new();
     for opt in spec {
         let named: Vec<&str> = opt
             .names()
@@ -114,6 +115,9 @@ pub fn validate(
             [] => {}
             [one] => {
                 given.insert(opt.name.to_string(), user[*one].clone());
+                if *one != opt.name {
+                    given_as.push((opt.name, one));
+                }
             }
             several => {
                 return Err(ModuleError::invalid_args(format!(
@@ -155,8 +159,14 @@ pub fn validate(
             (None, Some(default)) => default,
             (None, None) => continue,
         };
-        let coerced = coerce_opt(opt, &value)
-            .map_err(|why| ModuleError::invalid_args(format!("{module}: option '{}' {why}", opt.name)))?;
+        let coerced = coerce_opt(opt, &value).map_err(|why| {
+            let alias = given_as
+                .iter()
+                .find(|(name, _)| *name == opt.name)
+                .map(|(_, alias)| format!(" (given as '{alias}')"))
+                .unwrap_or_default();
+            ModuleError::invalid_args(format!("{module}: option '{}'{alias} {why}", opt.name))
+        })?;
         out.insert(opt.name.to_string(), coerced);
     }
     Ok(out)

@@ -31,7 +31,8 @@ pub const WEKA: Fragment = Fragment {
             "The password of O(username), passed as E(WEKA_PASSWORD); masked in everything the module returns.",
         ]),
         Opt::new("org", Kind::Str).doc(&["The WEKA organization, passed as E(WEKA_ORG)."]),
-        Opt::new("timeout", Kind::Duration)
+        Opt::new("command_timeout", Kind::Duration)
+            .aliases(&["timeout"])
             .default_str("120")
             .doc(&["Time each read-only weka command may take, in seconds or with a unit (C(90s), C(5m))."]),
     ],
@@ -64,7 +65,7 @@ pub struct Common {
     pub username: Option<String>,
     pub password: Option<String>,
     pub org: Option<String>,
-    pub timeout: u64,
+    pub command_timeout: u64,
 }
 
 /// The weka CLI on this host, with the credentials to pass it.
@@ -105,7 +106,7 @@ impl Weka {
             env.push(("WEKA_ORG", o));
         }
         Ok(Weka {
-            timeout: Duration::from_secs(c.timeout.max(1)),
+            timeout: Duration::from_secs(c.command_timeout.max(1)),
             env,
         })
     }

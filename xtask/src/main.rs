@@ -26,6 +26,8 @@ const USAGE: &str = "usage: cargo xtask <task>
                         (default the newest supported)
   proptest [CASES]      the property tests with CASES cases per property (default 100000; BENCHMARKS.md)
   changelog             antsibull-changelog release of galaxy.yml's version (CHANGELOG.rst)
+  pins [NAME...]        tests/constraints/NAME.txt (ansible-2.X, tools; default all) from a fresh
+                        virtualenv with the newest releases its top-level requirements allow
   ee                    the AWX execution environment's build context (build/ee/context)
   awx-job PLAYBOOK INVENTORY [...]  one AWX-style job through ansible-runner (no args: usage)
   bench [PART...]       every figure in BENCHMARKS.md (parts: sizes, parsers, dispatch, converged,
@@ -44,6 +46,7 @@ fn main() {
         Some("leak") => leak::main(rest),
         Some("proptest") => props::main(rest),
         Some("changelog") => ecosystem::changelog_main(rest),
+        Some("pins") => ansible::pins_main(rest),
         Some("ee") => ecosystem::awx::ee_main(rest),
         Some("awx-job") => ecosystem::awx::job_main(rest),
         Some("demo") => demo::main(rest),

@@ -27,9 +27,17 @@ pub(crate) struct Tally {
     pub(crate) failed: Vec<(String, String)>,
     /// Checks are listed but not run (`--only`).
     pub(crate) skipping: bool,
+    /// What a passing check found worth saying (a newer ansible-core on PyPI), repeated before
+    /// the closing line.
+    pub(crate) notices: Vec<String>,
 }
 
 impl Tally {
+    pub(crate) fn notice(&mut self, what: String) {
+        eprintln!("=== notice: {what}");
+        self.notices.push(what);
+    }
+
     pub(crate) fn fail(&mut self, name: &str, why: String) {
         eprintln!("=== FAILED: {name}: {why}");
         self.failed.push((name.to_string(), why));
@@ -85,6 +93,7 @@ pub fn main(args: &[String]) -> Result {
         passed: Vec::new(),
         failed: Vec::new(),
         skipping: only_ecosystem,
+        notices: Vec::new(),
     };
 
     t.check("cargo test (unit and module tests)", || {
@@ -191,6 +200,9 @@ pub fn main(args: &[String]) -> Result {
             why.lines().take(14).collect::<Vec<_>>().join("\n")
         );
     }
+    for n in &t.notices {
+        eprintln!("notice: {n}");
+    }
     // The plain closing line CI reads.
     println!("{} passed, {} failed", t.passed.len(), t.failed.len());
     if t.failed.is_empty() {
@@ -208,6 +220,7 @@ fn testbed_alone(scenario: fn(&mut Tally, &Path)) -> Result {
         passed: Vec::new(),
         failed: Vec::new(),
         skipping: false,
+        notices: Vec::new(),
     };
     let tarball = collection::build()?;
     let venv = ansible::venv(ansible::NEWEST)?;

@@ -3,7 +3,8 @@
 //! execution environment and jobs run through ansible-runner as AWX runs them).
 //!
 //! `cargo xtask test` runs these after the collection checks (`--only ecosystem` runs nothing
-//! else). The Python tools live in `.venv/tools`, pinned, beside the newest ansible-core.
+//! else). The Python tools live in `.venv/tools`, beside the newest ansible-core, every package
+//! at the version tests/constraints/tools.txt pins.
 
 pub mod awx;
 pub(crate) mod docs;
@@ -18,8 +19,9 @@ use crate::util::{self, Result};
 
 /// Pinned so a new release of a linter cannot turn CI red overnight; ansible-lint 26.x and
 /// galaxy-importer 0.4.44 (which runs that ansible-lint) support the newest ansible-core of the
-/// matrix. Raise them together. (requirement, a program it installs; galaxy-importer has none of
-/// its own and runs as `python -m galaxy_importer.main`)
+/// matrix. Raise them together, then `cargo xtask pins tools` for what they pull in
+/// (tests/constraints/tools.txt). (requirement, a program it installs; galaxy-importer has none
+/// of its own and runs as `python -m galaxy_importer.main`)
 const TOOLS: &[(&str, &str)] = &[
     ("galaxy-importer==0.4.44", "python"),
     ("ansible-lint==26.10.1", "ansible-lint"),
@@ -31,34 +33,23 @@ const TOOLS: &[(&str, &str)] = &[
 /// Galaxy refuses larger collection artifacts.
 const GALAXY_MAX_BYTES: u64 = 20 * 1024 * 1024;
 
-/// `.venv/tools`: the tools above and the newest ansible-core of the matrix, created on first use
-/// and refilled when the pins change.
-pub fn tools() -> Result<Venv> {
+/// `.venv/tools`: the tools above and the newest ansible-core of the matrix, every package at
+/// the version tests/constraints/tools.txt pins.
+pub fn tools_spec() -> ansible::Spec {
     let release = ansible::NEWEST;
-    let v = Venv {
-        dir: util::root().join(".venv").join("tools"),
-    };
-    let core = format!("ansible-core=={}.*", release.core);
-    let wanted: Vec<&str> = std::iter::once(core.as_str())
-        .chain(TOOLS.iter().map(|(req, _)| *req))
-        .collect();
-    let stamp = v.dir.join("keel-pins.txt");
-    let pins = wanted.join("\n");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == pins) && TOOLS.iter().all(|(_, bin)| v.bin(bin).exists()) {
-        return Ok(v);
+    ansible::Spec {
+        name: "tools".into(),
+        python: release.python,
+        requirements: std::iter::once(format!("ansible-core=={}.*", release.core))
+            .chain(TOOLS.iter().map(|(req, _)| req.to_string()))
+            .collect(),
+        programs: TOOLS.iter().map(|(_, bin)| *bin).collect(),
     }
-    if !v.bin("pip").exists() {
-        let python = ansible::find_python(release.python)?;
-        eprintln!("creating {} with {}", v.dir.display(), python.display());
-        util::run(Command::new(&python).args(["-m", "venv"]).arg(&v.dir))?;
-    }
-    util::run(
-        Command::new(v.bin("pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .args(&wanted),
-    )?;
-    std::fs::write(&stamp, pins).map_err(|e| e.to_string())?;
-    Ok(v)
+}
+
+/// `.venv/tools`, created on first use and refilled when the pins or the constraints change.
+pub fn tools() -> Result<Venv> {
+    ansible::ensure(&tools_spec())
 }
 
 /// The ecosystem checks, in the order an operator meets them.
@@ -86,10 +77,14 @@ pub fn checks(t: &mut Tally, root: &Path, tarball: &Path, quick: bool) {
         "galaxy: galaxy-importer accepts the tarball; every module listed with docs",
         || galaxy_importer(&tools, root, tarball, &work),
     );
+    let mut notices = Vec::new();
     t.check(
-        "versions: requires_ansible is the oldest ansible-core tested; the newest on PyPI is tested",
-        || versions(&tools, root),
+        "versions: requires_ansible is the oldest ansible-core tested; a newer one on PyPI is a notice",
+        || versions(&tools, root).map(|n| notices = n),
     );
+    for n in notices {
+        t.notice(n);
+    }
     for release in crate::test::releases(quick) {
         t.check(
             &format!(
@@ -291,9 +286,11 @@ fn expected_importer_warning(line: &str) -> bool {
         || (line.contains("Ignore files skip ansible-test sanity tests") && ignore_file(line))
 }
 
-/// requires_ansible names the oldest ansible-core the suite runs; the newest ansible-core
-/// release on PyPI is the newest the suite runs (a new release line fails this until added).
-fn versions(tools: &Venv, root: &Path) -> Result {
+/// requires_ansible names the oldest ansible-core the suite runs, and RELEASES goes from the
+/// oldest to the newest. What PyPI offers is only reported, as notices: an ansible-core line
+/// newer than the matrix, or a newer release of the newest line than its constraints file pins
+/// (and a PyPI that cannot be asked). A release elsewhere must not turn CI red by itself.
+fn versions(tools: &Venv, root: &Path) -> Result<Vec<String>> {
     let runtime = std::fs::read_to_string(root.join("collection/meta/runtime.yml")).map_err(|e| e.to_string())?;
     let oldest = &ansible::RELEASES[0];
     let want = format!("requires_ansible: \">={}.0\"", oldest.core);
@@ -302,13 +299,59 @@ fn versions(tools: &Venv, root: &Path) -> Result {
             "collection/meta/runtime.yml must say {want} (the oldest ansible-core tested)"
         ));
     }
-    let minor = |v: &str| v.split('.').nth(1).and_then(|m| m.parse::<u32>().ok());
     for pair in ansible::RELEASES.windows(2) {
-        if minor(pair[0].core) >= minor(pair[1].core) {
+        if line_of(pair[0].core) >= line_of(pair[1].core) {
             return Err("ansible::RELEASES must go from the oldest to the newest".into());
         }
     }
-    // Any Python: ansible-core's newest line may need a newer one than the venv's.
+    let matrix: Vec<&str> = ansible::RELEASES.iter().map(|r| r.core).collect();
+    let newest = match newest_on_pypi(tools) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(vec![format!(
+                "cannot ask PyPI for the newest ansible-core (the tested matrix is {}): {}",
+                matrix.join(", "),
+                e.lines().take(6).collect::<Vec<_>>().join(" / ")
+            )])
+        }
+    };
+    eprintln!("newest ansible-core on PyPI: {newest}; matrix: {}", matrix.join(", "));
+    let spec = ansible::NEWEST.spec();
+    let constraints = std::fs::read_to_string(spec.constraints()).unwrap_or_default();
+    let pinned = constraints
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ansible-core=="));
+    Ok(pypi_notices(&newest, &matrix, &spec.name, pinned))
+}
+
+/// (major, minor) of "2.21" or "2.21.5".
+fn line_of(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??))
+}
+
+/// What `newest` on PyPI means for the matrix (oldest to newest line) and for the newest line's
+/// constraints file `name`, which pins ansible-core `pinned`.
+fn pypi_notices(newest: &str, matrix: &[&str], name: &str, pinned: Option<&str>) -> Vec<String> {
+    let last = matrix.last().copied().unwrap_or_default();
+    if line_of(newest) > line_of(last) {
+        let line = newest.split('.').take(2).collect::<Vec<_>>().join(".");
+        return vec![format!(
+            "ansible-core {newest} is out; the tested matrix is {}: add {line} to ansible::RELEASES",
+            matrix.join(", ")
+        )];
+    }
+    match pinned {
+        Some(p) if line_of(newest) == line_of(last) && p != newest => vec![format!(
+            "ansible-core {newest} is out; tests/constraints/{name}.txt pins {p}: cargo xtask pins"
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// The newest ansible-core release on PyPI for any Python (its newest line may need a newer one
+/// than the venv's), asked with a short timeout.
+fn newest_on_pypi(tools: &Venv) -> Result<String> {
     let out = util::output(tools.cmd("pip").args([
         "index",
         "versions",
@@ -317,24 +360,16 @@ fn versions(tools: &Venv, root: &Path) -> Result {
         "3.99",
         "--only-binary=:all:",
         "--disable-pip-version-check",
+        "--timeout",
+        "20",
+        "--retries",
+        "2",
     ]))?;
-    let newest = out
-        .lines()
+    out.lines()
         .find_map(|l| l.strip_prefix("ansible-core ("))
         .and_then(|l| l.strip_suffix(')'))
-        .ok_or_else(|| format!("cannot read pip index versions:\n{out}"))?;
-    eprintln!(
-        "newest ansible-core on PyPI: {newest}; matrix: {}",
-        ansible::RELEASES.iter().map(|r| r.core).collect::<Vec<_>>().join(", ")
-    );
-    let line = newest.split('.').take(2).collect::<Vec<_>>().join(".");
-    if line != ansible::NEWEST.core {
-        return Err(format!(
-            "ansible-core {newest} is out but the newest tested is {}: add {line} to ansible::RELEASES",
-            ansible::NEWEST.core
-        ));
-    }
-    Ok(())
+        .map(str::to_string)
+        .ok_or_else(|| format!("cannot read pip index versions:\n{out}"))
 }
 
 /// ansible-lint with the production profile on the built collection (galaxy.yml, meta/,
@@ -483,4 +518,26 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<PathBuf> {
     }
     std::fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
     Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pypi_notices;
+
+    #[test]
+    fn a_newer_ansible_core_is_a_notice() {
+        let matrix = ["2.17", "2.21"];
+        let notices = |newest| pypi_notices(newest, &matrix, "ansible-2.21", Some("2.21.5"));
+        assert!(notices("2.21.5").is_empty());
+        assert!(notices("2.20.9").is_empty());
+        assert_eq!(
+            notices("2.22.0"),
+            ["ansible-core 2.22.0 is out; the tested matrix is 2.17, 2.21: add 2.22 to ansible::RELEASES"]
+        );
+        assert_eq!(notices("3.0.1").len(), 1);
+        assert_eq!(
+            notices("2.21.6"),
+            ["ansible-core 2.21.6 is out; tests/constraints/ansible-2.21.txt pins 2.21.5: cargo xtask pins"]
+        );
+    }
 }

@@ -6,6 +6,11 @@
 //! from elsewhere (get-pip.py from ci-files.testing.ansible.com, unreachable here), so a stand-in
 //! that installs the same pinned pip from PyPI is put where ansible-test looks for a cached copy.
 //! Its virtualenvs are kept under .venv/ansible-test (its HOME) so warm runs reuse them.
+//!
+//! What those virtualenvs hold is pinned by ansible-test itself, not by tests/constraints: each
+//! sanity test's requirements come from its own frozen file (ansible_test/_data/requirements/
+//! sanity.*.txt, every package at an exact version) and its pip version from its own table, both
+//! fixed by the ansible-core release tests/constraints/ansible-2.X.txt pins. That is left alone.
 
 use std::path::Path;
 

@@ -53,3 +53,20 @@ fn a_refusal_is_an_error_not_an_empty_census() {
                    <opErrstr>Volume gv9 does not exist</opErrstr></cliOutput>";
     assert!(parse_volume_clients(refused).is_err());
 }
+
+#[test]
+fn servers_on_11_1_and_a_client_still_on_10_3() {
+    // Captured with gv0's three servers on 11.1 and client1 still on 10.3, then client1 upgraded.
+    let mixed = parse_volume_clients(&fixture("11.1/clients-behind-volume-status-all-clients.xml")).unwrap();
+    let c = census(&mixed, 110000);
+    let behind: Vec<(&str, bool, Option<u64>)> =
+        c.behind().map(|h| (h.host.as_str(), h.server, h.op_version)).collect();
+    assert_eq!(behind, [("10.199.0.21", false, Some(100000))]);
+    assert!(c
+        .hosts
+        .iter()
+        .filter(|h| h.server)
+        .all(|h| h.op_version == Some(110000) && !h.behind));
+    let upgraded = parse_volume_clients(&fixture("11.1/volume-status-all-clients.xml")).unwrap();
+    assert_eq!(census(&upgraded, 110000).behind().count(), 0);
+}

@@ -111,11 +111,10 @@ impl Gluster {
         let out = glusterd_answered(out)?;
         if !out.success() {
             // The XML envelope usually carries gluster's reason; fall back to its stderr.
-            let why = parse::parse_volume_get(&out.stdout)
-                .err()
-                .map(|e| e.to_string())
-                .filter(|s| s.contains("reported an error"))
-                .unwrap_or_else(|| first_line(&out.stderr, &out.stdout));
+            let why = match parse::check_envelope(&out.stdout) {
+                Err(e @ parse::ParseError::OpFailed { .. }) => e.to_string(),
+                _ => first_line(&out.stderr, &out.stdout),
+            };
             return Err(ModuleError::command(
                 format!("'{}' failed (rc {}): {why}", out.cmd, out.rc),
                 out,

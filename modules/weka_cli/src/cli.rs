@@ -217,11 +217,11 @@ impl Weka {
     }
 }
 
-/// A failed weka command as an operator-facing error.
-pub fn failure(what: &str, out: Output) -> ModuleError {
-    let why = first_line(&out.stderr, &out.stdout);
-    let lower = why.to_ascii_lowercase();
-    let msg = if [
+/// Whether weka's own answer refuses the credentials: callers that treat a login failure apart
+/// (a precheck finding, a verification that must not retry) ask this of the command's output.
+pub fn refused_credentials(out: &Output) -> bool {
+    let lower = first_line(&out.stderr, &out.stdout).to_ascii_lowercase();
+    [
         "logged in",
         "login",
         "authenticat",
@@ -231,7 +231,13 @@ pub fn failure(what: &str, out: Output) -> ModuleError {
     ]
     .iter()
     .any(|k| lower.contains(k))
-    {
+}
+
+/// A failed weka command as an operator-facing error.
+pub fn failure(what: &str, out: Output) -> ModuleError {
+    let why = first_line(&out.stderr, &out.stdout);
+    let lower = why.to_ascii_lowercase();
+    let msg = if refused_credentials(&out) {
         format!(
             "{what}: weka refused the credentials ({why}). Pass token_file (a token from `weka user login`, for \
              example /root/.weka/auth-token.json) or username and password of a Cluster Admin"

@@ -82,7 +82,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     // Without a login nothing else can be read: that is the finding.
     let cluster = match weka.gather(ctx) {
         Ok(c) => c,
-        Err(ModuleError::Command { msg, .. }) if msg.contains("refused the credentials") => {
+        Err(ModuleError::Command { msg, output }) if keel_weka_cli::cli::refused_credentials(&output) => {
             let f = vec![Finding {
                 severity: Severity::Blocker,
                 code: "login",

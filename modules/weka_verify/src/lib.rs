@@ -108,7 +108,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 p
             }
             // Credentials will not fix themselves; anything else may be the cluster settling.
-            Err(e @ ModuleError::Command { .. }) if e.to_string().contains("refused the credentials") => return Err(e),
+            Err(e @ ModuleError::Command { .. }) if refused(&e) => return Err(e),
             // No weka CLI on this host: waiting will not install it.
             Err(e @ ModuleError::NotFound { .. }) => return Err(e),
             Err(e) => vec![e.to_string()],
@@ -122,4 +122,8 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         }
         std::thread::sleep(Duration::from_secs(args.poll_interval.max(1)));
     }
+}
+
+fn refused(e: &ModuleError) -> bool {
+    matches!(e, ModuleError::Command { output, .. } if keel_weka_cli::cli::refused_credentials(output))
 }

@@ -79,6 +79,31 @@ fn changed_servers(out: &str) -> Vec<String> {
         .collect()
 }
 
+/// testbed_upgraded.yml's expectation while the census defers the op-version.
+const OP_VERSION_KEPT: [&str; 2] = ["-e", "upgraded_op_version=100000"];
+
+/// The report of a run whose census found client1 (10.3) behind: the primary pool's op-version
+/// left at 100000, client1 named.
+fn deferred_for_client1(report: &serde_json::Value) -> Result {
+    let pools = report["op_version"].as_array().cloned().unwrap_or_default();
+    let primary = pools.iter().find(|p| p["host"] == "node1");
+    match primary {
+        Some(p)
+            if p["deferred"] == true
+                && p["after"] == 100000
+                && p["clients_behind"]
+                    .as_array()
+                    .is_some_and(|c| c.len() == 1 && c[0].as_str().is_some_and(|s| s.contains("10.199.0.21"))) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "the census did not defer the op-version for client1: {}",
+            report["op_version"]
+        )),
+    }
+}
+
 pub(crate) const UPGRADE: [&str; 4] = [
     "-e",
     "gluster_target_version=11.1",
@@ -198,6 +223,26 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
         },
     );
     t.check(
+        "ansible-core 2.21: supervised, keel.storage.gluster_upgrade pauses before the servers: prechecks passed, \
+         report paused, nothing touched",
+        || {
+            let extra = [&UPGRADE[..], &["-e", "gluster_upgrade_pause_before=servers"]].concat();
+            playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade", &extra)?;
+            let report = latest_report(root, "gluster-online-")?;
+            let servers = report["servers"].as_array().cloned().unwrap_or_default();
+            if report["result"] != "paused"
+                || report["paused_before"] != "servers"
+                || servers.len() != 3
+                || servers
+                    .iter()
+                    .any(|s| s["status"] != "paused" || !s["steps"].as_array().is_none_or(Vec::is_empty))
+            {
+                return Err(format!("unexpected report: {report}"));
+            }
+            playbook(root, NEWEST, &inv, "testbed_untouched.yml", &[]).map(|_| ())
+        },
+    );
+    t.check(
         "ansible-core 2.21: an install that fails on node2 (its repository lacks 11.1) restores node2's services and \
          stops the run; node3 untouched",
         || {
@@ -229,13 +274,29 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
         },
     );
     t.check(
-        "ansible-core 2.21: keel.storage.gluster_upgrade resumes (node1 skipped), node2 and node3 to 11.1, op-version 110000",
+        "ansible-core 2.21: keel.storage.gluster_upgrade resumes (node1 skipped), node2 and node3 to 11.1, paused \
+         before the op-version (100000 kept); the next run's census defers it for client1 (10.3)",
         || {
-            let out = playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade", &UPGRADE)?;
-            if !out.contains("skip the server, already on the target release, node1") {
-                return Err("node1, already on 11.1, was not skipped".into());
+            let extra = [&UPGRADE[..], &["-e", "gluster_upgrade_pause_before=op_version"]].concat();
+            playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade", &extra)?;
+            let report = latest_report(root, "gluster-online-")?;
+            let servers = report["servers"].as_array().cloned().unwrap_or_default();
+            let status = |host: &str| servers.iter().find(|s| s["host"] == host).map(|s| s["status"].clone());
+            if report["result"] != "paused"
+                || report["paused_before"] != "op_version"
+                || status("node1") != Some("skipped".into())
+                || status("node2") != Some("upgraded".into())
+                || status("node3") != Some("upgraded".into())
+                || servers
+                    .iter()
+                    .any(|s| s["op_version_after"] != "100000" && s["op_version_after"] != 100000)
+            {
+                return Err(format!("unexpected report: {report}"));
             }
-            playbook(root, NEWEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())
+            // client1 still runs 10.3: the census defers the op-version, naming it.
+            playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade", &UPGRADE)?;
+            deferred_for_client1(&latest_report(root, "gluster-online-")?)?;
+            playbook(root, NEWEST, &inv, "testbed_upgraded.yml", &OP_VERSION_KEPT).map(|_| ())
         },
     );
     for (name, extra) in [
@@ -254,12 +315,20 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
         );
     }
     t.check(
-        "ansible-core 2.21: keel.storage.gluster_upgrade_clients upgrades client1 around the running writer",
+        "ansible-core 2.21: keel.storage.gluster_upgrade_clients upgrades client1 around the running writer, then \
+         raises the op-version to 110000",
         || {
             let mut extra = UPGRADE.to_vec();
             extra.extend(["-e", r#"{"gluster_client_consumers": ["keel-writer"]}"#]);
             playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade_clients", &extra)?;
-            playbook(root, NEWEST, &inv, "testbed_clients_upgraded.yml", &[]).map(|_| ())
+            playbook(root, NEWEST, &inv, "testbed_clients_upgraded.yml", &[])?;
+            // Every client follows now: the client playbook raised the op-version at its end.
+            let report = latest_report(root, "gluster-clients-")?;
+            let op = &report["op_version"][0];
+            if op["after"] != 110000 || op["raised"] != true || op["clients_behind"] != serde_json::json!([]) {
+                return Err(format!("the op-version was not raised after the clients: {report}"));
+            }
+            playbook(root, NEWEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())
         },
     );
     writer_verified(t, paths);
@@ -569,11 +638,13 @@ fn scenario_arbiter(t: &mut Tally, root: &Path, paths: &Paths) {
     );
     t.check("testbed writer started on the client", || testbed::writer_start(paths));
     t.check(
-        "ansible-core 2.17: keel.storage.gluster_upgrade of an arbiter volume under live writes, op-version 110000",
+        "ansible-core 2.17: keel.storage.gluster_upgrade of an arbiter volume under live writes, op-version deferred \
+         for the writing client",
         || {
             testbed::python_everywhere(paths)?;
             playbook(root, OLDEST, &inv, "keel.storage.gluster_upgrade", &UPGRADE)?;
-            playbook(root, OLDEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())
+            deferred_for_client1(&latest_report(root, "gluster-online-")?)?;
+            playbook(root, OLDEST, &inv, "testbed_upgraded.yml", &OP_VERSION_KEPT).map(|_| ())
         },
     );
     writer_verified(t, paths);
@@ -603,7 +674,8 @@ fn scenario_mixed(t: &mut Tally, root: &Path, paths: &Paths) {
         },
     );
     t.check(
-        "AWX job (ansible-runner, as AWX runs it): keel.storage.gluster_upgrade_offline upgrades every server, op-version 110000",
+        "AWX job (ansible-runner, as AWX runs it): keel.storage.gluster_upgrade_offline upgrades every server, \
+         op-version deferred for client1",
         || {
             let tools = crate::ecosystem::tools()?;
             let dir = root.join("build/awx-offline");
@@ -628,7 +700,8 @@ fn scenario_mixed(t: &mut Tally, root: &Path, paths: &Paths) {
                 expect_failed: vec![],
             };
             crate::ecosystem::awx::run_job(&tools, &dir.join("private_data_dir"), &job)?;
-            playbook(root, OLDEST, &inv, "testbed_upgraded.yml", &[]).map(|_| ())
+            deferred_for_client1(&latest_report(root, "gluster-offline-")?)?;
+            playbook(root, OLDEST, &inv, "testbed_upgraded.yml", &OP_VERSION_KEPT).map(|_| ())
         },
     );
     down(t, paths);
@@ -659,14 +732,17 @@ fn scenario_georep(t: &mut Tally, root: &Path, paths: &Paths) {
         },
     );
     t.check(
-        "after it: every server, sec1 too, on 11.1 at op-version 110000; the session runs (Active/Passive) and replicates gv0 to sec1::gsv0",
+        "after it: every server, sec1 too, on 11.1; sec1's op-version 110000, the primary's deferred for client1; \
+         the session runs (Active/Passive) and replicates gv0 to sec1::gsv0",
         || {
+            deferred_for_client1(&latest_report(root, "gluster-online-")?)?;
+            playbook(root, NEWEST, &inv, "testbed_upgraded.yml", &OP_VERSION_KEPT)?;
             playbook(
                 root,
                 NEWEST,
                 &inv,
                 "testbed_upgraded.yml",
-                &["-e", "keel_upgraded_hosts=servers:secondaries"],
+                &["-e", "keel_upgraded_hosts=secondaries"],
             )?;
             testbed::georep_running(paths, Duration::from_secs(120))?;
             // gsyncd on this testbed at times syncs nothing for minutes after a restart (cause not

@@ -1,11 +1,11 @@
 //! The gluster CLI: `cli` runs it, `pool::gather` asks it for the whole pool. What its output
-//! means (`parse`, `pool`, `waves`) is keel-gluster-model's, re-exported here.
+//! means (`parse`, `pool`, `waves`, `clients`) is keel-gluster-model's, re-exported here.
 pub mod cli;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod gather;
 
-pub use keel_gluster_model::{parse, waves};
+pub use keel_gluster_model::{clients, parse, waves};
 
 /// The pool (keel-gluster-model's) and asking gluster for it.
 pub mod pool {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use keel_gluster_cli::clients::{census, parse_volume_clients, Census};
 use keel_gluster_cli::parse::Peer;
 use keel_gluster_cli::{pool, Gluster};
 use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
@@ -15,6 +16,7 @@ pub use spec::MODULE;
 #[derive(Deserialize)]
 struct Args {
     target: String,
+    clients_behind: String,
     command_timeout: u64,
 }
 
@@ -50,6 +52,46 @@ pub fn plan(target: &str, current: u64, max: u64) -> Result<Plan, String> {
             to: wanted,
         }
     })
+}
+
+/// Who is connected to the bricks, and whether each can follow the op-version to `target`. A
+/// pool without a started volume has no connection to count.
+fn take_census(ctx: &mut Ctx, gluster: &Gluster, target: u64) -> Result<Census, ModuleError> {
+    let connections = match gluster.xml(ctx, &["volume", "status", "all", "clients"]) {
+        Ok(xml) => parse_volume_clients(&xml).map_err(|e| {
+            ModuleError::failed(format!(
+                "cannot read the clients of the volumes (gluster volume status all clients): {e}; the census \
+                 must see every client before the op-version is raised"
+            ))
+        })?,
+        Err(e) if no_started_volume(&e) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(census(&connections, target))
+}
+
+fn no_started_volume(e: &ModuleError) -> bool {
+    match e {
+        ModuleError::Command { output, .. } => keel_gluster_cli::parse::check_envelope(&output.stdout)
+            .is_err_and(|e| matches!(e, keel_gluster_cli::parse::ParseError::OpFailed { ref op_errstr, .. } if op_errstr.contains("No volumes present"))),
+        _ => false,
+    }
+}
+
+/// The hosts behind, each with the volumes it uses and what it supports.
+fn behind_list(c: &Census) -> Vec<String> {
+    c.behind()
+        .map(|h| {
+            format!(
+                "{} {} ({}: {})",
+                if h.server { "server" } else { "client" },
+                h.host,
+                h.volumes.join(", "),
+                h.op_version
+                    .map_or("op-version unknown".to_string(), |v| format!("op-version {v}"))
+            )
+        })
+        .collect()
 }
 
 /// max-op-version is the minimum over connected, befriended peers only: with a peer away it
@@ -101,6 +143,36 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             current,
         )),
         Plan::Raise { from, to } => {
+            // The census: a client that cannot follow fails or can no longer mount once the
+            // op-version is raised, and the op-version can never be lowered again.
+            let census = take_census(ctx, &gluster, to)?;
+            let behind = behind_list(&census);
+            let base =
+                |r: ModuleResult, after: u64| base(r, after).with("census", &census).with("clients_behind", &behind);
+            if !behind.is_empty() && args.clients_behind != "accept" {
+                let why = format!(
+                    "{} host(s) connected to the bricks support less than op-version {to} and would fail or no longer \
+                     mount once it is raised (it can never be lowered): {}. Upgrade them first (clients: \
+                     keel.storage.gluster_upgrade_clients, which raises the op-version at its end; a server's own old \
+                     mount: remount it), or accept it with clients_behind=accept",
+                    behind.len(),
+                    behind.join(", ")
+                );
+                if args.clients_behind == "fail" {
+                    return Err(ModuleError::failed_with(
+                        format!("refusing to raise cluster.op-version from {from} to {to}: {why}"),
+                        base(ModuleResult::new(false, String::new()), from).data,
+                    ));
+                }
+                return Ok(base(
+                    ModuleResult::new(
+                        false,
+                        format!("cluster.op-version stays {from}, not raised to {to}: {why}"),
+                    ),
+                    from,
+                )
+                .with("deferred", true));
+            }
             let diff = json!({"before": format!("cluster.op-version: {from}\n"), "after": format!("cluster.op-version: {to}\n"),
                               "before_header": "gluster volume get all cluster.op-version", "after_header": "gluster volume get all cluster.op-version"});
             if ctx.check_mode() {
@@ -127,6 +199,14 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 now,
             );
             r.diff = Some(diff);
+            if !behind.is_empty() {
+                r.warnings.push(format!(
+                    "raised past {} host(s) that support less (clients_behind=accept); they may fail or no longer \
+                     mount until upgraded: {}",
+                    behind.len(),
+                    behind.join(", ")
+                ));
+            }
             Ok(r)
         }
     }

@@ -6,10 +6,21 @@ use keel_runtime::{Attribute, Kind, ModuleDef, Opt};
 
 pub const MODULE: ModuleDef = ModuleDef {
     name: "gluster_op_version",
-    options: &[Opt::new("target", Kind::Str).default_str("max").doc(&[
-        "C(max) for the highest op-version every server supports, or a number such as C(110000) \
+    options: &[
+        Opt::new("target", Kind::Str).default_str("max").doc(&[
+            "C(max) for the highest op-version every server supports, or a number such as C(110000) \
                     (release X.Y.Z is X*10000+Y*100+Z). A number above C(max-op-version) fails.",
-    ])],
+        ]),
+        Opt::new("clients_behind", Kind::Str)
+            .choices(&["defer", "fail", "accept"])
+            .default_str("defer")
+            .doc(&[
+                "What to do when the census finds a host connected to the bricks that supports less than the new \
+                 op-version (it would fail or no longer mount once it is raised, and the op-version can never be \
+                 lowered). C(defer) leaves the op-version as it is and succeeds with RV(deferred=true) and the \
+                 hosts in RV(clients_behind); C(fail) fails naming them; C(accept) raises it anyway.",
+            ]),
+    ],
     fragments: &[&keel_gluster_cli::cli::GLUSTER],
     supports_check_mode: true,
     run: super::run,
@@ -21,6 +32,9 @@ pub const MODULE: ModuleDef = ModuleDef {
             do.",
         "Refuses while any peer is disconnected or not C(Peer in Cluster), because C(max-op-version) then \
             counts only the connected servers and can exceed what the others run.",
+        "Before raising it, takes a census of every host connected to the bricks of every started volume \
+            (C(gluster volume status all clients), which gives the op-version each client supports) and, by \
+            default, leaves the op-version as it is while one of them cannot follow (O(clients_behind)).",
         "Run it once, on one server (C(run_once)).",
     ],
     attributes: &[
@@ -64,6 +78,31 @@ op_version:
   returned: success
   type: int
   sample: 110000
+census:
+  description: Every host connected to the bricks, when a raise was due.
+  returned: when the op-version was below the target
+  type: dict
+  contains:
+    target:
+      description: The op-version the census was taken for.
+      type: int
+    hosts:
+      description: One entry per host, with C(host), C(server) (it holds a brick), C(volumes), C(op_version) (the
+        lowest its connections support) and C(behind).
+      type: list
+      elements: dict
+  sample: {"target": 110000, "hosts": [{"host": "10.0.0.21", "server": false, "volumes": ["gv0"],
+           "op_version": 100000, "behind": true}]}
+clients_behind:
+  description: The hosts that cannot follow the new op-version, each with its volumes and op-version.
+  returned: when the op-version was below the target
+  type: list
+  elements: str
+  sample: ["client 10.0.0.21 (gv0: op-version 100000)"]
+deferred:
+  description: True when the op-version was left as it is because a host cannot follow (O(clients_behind=defer)).
+  returned: when deferred
+  type: bool
 max_op_version:
   description: The highest op-version every server supports.
   returned: success

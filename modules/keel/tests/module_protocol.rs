@@ -261,7 +261,11 @@ fn bad_options_name_the_option() {
         "{v}"
     );
     // An option and its alias together: refused, naming both.
-    let v = run(facts(json!({"timeout": "1m", "command_timeout": "2m"})), &fake_path(), &[]);
+    let v = run(
+        facts(json!({"timeout": "1m", "command_timeout": "2m"})),
+        &fake_path(),
+        &[],
+    );
     let msg = v["msg"].as_str().unwrap();
     assert!(
         v["failed"] == true && msg.contains("'command_timeout'") && msg.contains("'timeout'"),
@@ -897,4 +901,106 @@ fn verify_fails_when_the_pool_is_not_confirmed_whole_in_time() {
         "{v}"
     );
     assert_eq!(v["whole"], false, "{v}");
+}
+
+/// The op-version census on real 11.1 captures: servers on 11.1 and client1 (10.199.0.21) still
+/// on 10.3 (`clients-behind-`), then client1 upgraded too.
+fn census_env(state: &tempfile::TempDir, behind: bool) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("FAKE_GLUSTER_VERSION", "11.1".to_string()),
+        ("FAKE_GLUSTER_STATE", state.path().to_str().unwrap().to_string()),
+    ];
+    if behind {
+        env.push(("FAKE_GLUSTER_PREFIX", "clients-behind-".to_string()));
+    }
+    env
+}
+
+fn run_census(args: Value, env: &[(&'static str, String)]) -> Value {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run(op_version(args), &fake_path(), &env)
+}
+
+fn sets(v: &Value) -> usize {
+    v["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c.as_str().unwrap().contains("volume set all cluster.op-version"))
+        .count()
+}
+
+#[test]
+fn op_version_is_deferred_while_a_client_cannot_follow() {
+    let state = tempfile::tempdir().unwrap();
+    let v = run_census(json!({}), &census_env(&state, true));
+    assert_eq!(
+        (
+            v["failed"].clone(),
+            v["changed"].clone(),
+            v["deferred"].clone(),
+            v["op_version"].clone()
+        ),
+        (json!(false), json!(false), json!(true), json!(100000)),
+        "{v}"
+    );
+    assert_eq!(sets(&v), 0, "{v}");
+    let behind = v["census"]["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["behind"] == true)
+        .collect::<Vec<_>>();
+    assert_eq!(behind.len(), 1, "{v}");
+    assert_eq!(
+        (behind[0]["host"].clone(), behind[0]["server"].clone()),
+        (json!("10.199.0.21"), json!(false))
+    );
+    assert_eq!(v["clients_behind"].as_array().unwrap().len(), 1, "{v}");
+    // Nothing was set: a second look defers again.
+    let again = run_census(json!({}), &census_env(&state, true));
+    assert_eq!(
+        (again["changed"].clone(), again["deferred"].clone()),
+        (json!(false), json!(true)),
+        "{again}"
+    );
+}
+
+#[test]
+fn a_client_behind_fails_the_raise_when_asked_and_is_named_when_accepted() {
+    let state = tempfile::tempdir().unwrap();
+    let v = run_census(json!({"clients_behind": "fail"}), &census_env(&state, true));
+    assert_eq!(v["failed"], true, "{v}");
+    assert_eq!(v["clients_behind"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(sets(&v), 0, "{v}");
+    let v = run_census(json!({"clients_behind": "accept"}), &census_env(&state, true));
+    assert_eq!(
+        (v["changed"].clone(), v["op_version"].clone()),
+        (json!(true), json!(110000)),
+        "{v}"
+    );
+    assert_eq!(v["warnings"].as_array().map_or(0, Vec::len), 1, "{v}");
+    let v = run_census(json!({"clients_behind": "later"}), &census_env(&state, true));
+    assert_eq!(v["failed"], true, "{v}");
+    assert!(v["msg"].as_str().unwrap().contains("defer, fail, accept"), "{v}");
+}
+
+#[test]
+fn op_version_is_raised_once_every_client_follows() {
+    let state = tempfile::tempdir().unwrap();
+    let v = run_census(json!({}), &census_env(&state, false));
+    assert_eq!(
+        (v["changed"].clone(), v["op_version"].clone()),
+        (json!(true), json!(110000)),
+        "{v}"
+    );
+    assert_eq!(v["clients_behind"], json!([]), "{v}");
+    assert!(
+        v["census"]["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["host"] == "10.199.0.21"),
+        "{v}"
+    );
 }

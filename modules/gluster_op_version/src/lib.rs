@@ -94,6 +94,17 @@ fn behind_list(c: &Census) -> Vec<String> {
         .collect()
 }
 
+/// Quota's configuration checksum changed with op-version 7 (70000): raising the op-version
+/// across it on a pool with quota leaves peers rejected until every glusterd is restarted once
+/// more, as the Gluster guides ask.
+pub const QUOTA_CHECKSUM_OP_VERSION: u64 = 70000;
+
+/// Whether raising from `from` to `to` needs every glusterd restarted afterwards: it crosses
+/// op-version 7 and a volume uses quota.
+pub fn glusterd_restart_needed(from: u64, to: u64, quota_volumes: &[String]) -> bool {
+    from < QUOTA_CHECKSUM_OP_VERSION && to >= QUOTA_CHECKSUM_OP_VERSION && !quota_volumes.is_empty()
+}
+
 /// max-op-version is the minimum over connected, befriended peers only: with a peer away it
 /// overstates what the whole pool supports.
 pub fn unsafe_peers(peers: &[Peer]) -> Vec<String> {
@@ -173,6 +184,23 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                 )
                 .with("deferred", true));
             }
+            // Read only when the raise crosses op-version 7, the one case quota changes anything.
+            let quota_volumes: Vec<String> = if from < QUOTA_CHECKSUM_OP_VERSION && to >= QUOTA_CHECKSUM_OP_VERSION {
+                gluster
+                    .volume_info(ctx)?
+                    .into_iter()
+                    .filter(|v| v.options.get("features.quota").is_some_and(|o| o == "on"))
+                    .map(|v| v.name)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let restart = glusterd_restart_needed(from, to, &quota_volumes);
+            let base = |r: ModuleResult, after: u64| {
+                base(r, after)
+                    .with("glusterd_restart_needed", restart)
+                    .with("quota_volumes", &quota_volumes)
+            };
             let diff = json!({"before": format!("cluster.op-version: {from}\n"), "after": format!("cluster.op-version: {to}\n"),
                               "before_header": "gluster volume get all cluster.op-version", "after_header": "gluster volume get all cluster.op-version"});
             if ctx.check_mode() {
@@ -215,6 +243,16 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_raise_across_op_version_7_with_quota_needs_every_glusterd_restarted() {
+        let quota = ["gv0".to_string()];
+        assert!(glusterd_restart_needed(60000, 110000, &quota));
+        assert!(glusterd_restart_needed(61000, 70000, &quota));
+        assert!(!glusterd_restart_needed(70000, 110000, &quota), "already past 7");
+        assert!(!glusterd_restart_needed(60000, 69999, &quota), "not yet 7");
+        assert!(!glusterd_restart_needed(60000, 110000, &[]), "no quota");
+    }
 
     #[test]
     fn plans() {

@@ -103,6 +103,17 @@ deferred:
   description: True when the op-version was left as it is because a host cannot follow (O(clients_behind=defer)).
   returned: when deferred
   type: bool
+glusterd_restart_needed:
+  description: >-
+    True when the raise crosses op-version 7 (70000) on a pool with quota: quota's configuration checksum
+    changed there, so every glusterd must be restarted once more (one server at a time) or peers stay rejected.
+  returned: when the op-version was below the target
+  type: bool
+quota_volumes:
+  description: The volumes with quota enabled, read when the raise crosses op-version 7.
+  returned: when the op-version was below the target
+  type: list
+  elements: str
 max_op_version:
   description: The highest op-version every server supports.
   returned: success

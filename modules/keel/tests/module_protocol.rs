@@ -1004,3 +1004,29 @@ fn op_version_is_raised_once_every_client_follows() {
         "{v}"
     );
 }
+
+#[test]
+fn a_raise_across_op_version_7_with_quota_asks_for_every_glusterd_restarted() {
+    // A pool still at op-version 60000 (set through the fake's state) whose arb0 uses quota.
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("op-version"), "60000").unwrap();
+    let mut env = census_env(&state, false);
+    env.push(("FAKE_GLUSTER_PREFIX", "quota-".to_string()));
+    let v = run_census(json!({"_ansible_check_mode": true}), &env);
+    assert_eq!(
+        (v["changed"].clone(), v["glusterd_restart_needed"].clone()),
+        (json!(true), json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["quota_volumes"], json!(["arb0"]), "{v}");
+    // Without quota, or from op-version 7 on, no restart.
+    let v = run_census(json!({"_ansible_check_mode": true}), &census_env(&state, false));
+    assert_eq!(v["glusterd_restart_needed"], false, "{v}");
+    std::fs::write(state.path().join("op-version"), "100000").unwrap();
+    let v = run_census(json!({"_ansible_check_mode": true}), &env);
+    assert_eq!(
+        (v["glusterd_restart_needed"].clone(), v["quota_volumes"].clone()),
+        (json!(false), json!([])),
+        "{v}"
+    );
+}

@@ -674,6 +674,30 @@ fn scenario_mixed(t: &mut Tally, root: &Path, paths: &Paths) {
         },
     );
     t.check(
+        "ansible-core 2.17: the offline upgrade refuses while client1 uses gv0, naming it; nothing touched",
+        || match playbook(root, OLDEST, &inv, "keel.storage.gluster_upgrade_offline", &UPGRADE) {
+            Ok(_) => Err("the offline upgrade went ahead with client1 connected".into()),
+            Err(_) => {
+                let report = latest_report(root, "gluster-offline-")?;
+                let named = report["servers"].as_array().is_some_and(|servers| {
+                    servers.iter().any(|s| {
+                        s["findings"].as_array().is_some_and(|f| {
+                            f.iter().any(|f| {
+                                f["code"] == "clients_connected"
+                                    && f["severity"] == "blocker"
+                                    && f["msg"].as_str().is_some_and(|m| m.contains("10.199.0.21"))
+                            })
+                        })
+                    })
+                });
+                if report["result"] != "failed" || !named {
+                    return Err(format!("unexpected report: {report}"));
+                }
+                playbook(root, OLDEST, &inv, "testbed_untouched.yml", &[]).map(|_| ())
+            }
+        },
+    );
+    t.check(
         "AWX job (ansible-runner, as AWX runs it): keel.storage.gluster_upgrade_offline upgrades every server, \
          op-version deferred for client1",
         || {
@@ -690,7 +714,9 @@ fn scenario_mixed(t: &mut Tally, root: &Path, paths: &Paths) {
                 playbook: "keel.storage.gluster_upgrade_offline",
                 inventory: &inv,
                 // Survey answers arrive as strings.
-                extravars: serde_json::json!({"gluster_target_version": "11.1", "gluster_upgrade_confirm": "true"}),
+                // client1 stays mounted: the operator accepts it explicitly.
+                extravars: serde_json::json!({"gluster_target_version": "11.1", "gluster_upgrade_confirm": "true",
+                                              "gluster_offline_clients_ok": "true"}),
                 envvars: vec![("KEEL_REPORT_DIR".into(), reports(root).display().to_string())],
                 ssh_key: Some(&key),
                 credentials: vec![],

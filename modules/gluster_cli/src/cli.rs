@@ -159,6 +159,21 @@ impl Gluster {
         parse::parse_heal_summary(&xml).map_err(parse_failed("heal info summary"))
     }
 
+    /// Every connection to every brick of every started volume, with the op-version each client
+    /// supports (`volume status all clients`); none when no volume is started.
+    pub fn clients(&self, ctx: &mut Ctx) -> Result<Vec<crate::clients::BrickClient>, ModuleError> {
+        match self.xml(ctx, &["volume", "status", "all", "clients"]) {
+            Ok(xml) => crate::clients::parse_volume_clients(&xml).map_err(parse_failed("volume status all clients")),
+            Err(ModuleError::Command { output, .. })
+                if matches!(parse::check_envelope(&output.stdout),
+                            Err(parse::ParseError::OpFailed { ref op_errstr, .. }) if op_errstr.contains("No volumes present")) =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// `cluster.op-version` or `cluster.max-op-version`.
     pub fn op_version(&self, ctx: &mut Ctx, option: &str) -> Result<u64, ModuleError> {
         let xml = self.xml(ctx, &["volume", "get", "all", option])?;

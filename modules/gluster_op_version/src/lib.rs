@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use keel_gluster_cli::clients::{census, parse_volume_clients, Census};
+use keel_gluster_cli::clients::{census, Census};
 use keel_gluster_cli::parse::Peer;
 use keel_gluster_cli::{pool, Gluster};
 use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
@@ -52,30 +52,6 @@ pub fn plan(target: &str, current: u64, max: u64) -> Result<Plan, String> {
             to: wanted,
         }
     })
-}
-
-/// Who is connected to the bricks, and whether each can follow the op-version to `target`. A
-/// pool without a started volume has no connection to count.
-fn take_census(ctx: &mut Ctx, gluster: &Gluster, target: u64) -> Result<Census, ModuleError> {
-    let connections = match gluster.xml(ctx, &["volume", "status", "all", "clients"]) {
-        Ok(xml) => parse_volume_clients(&xml).map_err(|e| {
-            ModuleError::failed(format!(
-                "cannot read the clients of the volumes (gluster volume status all clients): {e}; the census \
-                 must see every client before the op-version is raised"
-            ))
-        })?,
-        Err(e) if no_started_volume(&e) => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    Ok(census(&connections, target))
-}
-
-fn no_started_volume(e: &ModuleError) -> bool {
-    match e {
-        ModuleError::Command { output, .. } => keel_gluster_cli::parse::check_envelope(&output.stdout)
-            .is_err_and(|e| matches!(e, keel_gluster_cli::parse::ParseError::OpFailed { ref op_errstr, .. } if op_errstr.contains("No volumes present"))),
-        _ => false,
-    }
 }
 
 /// The hosts behind, each with the volumes it uses and what it supports.
@@ -156,7 +132,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         Plan::Raise { from, to } => {
             // The census: a client that cannot follow fails or can no longer mount once the
             // op-version is raised, and the op-version can never be lowered again.
-            let census = take_census(ctx, &gluster, to)?;
+            let census = census(&gluster.clients(ctx)?, to);
             let behind = behind_list(&census);
             let base =
                 |r: ModuleResult, after: u64| base(r, after).with("census", &census).with("clients_behind", &behind);

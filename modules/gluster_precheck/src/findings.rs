@@ -41,6 +41,30 @@ const REMOVED_IN_6: [&str; 5] = [
     "storage.bd",
 ];
 
+/// Offline means the clients are away: the Gluster guides' offline upgrade starts with a downtime
+/// in which no client uses the servers. The hosts connected to the bricks that hold no brick
+/// themselves are clients; `accepted` (the operator said so) makes them a warning.
+pub fn clients_connected(connections: &[keel_gluster_cli::clients::BrickClient], accepted: bool) -> Option<Finding> {
+    let c = keel_gluster_cli::clients::census(connections, 0);
+    let clients: Vec<String> = c
+        .hosts
+        .iter()
+        .filter(|h| !h.server)
+        .map(|h| format!("{} ({})", h.host, h.volumes.join(", ")))
+        .collect();
+    (!clients.is_empty()).then(|| Finding {
+        severity: if accepted { Severity::Warning } else { Severity::Blocker },
+        code: "clients_connected",
+        msg: format!(
+            "{} client(s) use the volumes: {}. The offline upgrade stops every server at once: stop or unmount these \
+             clients first (or upgrade them with keel.storage.gluster_upgrade_clients first), or say they may stay \
+             (gluster_offline_clients_ok=true)",
+            clients.len(),
+            clients.join(", ")
+        ),
+    })
+}
+
 /// Blockers that waiting alone can clear: heal entries pending on a pool under writes (a file
 /// mid-write is briefly listed). True only when there is a blocker and every one is of that kind,
 /// so a playbook looks again for a bounded time instead of refusing on one look.

@@ -23,6 +23,7 @@ struct Args {
     allow_distribute: bool,
     other_release_peers: Vec<String>,
     georep_changelog_upgraded: bool,
+    clients_connected_ok: bool,
     command_timeout: u64,
 }
 
@@ -51,8 +52,13 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         timeout: Duration::from_secs(args.command_timeout),
     };
     let pool = pool::gather(ctx, &gluster, true)?;
-    let found = findings::evaluate(&pool, &policy);
+    let mut found = findings::evaluate(&pool, &policy);
     let mut data = Map::new();
+    if policy.mode == Mode::Offline {
+        let connections = gluster.clients(ctx)?;
+        found.extend(findings::clients_connected(&connections, args.clients_connected_ok));
+        found.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    }
     data.insert("installed_version".into(), json!(pool.version.text));
     data.insert("blockers_may_clear".into(), json!(findings::blockers_may_clear(&found)));
     // The rolling play skips a server already on the target from this, not from its own compare.

@@ -33,6 +33,11 @@ pub const MODULE: ModuleDef = ModuleDef {
                     Gluster 8 sources' C(extras/)) on every brick of each primary volume; then set this to \
                     C(true). Until then a primary volume (C(geo-replication.indexing) on) blocks such an upgrade.",
             ]),
+        Opt::new("clients_connected_ok", Kind::Bool).default_bool(false).doc(&[
+            "O(mode=offline) only: the offline upgrade needs the clients away (the Gluster guides schedule a \
+                downtime with every client stopped), so a client connected to the bricks (C(gluster volume status all \
+                clients)) blocks it, named in the finding C(clients_connected). C(true) makes that a warning.",
+        ]),
     ],
     fragments: &[
         &keel_gluster_cli::cli::GLUSTER,
@@ -105,7 +110,7 @@ findings:
         A stable identifier: target_older, at_target, peer_disconnected, peer_not_in_cluster,
         dispersed_volume, distribute_volume, removed_volume_type, removed_xlator, brick_offline,
         peer_rejected_mixed_release, shd_offline, shd_disabled, heal_pending, heal_unknown, split_brain, task_running,
-        replica_same_server, replica2_quorum, quorum_off, removed_option_set, georep_changelog_upgrade,
+        replica_same_server, replica2_quorum, quorum_off, removed_option_set, georep_changelog_upgrade, clients_connected,
         quota_restart, brick_ports_random.
       type: str
     msg:

@@ -2,7 +2,9 @@
 
 use keel_gluster_cli::fixtures::pool;
 use keel_gluster_cli::parse::*;
-use keel_gluster_precheck::findings::{blockers_may_clear, evaluate, Finding, Mode, Policy, Severity};
+use keel_gluster_precheck::findings::{
+    blockers_may_clear, clients_connected, evaluate, Finding, Mode, Policy, Severity,
+};
 
 fn policy(mode: Mode, target: Option<&str>) -> Policy {
     Policy {
@@ -343,4 +345,31 @@ fn a_removed_volume_type_an_unknown_brick_count_and_a_running_task_block() {
         codes(&online, Severity::Blocker).contains(&"heal_unknown"),
         "{online:#?}"
     );
+}
+
+#[test]
+fn offline_means_the_clients_are_away() {
+    let capture = |name: &str| {
+        let path = format!("{}/../gluster_model/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        keel_gluster_cli::clients::parse_volume_clients(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    // Real 10.3 capture: the three servers' self-heal daemons and client1's FUSE mount of gv0.
+    let connections = capture("10.3/volume-status-all-clients.xml");
+    let f = clients_connected(&connections, false).unwrap();
+    assert_eq!((f.code, f.severity), ("clients_connected", Severity::Blocker));
+    assert!(
+        f.msg.contains("10.199.0.21 (gv0)") && !f.msg.contains("10.199.0.11"),
+        "{}",
+        f.msg
+    );
+    assert_eq!(
+        clients_connected(&connections, true).unwrap().severity,
+        Severity::Warning
+    );
+    // The servers' own connections are not clients.
+    let servers_only: Vec<_> = connections
+        .into_iter()
+        .filter(|c| !c.address.starts_with("10.199.0.21:"))
+        .collect();
+    assert_eq!(clients_connected(&servers_only, false), None);
 }

@@ -155,7 +155,8 @@ fn heal_counts_gluster_will_not_give_are_a_warning_in_facts_and_a_blocker_in_the
             .starts_with(&format!("no heal counts for volume gv0: {why}"))),
         "{v}"
     );
-    let args = json!({"_keel_module": "gluster_precheck", "mode": "offline", "target_version": "11.1"});
+    let args = json!({"_keel_module": "gluster_precheck", "mode": "offline", "target_version": "11.1",
+                      "clients_connected_ok": true});
     let v = run(args, &fake_path(), &env);
     assert_eq!(v["failed"], false, "offline, unknown heal counts only warn: {v}");
     let args = json!({"_keel_module": "gluster_precheck", "mode": "online", "target_version": "11.1",
@@ -313,13 +314,42 @@ fn precheck_blocks_online_on_real_10_3_pool_with_dispersed_and_distribute_volume
 }
 
 #[test]
-fn precheck_offline_passes_and_changes_nothing_in_check_mode() {
+fn precheck_offline_refuses_connected_clients_and_passes_when_they_may_stay() {
+    // The 10.3 capture has client1 (10.199.0.21) connected to gv0's bricks.
+    let code = |v: &Value, severity: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "clients_connected" && f["severity"] == severity)
+    };
     let args = json!({"_keel_module": "gluster_precheck", "mode": "offline", "target_version": "11.1",
                       "_ansible_check_mode": true});
+    let v = run(args, &fake_path(), &[]);
+    assert_eq!(
+        (v["failed"].clone(), v["blocking"].clone()),
+        (json!(true), json!(true)),
+        "{v}"
+    );
+    assert!(code(&v, "blocker"), "{v}");
+    let args = json!({"_keel_module": "gluster_precheck", "mode": "offline", "target_version": "11.1",
+                      "clients_connected_ok": true, "_ansible_check_mode": true});
     let v = run(args, &fake_path(), &[]);
     assert_eq!(v["failed"], false, "{v}");
     assert_eq!(v["changed"], false);
     assert_eq!(v["installed_version"], "10.3");
+    assert!(code(&v, "warning"), "{v}");
+    // Online, clients are expected: no census at all.
+    let args = json!({"_keel_module": "gluster_precheck", "mode": "online", "target_version": "11.1"});
+    let v = run(args, &fake_path(), &[]);
+    assert!(
+        !v["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains("clients")),
+        "{v}"
+    );
 }
 
 #[test]

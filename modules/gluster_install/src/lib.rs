@@ -457,7 +457,7 @@ fn left_running(ctx: &mut Ctx, err: ModuleError, progress: &Progress) -> ModuleE
     )
 }
 
-fn detect(wanted: &str) -> Result<Manager, ModuleError> {
+pub fn detect(wanted: &str) -> Result<Manager, ModuleError> {
     if let Some(m) = Manager::from_name(wanted) {
         return if program_exists(m.program()) {
             Ok(m)
@@ -479,7 +479,7 @@ fn detect(wanted: &str) -> Result<Manager, ModuleError> {
         })
 }
 
-fn query_installed(ctx: &mut Ctx, manager: Manager) -> Result<Vec<Installed>, ModuleError> {
+pub fn query_installed(ctx: &mut Ctx, manager: Manager) -> Result<Vec<Installed>, ModuleError> {
     let argv: &[&str] = match manager {
         Manager::Apt => &[
             "dpkg-query",

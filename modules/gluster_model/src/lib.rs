@@ -6,4 +6,5 @@ pub mod clients;
 pub mod packages;
 pub mod parse;
 pub mod pool;
+pub mod rollback;
 pub mod waves;

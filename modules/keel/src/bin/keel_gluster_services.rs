@@ -2,5 +2,9 @@
 //! processes and consumers (geo-replication has a binary of its own: keel_gluster_georep).
 
 fn main() {
-    keel_runtime::main(&[&keel_gluster_service::MODULE, &keel_modules::selftest::MODULE]);
+    keel_runtime::main(&[
+        &keel_gluster_service::MODULE,
+        &keel_gluster_state::MODULE,
+        &keel_modules::selftest::MODULE,
+    ]);
 }

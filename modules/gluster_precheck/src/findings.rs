@@ -8,12 +8,15 @@ use keel_gluster_cli::pool::{Pool, Volume};
 
 pub use keel_runtime::findings::{Finding, Severity};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// One server at a time while clients keep working.
     Online,
     /// Every server stopped in a maintenance window.
     Offline,
+    /// The clients, after the servers: only whether they may move to the target.
+    Clients,
 }
 
 #[derive(Debug, Clone)]
@@ -73,7 +76,39 @@ pub fn blockers_may_clear(found: &[Finding]) -> bool {
     blockers.peek().is_some() && blockers.all(|f| f.code == "heal_pending")
 }
 
+/// Clients move after the servers, to the servers' major release and never past the release
+/// they run (the Gluster guides: servers first, clients on the same major release).
+pub fn client_release(server: &GlusterVersion, target: &GlusterVersion) -> Option<Finding> {
+    let why = if target.major != server.major {
+        format!(
+            "clients must run the servers' major release: this server runs {}, the clients' target is {}",
+            server.text, target.text
+        )
+    } else if (target.major, target.minor) > (server.major, server.minor) {
+        format!(
+            "the clients' target {} is newer than this server's {}: upgrade the servers first \
+             (keel.storage.gluster_upgrade)",
+            target.text, server.text
+        )
+    } else {
+        return None;
+    };
+    Some(Finding {
+        severity: Severity::Blocker,
+        code: "client_release",
+        msg: why,
+    })
+}
+
 pub fn evaluate(pool: &Pool, policy: &Policy) -> Vec<Finding> {
+    if policy.mode == Mode::Clients {
+        return policy
+            .target
+            .as_ref()
+            .and_then(|t| client_release(&pool.version, t))
+            .into_iter()
+            .collect();
+    }
     let mut out = Vec::new();
     let online = policy.mode == Mode::Online;
     // A condition that breaks an online upgrade only warns before an offline one.

@@ -18,7 +18,7 @@ pub use spec::MODULE;
 
 #[derive(Deserialize)]
 struct Args {
-    mode: String,
+    mode: Mode,
     target_version: Option<String>,
     allow_distribute: bool,
     other_release_peers: Vec<String>,
@@ -38,11 +38,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         None => None,
     };
     let policy = Policy {
-        mode: if args.mode == "offline" {
-            Mode::Offline
-        } else {
-            Mode::Online
-        },
+        mode: args.mode,
         target,
         allow_distribute: args.allow_distribute,
         other_release: args.other_release_peers,
@@ -63,5 +59,10 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     data.insert("blockers_may_clear".into(), json!(findings::blockers_may_clear(&found)));
     // The rolling play skips a server already on the target from this, not from its own compare.
     data.insert("at_target".into(), json!(found.iter().any(|f| f.code == "at_target")));
-    verdict(&found, &format!("an {} upgrade", args.mode), data)
+    let what = match args.mode {
+        Mode::Online => "an online upgrade",
+        Mode::Offline => "an offline upgrade",
+        Mode::Clients => "the clients' upgrade",
+    };
+    verdict(&found, what, data)
 }

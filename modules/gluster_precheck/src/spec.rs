@@ -9,8 +9,12 @@ pub const MODULE: ModuleDef = ModuleDef {
     options: &[
         Opt::new("mode", Kind::Str)
             .default_str("online")
-            .choices(&["online", "offline"])
-            .doc(&["The kind of upgrade to check for."]),
+            .choices(&["online", "offline", "clients"])
+            .doc(&[
+                "The kind of upgrade to check for. V(clients): whether the clients may move to O(target_version) \
+                    now, judged from this server (the servers' major release, never newer than the server's); \
+                    nothing else is checked.",
+            ]),
         Opt::new("target_version", Kind::Str)
             .doc(&["The Gluster release to upgrade to, such as C(11.1). Without it, release checks are skipped."]),
         Opt::new("allow_distribute", Kind::Bool).default_bool(false).doc(&[
@@ -110,7 +114,7 @@ findings:
         A stable identifier: target_older, at_target, peer_disconnected, peer_not_in_cluster,
         dispersed_volume, distribute_volume, removed_volume_type, removed_xlator, brick_offline,
         peer_rejected_mixed_release, shd_offline, shd_disabled, heal_pending, heal_unknown, split_brain, task_running,
-        replica_same_server, replica2_quorum, quorum_off, removed_option_set, georep_changelog_upgrade, clients_connected,
+        replica_same_server, replica2_quorum, quorum_off, removed_option_set, georep_changelog_upgrade, clients_connected, client_release,
         quota_restart, brick_ports_random.
       type: str
     msg:

@@ -373,3 +373,18 @@ fn offline_means_the_clients_are_away() {
         .collect();
     assert_eq!(clients_connected(&servers_only, false), None);
 }
+
+#[test]
+fn clients_move_to_the_servers_major_release_never_past_it() {
+    let mut p = policy(Mode::Clients, Some("11.1"));
+    // Servers on 10.3: 11.1 is newer; 10.1 is fine; 9.2 is another major release.
+    let found = evaluate(&pool("10.3", ""), &p);
+    assert_eq!(codes(&found, Severity::Blocker), ["client_release"], "{found:#?}");
+    p.target = version_from("10.1");
+    assert!(evaluate(&pool("10.3", ""), &p).is_empty());
+    p.target = version_from("9.2");
+    assert_eq!(codes(&evaluate(&pool("10.3", ""), &p), Severity::Blocker), ["client_release"]);
+    // Servers on 11.1: the clients may follow, and nothing else about the pool is judged.
+    p.target = version_from("11.1");
+    assert!(evaluate(&pool("11.1", "degraded-"), &p).is_empty());
+}

@@ -2,7 +2,9 @@
 //! GlusterFS pool built on this machine: the collection built and installed, three servers on
 //! 10.3 with a client writing checksummed files, `ansible-playbook keel.storage.gluster_upgrade`
 //! to 11.1, every written file verified, the report printed, the testbed removed (kept with
-//! --keep).
+//! --keep). node3 boots systemd, which runs glusterd.service: the rolling upgrade stops and
+//! starts node1 and node2 by signals and node3 through systemd, and the demo checks both from
+//! the module results.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,6 +12,7 @@ use std::time::Instant;
 
 use crate::ansible;
 use crate::collection;
+use crate::testbed::results::{Recorder, ServicePath};
 use crate::testbed::{self, Layout, Options, Paths};
 use crate::util::{self, Result};
 
@@ -24,7 +27,7 @@ pub fn main(args: &[String]) -> Result {
     let paths = Paths::from_env();
     step("1/6 build the collection (static module binaries, galaxy tarball)");
     let (venv, collections) = installed_collection(&root.join("build/demo/collections"))?;
-    step("2/6 bring up 3 GlusterFS 10.3 servers and a client on this machine");
+    step("2/6 bring up 3 GlusterFS 10.3 servers (node3 under systemd) and a client on this machine");
     let inventory = pool_of_three(&paths)?;
     step("3/6 start the writer on the client: checksummed files land on gv0 throughout");
     testbed::writer_start(&paths)?;
@@ -32,7 +35,29 @@ pub fn main(args: &[String]) -> Result {
     let reports = root.join("build/demo/reports");
     let _ = std::fs::remove_dir_all(&reports);
     let mut play = upgrade_command(&venv, &collections, &inventory, &reports);
+    let recorder = Recorder::new(&root.join("build/demo/results"))?;
+    recorder.apply(&mut play);
     let upgraded = util::run(&mut play);
+    // Each server's services went down and up along its own path, and node3's glusterd runs
+    // as its systemd unit afterwards.
+    let paths_taken = upgraded.as_ref().map_err(Clone::clone).and_then(|()| {
+        let results = recorder.results()?;
+        let mut said = Vec::new();
+        for (host, path) in [
+            ("node1", ServicePath::Signals),
+            ("node2", ServicePath::Signals),
+            ("node3", ServicePath::Systemd),
+        ] {
+            said.push(testbed::results::service_path(&results, host, path)?);
+        }
+        said.push(testbed::systemd_glusterd(&paths, SYSTEMD_NODE, "11.1")?);
+        Ok(said)
+    });
+    if let Ok(said) = &paths_taken {
+        for line in said {
+            eprintln!("{line}");
+        }
+    }
     step("5/6 stop the writer and verify every file it wrote");
     let writes = testbed::writer_stop(&paths)?;
     let verified = testbed::verify(&paths);
@@ -55,6 +80,7 @@ pub fn main(args: &[String]) -> Result {
         testbed::down(&paths)?;
     }
     upgraded?;
+    paths_taken?;
     let files = verified?.verified;
     if writes.failed_writes > 0 {
         return Err(format!(
@@ -64,14 +90,19 @@ pub fn main(args: &[String]) -> Result {
         ));
     }
     println!(
-        "demo: 3 servers upgraded from 10.3 to 11.1 online; {files} files written during the upgrade, all present \
-         and intact, 0 failed writes; {:.0} s",
+        "demo: 3 servers upgraded from 10.3 to 11.1 online (node3's glusterd through systemd); {files} files \
+         written during the upgrade, all present and intact, 0 failed writes; {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-/// Three 10.3 servers (replica 3) and a client on the testbed, ready for the upgrade: its inventory.
+/// The server that boots systemd in the demo's pool (the last one upgraded: the rolling run
+/// meets the signals path first, then systemd's).
+pub const SYSTEMD_NODE: &str = "node3";
+
+/// Three 10.3 servers (replica 3, node3 under systemd) and a client on the testbed, ready for
+/// the upgrade: its inventory.
 pub fn pool_of_three(paths: &Paths) -> Result<PathBuf> {
     let inventory = testbed::up(
         paths,
@@ -80,6 +111,7 @@ pub fn pool_of_three(paths: &Paths) -> Result<PathBuf> {
             version: "10.3".into(),
             layout: Layout::Replica3,
             secondary: false,
+            systemd: vec![SYSTEMD_NODE.into()],
         },
     )?;
     // Debian's Gluster packages need Python to install; the testbed's third server lacks it.

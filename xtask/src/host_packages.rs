@@ -8,7 +8,8 @@ use crate::util::{self, Result};
 
 /// `file` (the static-binary check); the testbed's tools (debootstrap, the local apt
 /// repository's indexer from apt-utils and dpkg-dev, namespaces and mounts from util-linux,
-/// iproute2, ssh, psmisc and procps for its processes); git (ansible-test's file list) and
+/// iproute2, ssh, psmisc and procps for its processes, systemd-nspawn from systemd-container for
+/// the servers that boot systemd); git (ansible-test's file list) and
 /// openssh-client (ssh-keygen, ssh-agent for the AWX job test) serve the ecosystem checks too.
 pub const PACKAGES: &[&str] = &[
     "file",
@@ -20,6 +21,7 @@ pub const PACKAGES: &[&str] = &[
     "psmisc",
     "procps",
     "util-linux",
+    "systemd-container",
     "git",
 ];
 

@@ -42,6 +42,7 @@ pub fn main(args: &[String]) -> Result {
             version: "10.3".into(),
             layout: Layout::Replica3,
             secondary: false,
+            systemd: Vec::new(),
         };
         let inv = testbed::up(&paths, &opts)?;
         // Debian's maintainer scripts need the Python the testbed takes from node3.

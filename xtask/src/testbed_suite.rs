@@ -1,8 +1,11 @@
 //! The testbed scenarios of `cargo xtask test`: real glusterd, real bricks, real package upgrades
 //! (10.3 -> 11.1 from the local repository), over ssh, on the oldest and newest ansible-core.
 //!
-//! A. replica 3 with the writer running: facts and heal (both cores); node1 upgraded module by
-//!    module (2.17); the rolling playbook (2.21) resumes with node2 and node3; a re-run and a
+//! A. replica 3 with the writer running, node3 booted with systemd (glusterd.service) and the
+//!    others without a service manager: facts and heal (both cores); node1 upgraded module by
+//!    module (2.17); the rolling playbook (2.21) resumes with node2 and node3 (node2 stopped and
+//!    started by signals, node3 through systemd, read from every run's module results;
+//!    glusterd.service active afterwards with the running glusterd as its MainPID); a re-run and a
 //!    --check run change nothing; the client playbook upgrades client1 around the writer; the
 //!    WEKA playbook over ssh on the simulator; every module EXAMPLES block the ecosystem suite
 //!    cannot run against a fake (TESTBED_EXAMPLES) runs as written on the nodes.
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::ansible::{self, Release};
 use crate::test::{ansible_env, Tally};
+use crate::testbed::results::{Recorder, ServicePath};
 use crate::testbed::{self, Layout, Paths};
 use crate::util::{self, Result};
 
@@ -47,7 +51,14 @@ pub(crate) fn playbook(
         target.to_string()
     };
     cmd.arg("-i").arg(inventory).arg(target).args(extra);
+    // Every run's task results, for the checks that read module results.
+    Recorder::at(&results_dir(root))?.apply(&mut cmd);
     util::run_explained(&mut cmd)
+}
+
+/// Where `playbook` records the task results of every run (JSON lines, testbed::results).
+pub(crate) fn results_dir(root: &Path) -> PathBuf {
+    root.join("build").join("testbed-results")
 }
 
 pub(crate) fn reports(root: &Path) -> PathBuf {
@@ -117,6 +128,18 @@ pub(crate) fn up(t: &mut Tally, paths: &Paths, layout: Layout, what: &str) -> Op
 
 /// `up`, with the geo-replication secondary pool (`testbed up --secondary`) when `secondary`.
 pub(crate) fn up_with(t: &mut Tally, paths: &Paths, layout: Layout, secondary: bool, what: &str) -> Option<PathBuf> {
+    up_systemd(t, paths, layout, secondary, &[], what)
+}
+
+/// `up_with`, and the servers in `systemd` booted with systemd (`testbed up --systemd`).
+pub(crate) fn up_systemd(
+    t: &mut Tally,
+    paths: &Paths,
+    layout: Layout,
+    secondary: bool,
+    systemd: &[&str],
+    what: &str,
+) -> Option<PathBuf> {
     let mut inventory = None;
     t.check(&format!("testbed up: {what}"), || {
         let started = Instant::now();
@@ -125,6 +148,7 @@ pub(crate) fn up_with(t: &mut Tally, paths: &Paths, layout: Layout, secondary: b
             version: "10.3".into(),
             layout,
             secondary,
+            systemd: systemd.iter().map(|s| s.to_string()).collect(),
         };
         inventory = Some(testbed::up(paths, &opts)?);
         eprintln!("testbed up took {:.0} s", started.elapsed().as_secs_f64());
@@ -194,11 +218,14 @@ pub fn examples_alone(t: &mut Tally, root: &Path) {
 }
 
 fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
-    let Some(inv) = up(
+    let _ = std::fs::remove_dir_all(results_dir(root));
+    let Some(inv) = up_systemd(
         t,
         paths,
         Layout::Replica3,
-        "3 servers on 10.3 and a client (replica 3, real glusterd, FUSE mount)",
+        false,
+        &[crate::demo::SYSTEMD_NODE],
+        "3 servers on 10.3 (node3 under systemd) and a client (replica 3, real glusterd, FUSE mount)",
     ) else {
         return down(t, paths);
     };
@@ -347,6 +374,19 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
         },
     );
     writer_verified(t, paths);
+    t.check(
+        "the rolling runs stopped and started node2 by signals and node3 (systemd PID 1) through systemd \
+         (every gluster_service result of this scenario: systemd, the stop's record, what the start started)",
+        || {
+            let results = Recorder::at(&results_dir(root))?.results()?;
+            testbed::results::service_path(&results, "node2", ServicePath::Signals)?;
+            testbed::results::service_path(&results, "node3", ServicePath::Systemd).map(|_| ())
+        },
+    );
+    t.check(
+        "node3 after the upgrade: systemctl is-active glusterd is active, MainPID the running glusterd 11.1",
+        || testbed::systemd_glusterd(paths, crate::demo::SYSTEMD_NODE, "11.1").map(|_| ()),
+    );
     weka_over_ssh(t, root, paths, &inv);
     module_examples(t, root, paths, &inv);
     t.check(

@@ -23,27 +23,34 @@ pub const PACKAGES: [&str; 9] = [
     "libgfchangelog0",
 ];
 
-/// The shared, read-only root every node overlays: Debian bookworm with Gluster 10.3 and sshd.
+/// What debootstrap adds to bookworm's minbase for the nodes: sshd, Gluster 10.3, the tools the
+/// testbed runs on them, and systemd with dbus for the servers that boot it (`up --systemd`;
+/// the others never start it: sshd is their PID 1).
+const BASE_PACKAGES: &str =
+    "openssh-server,glusterfs-server,glusterfs-client,iproute2,procps,psmisc,attr,systemd,systemd-sysv,dbus";
+
+/// The shared, read-only root every node overlays: Debian bookworm with Gluster 10.3, sshd and
+/// systemd. `.complete` names the packages it was made with: a base made with another list is
+/// made again.
 pub fn base(cache: &Path) -> Result<PathBuf> {
     let dir = cache.join("base-bookworm");
-    if dir.join(".complete").exists() {
+    let complete = dir.join(".complete");
+    if std::fs::read_to_string(&complete).is_ok_and(|made| made.trim() == BASE_PACKAGES) {
         return Ok(dir);
     }
     if dir.exists() {
+        eprintln!("testbed: making the base root again (its packages were not {BASE_PACKAGES})");
         std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
     }
     std::fs::create_dir_all(cache).map_err(|e| e.to_string())?;
     util::run(
         Command::new("debootstrap")
-            .args([
-                "--variant=minbase",
-                "--include=openssh-server,glusterfs-server,glusterfs-client,iproute2,procps,psmisc,attr",
-            ])
+            .args(["--variant=minbase", &format!("--include={BASE_PACKAGES}")])
             .arg("bookworm")
             .arg(&dir),
     )?;
     util::run(Command::new("chroot").arg(&dir).args(["ssh-keygen", "-A"]))?;
-    std::fs::write(dir.join(".complete"), "").map_err(|e| e.to_string())?;
+    std::fs::write(&complete, format!("{BASE_PACKAGES}\n")).map_err(|e| e.to_string())?;
     Ok(dir)
 }
 

@@ -2,12 +2,15 @@
 //!
 //! Each server is a "node": its own root (an overlay over one shared debootstrap base, so nodes
 //! can hold different Gluster releases), network namespace with an address on the bridge
-//! `keelbr0`, and pid, mount and UTS namespaces, with sshd as its first process. A client node
-//! mounts the volume over FUSE. A local apt repository of the 10.3 and 11.1 packages is served to
-//! the nodes as a dark site would (they have no route to any mirror). See testbed/README.md.
+//! `keelbr0`, and pid, mount and UTS namespaces, with sshd as its first process, or systemd
+//! (`--systemd NAME`: booted by systemd-nspawn, glusterd.service and ssh.service started by it).
+//! A client node mounts the volume over FUSE. A local apt repository of the 10.3 and 11.1
+//! packages is served to the nodes as a dark site would (they have no route to any mirror). See
+//! testbed/README.md.
 
 mod cache;
 mod node;
+pub mod results;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -60,6 +63,10 @@ pub struct Options {
     /// One more server, `sec1`, forming a pool of its own with volume gsv0, and a running
     /// geo-replication session gv0 -> sec1::gsv0 created from node1.
     pub secondary: bool,
+    /// Servers whose PID 1 is systemd (booted by systemd-nspawn) rather than sshd: glusterd
+    /// runs as the Debian package's glusterd.service there, so gluster_service takes its
+    /// systemd path. The others have no service manager (its signals path).
+    pub systemd: Vec<String>,
 }
 
 /// The geo-replication secondary server of `up --secondary`, its volume and the session's
@@ -69,8 +76,11 @@ pub const SECONDARY_VOLUME: &str = "gsv0";
 
 const USAGE: &str = "usage: cargo xtask testbed <command>
   up [--nodes N] [--version 10.3|11.1] [--layout replica3|arbiter|dist-replicate|disperse|mixed] [--secondary]
+     [--systemd SERVER[,SERVER...]]
        --secondary: also sec1 (10.199.0.31), a one-server pool of its own (inventory group
        secondaries) with volume gsv0, and a running geo-replication session gv0 -> sec1::gsv0
+       --systemd: these servers (e.g. node3) boot systemd as PID 1 (systemd-nspawn), which starts
+       sshd and glusterd from their Debian units; the others run sshd as PID 1
   down | status
   writer start|stop    keep writing checksummed files on the client's mount
   verify               every file the writer wrote is present and intact";
@@ -104,6 +114,7 @@ fn parse_up(args: &[String]) -> Result<Options> {
         version: "10.3".into(),
         layout: Layout::Replica3,
         secondary: false,
+        systemd: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -136,6 +147,7 @@ fn parse_up(args: &[String]) -> Result<Options> {
                     other => return Err(format!("unknown layout {other}\n{USAGE}")),
                 }
             }
+            "--systemd" => o.systemd.extend(value.split(',').map(str::to_string)),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -144,7 +156,9 @@ fn parse_up(args: &[String]) -> Result<Options> {
 
 /// The servers node1..nodeN (10.199.0.11..), one client (10.199.0.21) and with `secondary` the
 /// secondary pool's server sec1 (10.199.0.31).
-fn nodes(n: u8, secondary: bool) -> Vec<Node> {
+/// Those named in `systemd` boot systemd; each must be one of these servers (the client's FUSE
+/// mount is not tried under systemd-nspawn).
+fn nodes(n: u8, secondary: bool, systemd: &[String]) -> Result<Vec<Node>> {
     let mut v: Vec<Node> = (1..=n)
         .map(|i| Node::new(&format!("node{i}"), &format!("10.199.0.{}", 10 + i)))
         .collect();
@@ -152,7 +166,20 @@ fn nodes(n: u8, secondary: bool) -> Vec<Node> {
     if secondary {
         v.push(Node::new(SECONDARY.0, SECONDARY.1));
     }
-    v
+    for name in systemd {
+        if !v.iter().any(|s| s.is_server() && &s.name == name) {
+            let servers: Vec<&str> = v.iter().filter(|s| s.is_server()).map(|s| s.name.as_str()).collect();
+            return Err(format!(
+                "--systemd {name}: not one of this testbed's servers {servers:?}"
+            ));
+        }
+    }
+    Ok(v.into_iter()
+        .map(|node| {
+            let under = systemd.contains(&node.name);
+            node.under_systemd(under)
+        })
+        .collect())
 }
 
 fn recorded_nodes(paths: &Paths) -> Vec<Node> {
@@ -164,6 +191,7 @@ fn recorded_nodes(paths: &Paths) -> Vec<Node> {
 }
 
 pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
+    let all = nodes(opts.nodes, opts.secondary, &opts.systemd)?;
     // A half-built testbed is torn down and built again: simpler and surer than repairing.
     if paths.state.exists() {
         eprintln!("testbed: removing the previous testbed first");
@@ -174,12 +202,11 @@ pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
     std::fs::create_dir_all(paths.state.join("nodes")).map_err(|e| e.to_string())?;
     node::keypair(&paths.key())?;
     node::bridge_up()?;
-    let all = nodes(opts.nodes, opts.secondary);
     for n in &all {
         n.start(paths, &base, &repo, &all)?;
     }
     for n in &all {
-        n.wait_ssh(paths, Duration::from_secs(30))?;
+        n.wait_ssh(paths, Duration::from_secs(60))?;
     }
     // The primary pool; the secondary's server (if any) forms a pool of its own.
     let servers: Vec<&Node> = all.iter().filter(|n| n.is_server() && !n.is_secondary()).collect();
@@ -204,7 +231,13 @@ pub fn up(paths: &Paths, opts: &Options) -> Result<PathBuf> {
         )?;
     }
     for s in servers.iter().chain(secondary.as_ref()) {
-        s.ssh_ok(paths, "mkdir -p /bricks && glusterd")?;
+        // Under systemd, glusterd is the package's unit, enabled as an operator would.
+        let start = if s.systemd {
+            "mkdir -p /bricks && systemctl enable --now --quiet glusterd.service"
+        } else {
+            "mkdir -p /bricks && glusterd"
+        };
+        s.ssh_ok(paths, start)?;
     }
     let first = servers[0];
     for s in &servers[1..] {
@@ -523,7 +556,8 @@ fn status(paths: &Paths) -> Result {
         let v = n
             .ssh_ok(paths, "gluster --version 2>/dev/null | head -1; hostname")
             .unwrap_or_else(|e| format!("unreachable: {e}"));
-        println!("{:8} {:12} {}", n.name, n.addr, v.replace('\n', "  "));
+        let init = if n.systemd { "systemd" } else { "sshd" };
+        println!("{:8} {:12} {init:8} {}", n.name, n.addr, v.replace('\n', "  "));
     }
     // The primary pool's first server, then the secondary pool's.
     for first in [
@@ -590,6 +624,60 @@ pub fn python_everywhere(paths: &Paths) -> Result {
         )?;
     }
     Ok(())
+}
+
+/// On `name`, a server booted with systemd: glusterd.service is active and its MainPID is the
+/// one glusterd running, on its installed executable (not a replaced one), of release `version`
+/// (its `--version`). Returns what it found.
+pub fn systemd_glusterd(paths: &Paths, name: &str, version: &str) -> Result<String> {
+    let node = recorded_nodes(paths)
+        .into_iter()
+        .find(|n| n.name == name)
+        .ok_or_else(|| format!("no node {name}"))?;
+    if !node.systemd {
+        return Err(format!("{name} does not run systemd"));
+    }
+    let active = node.ssh_ok(paths, "systemctl is-active glusterd.service || true")?;
+    if active.trim() != "active" {
+        return Err(format!("{name}: glusterd.service is {:?}, not active", active.trim()));
+    }
+    let pid: u32 = node
+        .ssh_ok(paths, "systemctl show --property=MainPID --value glusterd.service")?
+        .trim()
+        .parse()
+        .map_err(|e| format!("{name}: MainPID of glusterd.service: {e}"))?;
+    let running = node.ssh_ok(paths, "pgrep -x glusterd")?;
+    let running: Vec<&str> = running.split_whitespace().collect();
+    if pid == 0 || running != [pid.to_string().as_str()] {
+        return Err(format!(
+            "{name}: glusterd.service's MainPID is {pid}, the running glusterd {running:?}"
+        ));
+    }
+    // Debian's /usr/sbin/glusterd is a link to glusterfsd; a replaced executable reads
+    // "... (deleted)".
+    let exe = node.ssh_ok(
+        paths,
+        &format!("readlink /proc/{pid}/exe; readlink -f /usr/sbin/glusterd"),
+    )?;
+    let exe: Vec<&str> = exe.lines().collect();
+    if exe.len() != 2 || exe[0] != exe[1] {
+        return Err(format!(
+            "{name}: glusterd (pid {pid}) runs {:?}, not the installed /usr/sbin/glusterd ({:?})",
+            exe.first(),
+            exe.get(1)
+        ));
+    }
+    let said = node.ssh_ok(paths, &format!("/proc/{pid}/exe --version | head -n 1"))?;
+    if said.split_whitespace().nth(1) != Some(version) {
+        return Err(format!(
+            "{name}: glusterd (pid {pid}) is not {version}: {}",
+            said.trim()
+        ));
+    }
+    Ok(format!(
+        "{name}: glusterd.service active, MainPID {pid}, {}",
+        said.trim()
+    ))
 }
 
 /// Kills every process of node `name`: the server dies as a crashed machine would and stops

@@ -1,4 +1,6 @@
-//! One testbed node: overlay root, network namespace, pid/mount/UTS namespaces, sshd as PID 1.
+//! One testbed node: overlay root, network namespace, pid/mount/UTS namespaces, and as PID 1
+//! either sshd (the default) or systemd, booted by systemd-nspawn, which then starts sshd and
+//! glusterd from their Debian units (`testbed up --systemd NAME`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -10,20 +12,32 @@ use crate::util::{self, Result};
 pub struct Node {
     pub name: String,
     pub addr: String,
+    /// systemd is the node's PID 1 (booted by systemd-nspawn), not sshd.
+    pub systemd: bool,
 }
+
+/// What a node records in its state folder when systemd is its PID 1.
+const INIT_FILE: &str = "init";
 
 impl Node {
     pub fn new(name: &str, addr: &str) -> Self {
         Node {
             name: name.into(),
             addr: addr.into(),
+            systemd: false,
         }
+    }
+
+    /// The same node with systemd as its PID 1.
+    pub fn under_systemd(self, systemd: bool) -> Self {
+        Node { systemd, ..self }
     }
 
     /// A node recorded by `start` in the state folder.
     pub fn load(dir: &Path) -> Option<Self> {
         let addr = std::fs::read_to_string(dir.join("addr")).ok()?;
-        Some(Node::new(&dir.file_name()?.to_string_lossy(), addr.trim()))
+        let systemd = std::fs::read_to_string(dir.join(INIT_FILE)).is_ok_and(|i| i.trim() == "systemd");
+        Some(Node::new(&dir.file_name()?.to_string_lossy(), addr.trim()).under_systemd(systemd))
     }
 
     /// A Gluster server: of the primary pool (`nodeN`) or of the geo-replication secondary
@@ -73,28 +87,32 @@ impl Node {
                 .args(["-t", "overlay", "overlay", "-o", &lower])
                 .arg(&root),
         )?;
-        for sys in ["dev", "sys"] {
-            util::run(
-                Command::new("mount")
-                    .arg("--rbind")
-                    .arg(format!("/{sys}"))
-                    .arg(root.join(sys)),
-            )?;
-        }
         // One directory shared by every node (the WEKA simulator keeps its one cluster there).
         let shared = paths.state.join("shared");
         let shared_in_node = root.join("var/lib/weka-sim");
         std::fs::create_dir_all(&shared).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(&shared_in_node).map_err(|e| e.to_string())?;
-        util::run(Command::new("mount").arg("--bind").arg(&shared).arg(&shared_in_node))?;
         let repo_dir = root.join("srv/keel-repo");
         std::fs::create_dir_all(&repo_dir).map_err(|e| e.to_string())?;
-        util::run(
-            Command::new("mount")
-                .args(["--bind", "-o", "ro"])
-                .arg(repo)
-                .arg(&repo_dir),
-        )?;
+        // systemd-nspawn mounts /dev, /sys and /proc itself and binds the two folders in the
+        // container's own mount namespace (`boot_systemd`).
+        if !self.systemd {
+            for sys in ["dev", "sys"] {
+                util::run(
+                    Command::new("mount")
+                        .arg("--rbind")
+                        .arg(format!("/{sys}"))
+                        .arg(root.join(sys)),
+                )?;
+            }
+            util::run(Command::new("mount").arg("--bind").arg(&shared).arg(&shared_in_node))?;
+            util::run(
+                Command::new("mount")
+                    .args(["--bind", "-o", "ro"])
+                    .arg(repo)
+                    .arg(&repo_dir),
+            )?;
+        }
 
         let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_string())
             .chain(all.iter().map(|n| format!("{} {}\n", n.addr, n.name)))
@@ -136,6 +154,9 @@ impl Node {
         in_ns(&["link", "set", "eth0", "up"])?;
         in_ns(&["link", "set", "lo", "up"])?;
 
+        if self.systemd {
+            return self.boot_systemd(paths, repo, &shared);
+        }
         // sshd is PID 1 of the node: it also reaps the daemons glusterd leaves behind.
         let log = std::fs::File::create(dir.join("sshd.log")).map_err(|e| e.to_string())?;
         let boot = format!(
@@ -157,9 +178,74 @@ impl Node {
         Ok(())
     }
 
+    /// systemd-nspawn boots the node's systemd in the network namespace `start` made, on the
+    /// overlay root; systemd starts sshd (ssh.service, enabled by its package) and later
+    /// glusterd (`up` enables glusterd.service). The container's /run is its own tmpfs, so
+    /// /run/systemd/system exists there (what gluster_service's `use: auto` looks for).
+    fn boot_systemd(&self, paths: &Paths, repo: &Path, shared: &Path) -> Result {
+        let dir = self.dir(paths);
+        let root = self.root(paths);
+        // Each node its own machine id (the base's is shared): systemd makes one at boot.
+        std::fs::write(root.join("etc/machine-id"), "").map_err(|e| e.to_string())?;
+        std::fs::write(dir.join(INIT_FILE), "systemd\n").map_err(|e| e.to_string())?;
+        let log = std::fs::File::create(dir.join("boot.log")).map_err(|e| e.to_string())?;
+        let child = Command::new("setsid")
+            .arg("systemd-nspawn")
+            // No machined or host systemd to register with: the container runs where it is.
+            .args([
+                "--quiet",
+                "--boot",
+                "--keep-unit",
+                "--register=no",
+                "--console=read-only",
+            ])
+            .args(["--resolv-conf=off", "--timezone=off", "--link-journal=no"])
+            .arg(format!("--directory={}", root.display()))
+            .arg(format!("--machine={}", self.name))
+            .arg(format!("--network-namespace-path=/run/netns/{}", self.netns()))
+            .arg(format!("--bind-ro={}:/srv/keel-repo", repo.display()))
+            .arg(format!("--bind={}:/var/lib/weka-sim", shared.display()))
+            // FUSE, as the other nodes have it from the host's /dev.
+            .arg("--bind=/dev/fuse")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("starting {} (systemd-nspawn): {e}", self.name))?;
+        std::fs::write(dir.join("pid"), child.id().to_string()).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
     pub fn wait_ssh(&self, paths: &Paths, limit: Duration) -> Result {
         retry(limit, || self.ssh_ok(paths, "true").map(|_| ()))
-            .map_err(|e| format!("{} ({}) did not answer ssh: {e}", self.name, self.addr))
+            .map_err(|e| format!("{} ({}) did not answer ssh: {e}", self.name, self.addr))?;
+        if self.systemd {
+            self.wait_booted(paths, limit)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the node's systemd has finished booting; every unit must have started
+    /// (`degraded` names the failed ones).
+    fn wait_booted(&self, paths: &Paths, limit: Duration) -> Result {
+        let state = retry(limit, || {
+            let state = self.ssh_ok(paths, "systemctl is-system-running || true")?;
+            match state.trim() {
+                "initializing" | "starting" => Err(format!("{}: systemd is {}", self.name, state.trim())),
+                other => Ok(other.to_string()),
+            }
+        })?;
+        if state == "running" {
+            return Ok(());
+        }
+        let failed = self
+            .ssh_ok(paths, "systemctl list-units --failed --plain --no-legend")
+            .unwrap_or_default();
+        Err(format!(
+            "{}: systemd is {state} after booting; failed units:\n{failed}(boot log: {})",
+            self.name,
+            self.dir(paths).join("boot.log").display()
+        ))
     }
 
     /// Runs `script` on the node over ssh; its stdout, or an error with its stderr. Scripts are
@@ -200,7 +286,10 @@ impl Node {
     /// would; its mounts and network stay, so it answers nothing.
     pub fn crash(&self, paths: &Paths) -> Result {
         kill_rooted_under(&self.dir(paths));
-        match rooted_under(&self.dir(paths)).len() {
+        // A container's processes do not show its root as theirs; they are all in its network
+        // namespace (systemd-nspawn itself, outside it, exits once its container's init dies).
+        kill_in_netns(&self.netns());
+        match rooted_under(&self.dir(paths)).len() + in_netns(&self.netns()).len() {
             0 => Ok(()),
             n => Err(format!("{}: {n} processes survived kill -9", self.name)),
         }
@@ -209,6 +298,10 @@ impl Node {
     /// Stops everything of this node; errors are ignored here and caught by `leftovers`.
     pub fn stop(&self, paths: &Paths) {
         kill_rooted_under(&self.dir(paths));
+        kill_in_netns(&self.netns());
+        if self.systemd {
+            wait_nspawn_gone(&self.dir(paths));
+        }
         if let Ok(pid) = std::fs::read_to_string(self.dir(paths).join("pid")) {
             let _ = Command::new("kill")
                 .args(["-9", pid.trim()])
@@ -291,6 +384,69 @@ fn kill_rooted_under(dir: &Path) {
     }
 }
 
+/// The processes in network namespace `ns` (`ip netns pids`): a node's, whatever its root.
+fn in_netns(ns: &str) -> Vec<u32> {
+    Command::new("ip")
+        .args(["netns", "pids", ns])
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn kill_in_netns(ns: &str) {
+    for _ in 0..20 {
+        let pids = in_netns(ns);
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            let _ = Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// systemd-nspawn processes booting a root under `dir` (they run outside the nodes' namespaces).
+fn nspawn_under(dir: &Path) -> Vec<u32> {
+    let prefix = format!("--directory={}", dir.display());
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+                .filter(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a.starts_with(prefix.as_bytes())))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Gives systemd-nspawn a moment to exit after its container's processes died, then kills it.
+fn wait_nspawn_gone(dir: &Path) {
+    for _ in 0..25 {
+        if nspawn_under(dir).is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for pid in nspawn_under(dir) {
+        let _ = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 fn mounts_under(dir: &Path) -> Vec<PathBuf> {
     let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     text.lines()
@@ -334,6 +490,10 @@ fn bridge_exists() -> bool {
 /// Removes whatever the testbed left, recorded or not.
 pub fn sweep(paths: &Paths) {
     kill_rooted_under(&paths.state);
+    for ns in our_netns() {
+        kill_in_netns(&ns);
+    }
+    wait_nspawn_gone(&paths.state);
     unmount_under(&paths.state);
     for ns in our_netns() {
         let _ = Command::new("ip").args(["netns", "del", &ns]).status();
@@ -356,7 +516,10 @@ pub fn leftovers(paths: &Paths) -> Vec<String> {
     if !mounts.is_empty() {
         left.push(format!("{} mounts under {}", mounts.len(), paths.state.display()));
     }
-    let procs = rooted_under(&paths.state);
+    let procs: Vec<u32> = rooted_under(&paths.state)
+        .into_iter()
+        .chain(nspawn_under(&paths.state))
+        .collect();
     if !procs.is_empty() {
         left.push(format!("processes {procs:?}"));
     }

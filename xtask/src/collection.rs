@@ -124,6 +124,31 @@ fn build_binaries(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The binaries built for this machine with the specs' documentation text (feature `docs`), in
+/// a target directory of their own so they never stand in for the shipped ones.
+fn documentation_binaries(root: &Path) -> Result<Vec<PathBuf>> {
+    let dir = target_dir(root).join("keel-docs");
+    util::run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(root)
+            .args([
+                "build",
+                "--locked",
+                "--package",
+                "keel-modules",
+                "--bins",
+                "--features",
+                "docs",
+            ])
+            .arg("--target-dir")
+            .arg(&dir),
+    )?;
+    Ok(binary_names(root)?
+        .into_iter()
+        .map(|name| dir.join("debug").join(name))
+        .collect())
+}
+
 /// build/collection: galaxy.yml, README, licence, collection/*, playbooks/, and the binaries.
 fn assemble(root: &Path, binaries: &[PathBuf]) -> Result<PathBuf> {
     let tree = root.join("build").join("collection");
@@ -151,7 +176,8 @@ fn assemble(root: &Path, binaries: &[PathBuf]) -> Result<PathBuf> {
     }
     // The stubs, fragments, routing and BINARY_OF from the binaries' own specs (each module in
     // exactly one binary), so what the collection documents and routes is what the binaries hold.
-    let specs = generate::specs(binaries)?;
+    // The shipped binaries carry no documentation text: the same binaries built with it answer.
+    let specs = generate::specs(&documentation_binaries(root)?)?;
     generate::write(&tree, &specs)?;
     crate::ecosystem::sanity::write_ignores(&tree)?;
     Ok(tree)

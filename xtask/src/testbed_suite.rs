@@ -344,14 +344,23 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
     t.check(
         "ansible-core 2.21: the client playbook refuses a target newer than the servers' (12.1), client1 untouched",
         || {
-            let extra = ["-e", "gluster_target_version=12.1", "-e", "gluster_upgrade_confirm=true"];
+            let extra = [
+                "-e",
+                "gluster_target_version=12.1",
+                "-e",
+                "gluster_upgrade_confirm=true",
+            ];
             match playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade_clients", &extra) {
                 Ok(_) => Err("the client playbook went ahead to 12.1".into()),
                 // The finding's stable code, in the failed result.
-                Err(e) if e.contains("\"code\": \"client_release\"") => {
-                    playbook(root, NEWEST, &inv, "testbed_clients_upgraded.yml", &["-e", "client_release=10.3"])
-                        .map(|_| ())
-                }
+                Err(e) if e.contains("\"code\": \"client_release\"") => playbook(
+                    root,
+                    NEWEST,
+                    &inv,
+                    "testbed_clients_upgraded.yml",
+                    &["-e", "client_release=10.3"],
+                )
+                .map(|_| ()),
                 Err(e) => Err(format!("refused, but not for the release: {e}")),
             }
         },

@@ -383,7 +383,10 @@ fn clients_move_to_the_servers_major_release_never_past_it() {
     p.target = version_from("10.1");
     assert!(evaluate(&pool("10.3", ""), &p).is_empty());
     p.target = version_from("9.2");
-    assert_eq!(codes(&evaluate(&pool("10.3", ""), &p), Severity::Blocker), ["client_release"]);
+    assert_eq!(
+        codes(&evaluate(&pool("10.3", ""), &p), Severity::Blocker),
+        ["client_release"]
+    );
     // Servers on 11.1: the clients may follow, and nothing else about the pool is judged.
     p.target = version_from("11.1");
     assert!(evaluate(&pool("11.1", "degraded-"), &p).is_empty());

@@ -17,3 +17,16 @@ pub use error::ModuleError;
 pub use module::{main, Ctx, ModuleDef};
 pub use result::ModuleResult;
 pub use spec::{Attribute, DefaultValue, Fragment, Kind, Opt, READ_ONLY_ATTRIBUTES};
+
+/// A multi-call binary: its `main`, with its modules one line each. Their specs are taken
+/// without the documentation text (`ModuleDef::shipped`, evaluated at compile time) unless the
+/// build has the `docs` feature.
+#[macro_export]
+macro_rules! binary {
+    ($($module:path),+ $(,)?) => {
+        fn main() {
+            const MODULES: &[&$crate::ModuleDef] = &[$(&$module.shipped()),+];
+            $crate::main(MODULES)
+        }
+    };
+}

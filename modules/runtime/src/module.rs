@@ -72,6 +72,22 @@ impl ModuleDef {
         returns: "",
     };
 
+    /// What the binaries sent to hosts keep of a spec: everything but the documentation text,
+    /// unless this is a documentation build (feature `docs`). Evaluated at compile time by
+    /// `keel_runtime::binary!`, so the text is never in those binaries.
+    pub const fn shipped(self) -> ModuleDef {
+        ModuleDef {
+            short_description: crate::spec::doc_text(self.short_description),
+            description: crate::spec::doc_list(self.description),
+            notes: crate::spec::doc_list(self.notes),
+            requirements: crate::spec::doc_list(self.requirements),
+            attributes: if crate::spec::DOCS { self.attributes } else { &[] },
+            examples: crate::spec::doc_text(self.examples),
+            returns: crate::spec::doc_text(self.returns),
+            ..self
+        }
+    }
+
     /// Every option the module takes: its own, then its fragments'.
     pub fn all_options(&self) -> Vec<&'static Opt> {
         self.options

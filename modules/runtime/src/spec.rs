@@ -6,6 +6,29 @@
 
 use serde_json::{json, Map, Value};
 
+/// Whether this build carries the documentation text (feature `docs`): the binaries sent to
+/// hosts do not, which keeps them small; `cargo xtask collection` builds one that does and asks
+/// it for the specs (`--keel-spec`).
+pub const DOCS: bool = cfg!(feature = "docs");
+
+/// `text` in a documentation build, "" otherwise (so the text is not in the binary at all).
+pub const fn doc_text(text: &'static str) -> &'static str {
+    if DOCS {
+        text
+    } else {
+        ""
+    }
+}
+
+/// `paragraphs` in a documentation build, none otherwise.
+pub const fn doc_list(paragraphs: &'static [&'static str]) -> &'static [&'static str] {
+    if DOCS {
+        paragraphs
+    } else {
+        &[]
+    }
+}
+
 /// The type of one option. Coercion follows AnsibleModule, because users write `"yes"` and
 /// `"5"` in YAML and ansible-core passes those to binary modules as strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +168,9 @@ impl Opt {
         self
     }
     pub const fn doc(mut self, paragraphs: &'static [&'static str]) -> Self {
-        self.description = paragraphs;
+        if DOCS {
+            self.description = paragraphs;
+        }
         self
     }
     /// The option's name and its aliases.
@@ -195,7 +220,7 @@ impl Attribute {
             name,
             support,
             platforms: None,
-            description,
+            description: doc_text(description),
         }
     }
     pub const fn platform(platforms: &'static str, description: &'static str) -> Self {
@@ -203,7 +228,7 @@ impl Attribute {
             name: "platform",
             support: "full",
             platforms: Some(platforms),
-            description,
+            description: doc_text(description),
         }
     }
     pub fn to_json(&self) -> Value {

@@ -1,5 +1,3 @@
 //! `keel_gluster_georep`: the geo-replication sessions stopped and started around an upgrade.
 
-fn main() {
-    keel_runtime::main(&[&keel_gluster_georep::MODULE, &keel_modules::selftest::MODULE]);
-}
+keel_runtime::binary!(keel_gluster_georep::MODULE, keel_modules::selftest::MODULE,);

@@ -1,11 +1,9 @@
 //! `keel_weka_cluster`: the WEKA modules that read, plan, judge and verify the cluster as a whole.
 
-fn main() {
-    keel_runtime::main(&[
-        &keel_weka_facts::MODULE,
-        &keel_weka_upgrade_path::MODULE,
-        &keel_weka_precheck::MODULE,
-        &keel_weka_verify::MODULE,
-        &keel_modules::selftest::MODULE,
-    ]);
-}
+keel_runtime::binary!(
+    keel_weka_facts::MODULE,
+    keel_weka_upgrade_path::MODULE,
+    keel_weka_precheck::MODULE,
+    keel_weka_verify::MODULE,
+    keel_modules::selftest::MODULE,
+);

@@ -54,6 +54,25 @@ pub fn plan(target: &str, current: u64, max: u64) -> Result<Plan, String> {
     })
 }
 
+/// Before 3.10 glusterd cannot report cluster.max-op-version: the release's own op-version
+/// (glusterd's table) stands in, as the upgrade guides of those releases set it by hand (3.9:
+/// 30900). The playbooks raise it only once every server runs the target release.
+fn max_from_release(release: &str) -> Result<u64, ModuleError> {
+    use keel_gluster_cli::op_versions::{reports_max_op_version, supported_op_version};
+    if reports_max_op_version(release) {
+        return Err(ModuleError::failed(
+            "glusterd would not report cluster.max-op-version (it does not for a while after peers reconnect); \
+             retry in a minute",
+        ));
+    }
+    supported_op_version(release).ok_or_else(|| {
+        ModuleError::failed(format!(
+            "Gluster {release} reports no cluster.max-op-version and has no op-version of the X.Y.Z form (before \
+             3.6); set the op-version by hand (gluster volume set all cluster.op-version N)"
+        ))
+    })
+}
+
 /// The hosts behind, each with the volumes it uses and what it supports.
 fn behind_list(c: &Census) -> Vec<String> {
     c.behind()
@@ -112,8 +131,10 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         )));
     }
     let current = gluster.op_version(ctx, "cluster.op-version")?;
-    let max = pool::max_op_version(ctx, &gluster)
-        .ok_or_else(|| ModuleError::failed("glusterd would not report cluster.max-op-version; retry in a minute"))?;
+    let max = match pool::max_op_version(ctx, &gluster) {
+        Some(max) => max,
+        None => max_from_release(&gluster.version(ctx)?.text)?,
+    };
     let plan =
         plan(&args.target, current, max).map_err(|e| ModuleError::invalid_args(format!("gluster_op_version: {e}")))?;
     let base = |r: ModuleResult, after: u64| {
@@ -228,6 +249,22 @@ mod tests {
         assert!(!glusterd_restart_needed(70000, 110000, &quota), "already past 7");
         assert!(!glusterd_restart_needed(60000, 69999, &quota), "not yet 7");
         assert!(!glusterd_restart_needed(60000, 110000, &[]), "no quota");
+    }
+
+    #[test]
+    fn before_3_10_the_release_gives_the_max_op_version() {
+        assert_eq!(
+            max_from_release("3.9.0").unwrap(),
+            30900,
+            "the 3.9 upgrade guide's value"
+        );
+        assert_eq!(max_from_release("3.8.15").unwrap(), 30804);
+        // From 3.10 glusterd reports it: its silence is transient, not a reason to guess.
+        assert!(max_from_release("11.1")
+            .unwrap_err()
+            .to_string()
+            .contains("retry in a minute"));
+        assert!(max_from_release("3.5.1").is_err());
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub const MODULE: ModuleDef = ModuleDef {
             C(cluster.op-version) and C(cluster.max-op-version) and raises the op-version to O(target) when that \
             is greater; never lowers it (Gluster cannot), and reports C(changed=false) when there is nothing to \
             do.",
+        "Gluster before 3.10 cannot report C(cluster.max-op-version): there the op-version of the installed \
+            release stands in, from glusterd's own table of op-versions by release (3.9.0 gives C(30900), the \
+            value the 3.9 upgrade guide sets).",
         "Refuses while any peer is disconnected or not C(Peer in Cluster), because C(max-op-version) then \
             counts only the connected servers and can exceed what the others run.",
         "Before raising it, takes a census of every host connected to the bricks of every started volume \

@@ -71,9 +71,11 @@ pub fn main(args: &[String]) -> Result {
         .map(|i| args.get(i + 1).map(String::as_str));
     if !matches!(
         only,
-        None | Some(Some("ecosystem" | "weka" | "examples" | "georep" | "faults"))
+        None | Some(Some(
+            "ecosystem" | "weka" | "examples" | "georep" | "faults" | "replica" | "arbiter" | "mixed"
+        ))
     ) {
-        return Err("--only takes: ecosystem, weka, examples, georep, faults".into());
+        return Err("--only takes: ecosystem, weka, examples, georep, faults, replica, arbiter, mixed".into());
     }
     crate::host_packages::ensure()?;
     if only == Some(Some("faults")) {
@@ -84,6 +86,16 @@ pub fn main(args: &[String]) -> Result {
     }
     if only == Some(Some("georep")) {
         return testbed_alone(crate::testbed_suite::georep_alone);
+    }
+    // One testbed scenario alone (each brings its own testbed up and down).
+    if only == Some(Some("replica")) {
+        return testbed_alone(crate::testbed_suite::replica_alone);
+    }
+    if only == Some(Some("arbiter")) {
+        return testbed_alone(crate::testbed_suite::arbiter_alone);
+    }
+    if only == Some(Some("mixed")) {
+        return testbed_alone(crate::testbed_suite::mixed_alone);
     }
     let all = only.is_none();
     let only_weka = only == Some(Some("weka"));

@@ -195,6 +195,25 @@ pub fn checks(t: &mut Tally, root: &Path, quick: bool) {
     molecule(t, root, &paths);
 }
 
+/// `cargo xtask test --only replica`: the replica 3 scenario alone (rolling upgrade with a writer,
+/// failures, resume, supervised pauses, the census, the client playbook, WEKA over ssh, examples).
+pub fn replica_alone(t: &mut Tally, root: &Path) {
+    let _ = std::fs::remove_dir_all(reports(root));
+    scenario_replica(t, root, &Paths::from_env(), false);
+}
+
+/// `cargo xtask test --only arbiter`: the arbiter scenario alone.
+pub fn arbiter_alone(t: &mut Tally, root: &Path) {
+    let _ = std::fs::remove_dir_all(reports(root));
+    scenario_arbiter(t, root, &Paths::from_env());
+}
+
+/// `cargo xtask test --only mixed`: the mixed-layout scenario alone (online refused, offline).
+pub fn mixed_alone(t: &mut Tally, root: &Path) {
+    let _ = std::fs::remove_dir_all(reports(root));
+    scenario_mixed(t, root, &Paths::from_env());
+}
+
 /// `cargo xtask test --only georep`: the geo-replication scenario alone.
 pub fn georep_alone(t: &mut Tally, root: &Path) {
     scenario_georep(t, root, &Paths::from_env());

@@ -53,11 +53,6 @@ const EXAMPLES: &str = r#"
 "#;
 
 const RETURN: &str = r#"
-duration_s:
-  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
-  returned: always
-  type: float
-  sample: 2.4
 ansible_facts:
   description: Facts about the local Gluster server and its pool.
   returned: success
@@ -107,10 +102,4 @@ ansible_facts:
           type: list
           elements: dict
           returned: success
-commands:
-  description: Every command the module ran on the target, in order, one line each (secret values masked).
-  returned: always
-  type: list
-  elements: str
-  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 "#;

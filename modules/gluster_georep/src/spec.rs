@@ -129,16 +129,6 @@ const EXAMPLES: &str = r#"
 "#;
 
 const RETURN: &str = r#"
-duration_s:
-  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
-  returned: always
-  type: float
-  sample: 0.4
-commands:
-  description: Every command the module ran on the target, in order, one line each (secret values masked).
-  returned: always
-  type: list
-  elements: str
 status_known:
   description:
     - True when the geo-replication status was read. False when it could not be (the module then fails, except

@@ -93,11 +93,6 @@ const EXAMPLES: &str = r#"
 "#;
 
 const RETURN: &str = r#"
-duration_s:
-  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
-  returned: always
-  type: float
-  sample: 2.4
 healed:
   description: Every brick of every volume answered with its counts, and all are zero (pending, split-brain,
     possibly healing).
@@ -155,10 +150,4 @@ elapsed_s:
   description: Seconds spent counting, triggering and waiting.
   returned: success, and failures once the counts were read
   type: int
-commands:
-  description: Every command the module ran on the target, in order, one line each (secret values masked).
-  returned: always
-  type: list
-  elements: str
-  sample: ["gluster --mode=script --xml --timeout=120 volume info all"]
 "#;

@@ -66,11 +66,6 @@ const EXAMPLES: &str = r#"
 "#;
 
 const RETURN: &str = r#"
-duration_s:
-  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
-  returned: always
-  type: float
-  sample: 2.4
 op_version_before:
   description: The cluster op-version before the module ran.
   returned: success
@@ -122,10 +117,4 @@ max_op_version:
   returned: success
   type: int
   sample: 110000
-commands:
-  description: Every command the module ran on the target, in order, one line each (secret values masked).
-  returned: always
-  type: list
-  elements: str
-  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 "#;

@@ -95,11 +95,6 @@ const EXAMPLES: &str = r#"
 "#;
 
 const RETURN: &str = r#"
-duration_s:
-  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
-  returned: always
-  type: float
-  sample: 2.4
 findings:
   description: Every finding, blockers first.
   returned: always, unless the pool could not be read
@@ -143,10 +138,4 @@ installed_version:
   returned: always, unless the pool could not be read
   type: str
   sample: "10.3"
-commands:
-  description: Every command the module ran on the target, in order, one line each (secret values masked).
-  returned: always
-  type: list
-  elements: str
-  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 "#;

@@ -105,11 +105,6 @@ const EXAMPLES: &str = r#"
 "#;
 
 const RETURN: &str = r#"
-duration_s:
-  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
-  returned: always
-  type: float
-  sample: 2.4
 whole:
   description: Whether the pool was found whole (false on failure; unlike C(failed), a C(failed_when) leaves it alone).
   returned: always
@@ -148,10 +143,4 @@ waited_s:
   description: Seconds waited (with O(wait_id), since the wait's first call).
   returned: success
   type: int
-commands:
-  description: Every command the module ran on the target, in order, one line each (secret values masked).
-  returned: always
-  type: list
-  elements: str
-  sample: ["gluster --version", "gluster --mode=script --xml --timeout=120 pool list"]
 "#;

@@ -112,9 +112,47 @@ impl ModuleDef {
             "requirements": self.requirements,
             "attributes": self.attributes.iter().map(Attribute::to_json).collect::<Vec<_>>(),
             "examples": self.examples,
-            "return": self.returns,
+            "return": returns_with_common(self.returns),
         })
     }
+}
+
+/// What every module returns, because the runtime adds it to every result: documented once here
+/// and added to each module's RETURN (unless the module documents it itself).
+const COMMON_RETURNS: [(&str, &str); 2] = [
+    (
+        "duration_s",
+        "duration_s:
+  description: How long the module ran, in seconds (ansible-core records no timing for binary modules).
+  returned: always
+  type: float
+  sample: 2.4
+",
+    ),
+    (
+        "commands",
+        "commands:
+  description: Every command the module ran on the target, in order, one line each (secret values masked).
+  returned: always
+  type: list
+  elements: str
+",
+    ),
+];
+
+/// A module's RETURN with the runtime's own return values first.
+fn returns_with_common(returns: &str) -> String {
+    let mut out = String::from("\n");
+    for (key, doc) in COMMON_RETURNS {
+        let documented = returns
+            .lines()
+            .any(|l| l.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')));
+        if !documented {
+            out.push_str(crate::spec::doc_text(doc));
+        }
+    }
+    out.push_str(returns.trim_start_matches('\n'));
+    out
 }
 
 /// The specs of a binary's modules and of the fragments they extend (each once).
@@ -194,8 +232,20 @@ pub fn main(modules: &[&ModuleDef]) -> ! {
         std::process::exit(0);
     }
     // For `cargo xtask collection`: the specs the documentation and routing are generated from.
+    // Only a documentation build has the specs' text; the binaries sent to hosts leave the
+    // printer out altogether.
     if std::env::args().nth(1).as_deref() == Some(KEEL_SPEC) {
-        emit(&specs_json(modules));
+        if crate::spec::DOCS {
+            emit(&specs_json(modules));
+        } else {
+            emit(
+                &error_result(ModuleError::invalid_args(
+                    "this build carries no documentation: the specs come from a build with the docs feature \
+                     (cargo build -p keel-modules --features docs, as cargo xtask collection does)",
+                ))
+                .to_json(),
+            );
+        }
         std::process::exit(0);
     }
     let (value, secrets) = match dispatch(modules) {

@@ -205,6 +205,16 @@ fn installed(ctx: &mut Ctx, args: &Args) -> Result<Vec<keel_gluster_model::packa
     query_installed(ctx, manager)
 }
 
+/// Tests (the docs check runs the EXAMPLES on the build host) put /var/lib elsewhere.
+const VAR_LIB_VAR: &str = "KEEL_TEST_VAR_LIB";
+
+fn under_test_root(path: &str) -> PathBuf {
+    match (std::env::var_os(VAR_LIB_VAR), path.strip_prefix("/var/lib/")) {
+        (Some(root), Some(rest)) => PathBuf::from(root).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed("gluster_state", opts)?;
     if let Some(r) = &args.release {
@@ -214,7 +224,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             )));
         }
     }
-    let (path, store) = (PathBuf::from(&args.path), PathBuf::from(&args.store));
+    let (path, store) = (under_test_root(&args.path), under_test_root(&args.store));
     match args.state.as_str() {
         "saved" => save(ctx, &args, &path, &store),
         "restored" => restore(ctx, &args, &path, &store),

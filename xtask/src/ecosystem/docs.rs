@@ -77,6 +77,14 @@ const RUN_EXAMPLES: &[Run] = &[
         env: &[("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_STATE", "{state}")],
         expect: "RESULT is not failed",
     },
+    // /var/lib is the state directory, which holds no glusterd state: saving and restoring are
+    // refused with nothing written (the module tests and the testbed's rollback do them for real).
+    Run {
+        module: "gluster_state",
+        fake: "tests/fake-bin/apt",
+        env: &[("KEEL_TEST_VAR_LIB", "{state}")],
+        expect: "RESULT is not failed or RESULT.msg is search('(?i)nothing was (saved|restored)')",
+    },
 ];
 
 /// Whether `module`'s examples run here, against a fake; the others run on the testbed

@@ -235,12 +235,15 @@ fn testbed_alone(scenario: fn(&mut Tally, &Path)) -> Result {
         notices: Vec::new(),
     };
     let tarball = collection::build()?;
-    let venv = ansible::venv(ansible::NEWEST)?;
-    install(
-        &venv,
-        &tarball,
-        &root.join("build").join(format!("ansible-{}", ansible::NEWEST.core)),
-    )?;
+    // Scenarios run playbooks with the oldest and the newest ansible-core.
+    for release in &ansible::RELEASES {
+        let venv = ansible::venv(release)?;
+        install(
+            &venv,
+            &tarball,
+            &root.join("build").join(format!("ansible-{}", release.core)),
+        )?;
+    }
     scenario(&mut t, &root);
     println!("{} passed, {} failed", t.passed.len(), t.failed.len());
     if t.failed.is_empty() {

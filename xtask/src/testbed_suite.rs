@@ -371,16 +371,32 @@ fn scenario_replica(t: &mut Tally, root: &Path, paths: &Paths, quick: bool) {
             ];
             match playbook(root, NEWEST, &inv, "keel.storage.gluster_upgrade_clients", &extra) {
                 Ok(_) => Err("the client playbook went ahead to 12.1".into()),
-                // The finding's stable code, in the failed result.
-                Err(e) if e.contains("\"code\": \"client_release\"") => playbook(
-                    root,
-                    NEWEST,
-                    &inv,
-                    "testbed_clients_upgraded.yml",
-                    &["-e", "client_release=10.3"],
-                )
-                .map(|_| ()),
-                Err(e) => Err(format!("refused, but not for the release: {e}")),
+                // Refused by gluster_precheck (mode clients) on the servers, for the release.
+                Err(e) => {
+                    let results = Recorder::at(&results_dir(root))?.results()?;
+                    let refused = results
+                        .iter()
+                        .rev()
+                        .filter(|r| r["action"] == "keel.storage.gluster_precheck" && r["args"]["mode"] == "clients")
+                        .take(3)
+                        .any(|r| {
+                            r["result"]["findings"].as_array().is_some_and(|f| {
+                                f.iter()
+                                    .any(|f| f["code"] == "client_release" && f["severity"] == "blocker")
+                            })
+                        });
+                    if !refused {
+                        return Err(format!("refused, but not for the release: {e}"));
+                    }
+                    playbook(
+                        root,
+                        NEWEST,
+                        &inv,
+                        "testbed_clients_upgraded.yml",
+                        &["-e", "client_release=10.3"],
+                    )
+                    .map(|_| ())
+                }
             }
         },
     );

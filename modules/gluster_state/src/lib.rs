@@ -93,7 +93,7 @@ fn op_version_at(path: &Path) -> Option<u64> {
 
 /// Copies `from` into `to` (which must not exist): directories, regular files and symbolic links
 /// as links (none is followed), with their modes and owners; other files (sockets, pipes) are
-/// skipped and counted. Returns (files, bytes, skipped).
+/// not copied, and named. Returns (files, bytes, skipped).
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<(u64, u64, Vec<String>)> {
     let meta = std::fs::symlink_metadata(from)?;
     let mut counts = (0, 0, Vec::new());
@@ -143,6 +143,26 @@ fn copy_dir(from: &Path, to: &Path, counts: &mut (u64, u64, Vec<String>)) -> std
 
 /// Linux's O_NOFOLLOW (the same on x86_64, aarch64 and riscv64, the platforms Keel builds for).
 const O_NOFOLLOW: i32 = 0o400000;
+
+/// Makes `dir` (created if missing) hold exactly what `from` holds, with `from`'s mode and owner:
+/// its entries removed (links not followed), then `from`'s copied in.
+fn replace_contents(dir: &Path, from: &Path) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(from)?;
+    if !dir.exists() {
+        std::fs::DirBuilder::new().mode(0o700).create(dir)?;
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    copy_dir(from, dir, &mut (0, 0, Vec::new()))?;
+    std::os::unix::fs::chown(dir, Some(meta.uid()), Some(meta.gid()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+}
 
 /// Whether two trees hold the same names, kinds, modes and contents (an idempotence check).
 fn same_tree(a: &Path, b: &Path) -> bool {
@@ -371,7 +391,7 @@ fn save(ctx: &mut Ctx, args: &Args, path: &Path, store: &Path) -> Result<ModuleR
                 io_failed("put the copy in place as", &dir, e)
             })?;
             let _ = keel_host::record::sync_dir(store);
-            Ok(r.with("files", files).with("bytes", bytes).with("skipped", skipped))
+            Ok(r.with("files", files).with("bytes", bytes).with("not_copied", skipped))
         }
     }
 }
@@ -459,31 +479,26 @@ fn restore(ctx: &mut Ctx, args: &Args, path: &Path, store: &Path) -> Result<Modu
     if ctx.check_mode() {
         return Ok(r);
     }
-    // The copy goes beside its place first, so that the switch is two renames on one file system.
-    let incoming = PathBuf::from(format!("{}.keel-restore-{}", path.display(), std::process::id()));
-    let _ = std::fs::remove_dir_all(&incoming);
-    if let Err(e) = copy_tree(&copy, &incoming) {
-        let _ = std::fs::remove_dir_all(&incoming);
-        return Err(io_failed("copy the saved state to", &incoming, e));
-    }
+    // /var/lib/glusterd may be a mount point of its own (it is on the testbed), so it is never
+    // renamed: its contents are copied aside first, then replaced with the saved copy's.
     if path.exists() {
-        std::fs::rename(path, &aside).map_err(|e| {
-            let _ = std::fs::remove_dir_all(&incoming);
-            io_failed("move the current state aside from", path, e)
-        })?;
+        if let Err(e) = copy_tree(path, &aside) {
+            let _ = std::fs::remove_dir_all(&aside);
+            return Err(io_failed("keep the current state aside as", &aside, e));
+        }
     }
-    if let Err(e) = std::fs::rename(&incoming, path) {
-        let back = std::fs::rename(&aside, path);
+    if let Err(e) = replace_contents(path, &copy) {
+        let back = replace_contents(path, &aside);
         return Err(ModuleError::failed(format!(
-            "cannot put the saved state in place as {} ({e}); {}",
+            "cannot put the saved state of release {wanted} in place as {} ({e}); {}",
             path.display(),
             match back {
-                Ok(()) => "the current state was put back; nothing changed".to_string(),
+                Ok(()) => format!("the current state was put back (a copy stays in {})", aside.display()),
                 Err(b) => format!(
                     "and the current state could not be put back ({b}): it is kept as {}; the saved state is in {}: \
-                     move one of them to {} by hand before starting glusterd",
+                     copy one of them to {} by hand (cp -a) before starting glusterd",
                     aside.display(),
-                    incoming.display(),
+                    copy.display(),
                     path.display()
                 ),
             }

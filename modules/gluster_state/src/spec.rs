@@ -98,8 +98,24 @@ manifest:
   type: dict
   sample: {"release": "10.3", "packages": {"glusterfs-server": "10.3-5"}, "op_version": 100000,
            "saved_at": 1764790000}
+files:
+  description: How many files the copy holds.
+  returned: with O(state=saved), when a copy was taken
+  type: int
+  sample: 42
+bytes:
+  description: How many bytes the copy holds.
+  returned: with O(state=saved), when a copy was taken
+  type: int
+  sample: 61440
+not_copied:
+  description: Files of O(path) that are neither directories, regular files nor links (sockets, pipes), not copied.
+  returned: with O(state=saved), when a copy was taken
+  type: list
+  elements: str
+  sample: []
 moved_aside:
-  description: Where the state that was replaced is kept.
+  description: Where a copy of the state that was replaced is kept.
   returned: with O(state=restored), when it changed something
   type: str
   sample: /var/lib/glusterd.keel-rollback-1764790000

@@ -8,6 +8,9 @@
 //! - `model_crate_sources_do_no_io`: their `src/` names no `std::fs`, `std::process`, `std::net`,
 //!   `std::env`, `std::os`, `thread::sleep`, `Instant::now`, `SystemTime::now`, standard streams
 //!   or printing macros, outside `#[cfg(test)]` items (their tests/ and examples/ may);
+//! - `modules_reach_time_only_through_ctx`: no source under modules/*/src (tests aside) sleeps or
+//!   reads a clock (`thread::sleep`, `Instant::now`, `SystemTime::now`) but the runtime's clock
+//!   and command runner (clock.rs, command.rs): modules use `Ctx`'s clock;
 //! - `no_tracked_file_points_outside_the_repository`: no tracked file names the sibling
 //!   directory the project was once developed beside (see `outside()`).
 
@@ -464,6 +467,74 @@ fn the_io_scan_sees_what_it_must_and_skips_tests() {
         "#[cfg(not(test))] fn f() { std::process::exit(1) }",
         "fn f() -> String { std::env::var(\"HOME\").unwrap() }",
         "use std::io; fn f() { let _ = io::stdout(); }",
+    ] {
+        assert!(!hits(bad).is_empty(), "not seen: {bad}");
+    }
+}
+
+/// The runtime's implementations of the clock and of the command runner: the only module sources
+/// that may read the host's clocks or sleep.
+const CLOCK_AND_RUNNER: [&str; 2] = ["modules/runtime/src/clock.rs", "modules/runtime/src/command.rs"];
+
+/// Where a source file reads a clock or sleeps: the time-related hits of `io_in`.
+fn time_in(src: &str) -> Result<Vec<String>, String> {
+    Ok(io_in(src)?
+        .into_iter()
+        .filter(|hit| hit.contains("sleep") || hit.contains("::now"))
+        .collect())
+}
+
+#[test]
+fn modules_reach_time_only_through_ctx() {
+    let mut problems = Vec::new();
+    let mut scanned = 0;
+    let modules = root().join("modules");
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(&modules)
+        .unwrap_or_else(|e| panic!("{}: {e}", modules.display()))
+        .map(|e| e.expect("a directory entry").path().join("src"))
+        .filter(|src| src.is_dir())
+        .collect();
+    crates.sort();
+    for src_dir in crates {
+        let mut files = Vec::new();
+        rust_files(&src_dir, &mut files);
+        for f in files {
+            let rel = f.strip_prefix(root()).unwrap_or(&f).display().to_string();
+            // Test modules kept in their own file (`#[cfg(test)] mod tests;`).
+            if CLOCK_AND_RUNNER.contains(&rel.as_str()) || f.file_name().is_some_and(|n| n == "tests.rs") {
+                continue;
+            }
+            let src = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            match time_in(&src) {
+                Ok(found) => problems.extend(found.into_iter().map(|w| format!("{rel}:{w}"))),
+                Err(e) => problems.push(format!("{rel}: cannot read its tokens: {e}")),
+            }
+            scanned += 1;
+        }
+    }
+    assert!(scanned >= 20, "only {scanned} module sources found");
+    assert!(
+        problems.is_empty(),
+        "modules reach time only through Ctx (ctx.now(), ctx.sleep(), ctx.wall(), ctx.poll(); ARCHITECTURE.md, \
+         Invariants), so that a test runs their waits on a fake clock:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_time_scan_sees_sleeps_and_clocks_only() {
+    let hits = |src: &str| time_in(src).unwrap();
+    assert!(hits("fn f(ctx: &Ctx) { ctx.sleep(D); let _ = ctx.now(); }").is_empty());
+    assert!(
+        hits("fn f() { let _ = std::fs::read(\"x\"); }").is_empty(),
+        "files are not time"
+    );
+    assert!(hits("#[cfg(test)] mod tests { fn t() { std::thread::sleep(D); } }").is_empty());
+    for bad in [
+        "fn f() { std::thread::sleep(std::time::Duration::from_secs(1)); }",
+        "use std::thread::sleep; fn f() { sleep(D); }",
+        "use std::time::Instant; fn f() { let _ = Instant::now(); }",
+        "fn f() -> u64 { std::time::SystemTime::now().elapsed().unwrap().as_secs() }",
     ] {
         assert!(!hits(bad).is_empty(), "not seen: {bad}");
     }

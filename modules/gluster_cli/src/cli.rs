@@ -1,7 +1,7 @@
 //! Running the gluster CLI through the runtime's runner, with failures turned into messages an
 //! operator can act on (gluster missing, glusterd down, gluster's own error string).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_runtime::{Attribute, Ctx, Fragment, Kind, ModuleError, Opt, Output, READ_ONLY_ATTRIBUTES};
 
@@ -64,14 +64,14 @@ impl Gluster {
     /// Runs `argv` (a gluster command line), asking again while another transaction holds the
     /// lock, for up to the CLI timeout; the last answer is returned either way.
     pub fn run(&self, ctx: &mut Ctx, argv: &[&str]) -> Result<Output, ModuleError> {
-        let started = Instant::now();
+        let started = ctx.now();
         let mut pause = Duration::from_millis(500);
         loop {
             let out = self.exec(ctx, argv)?;
-            if !(lock_busy(&out.stdout) || lock_busy(&out.stderr)) || started.elapsed() + pause > self.timeout {
+            if !(lock_busy(&out.stdout) || lock_busy(&out.stderr)) || ctx.since(started) + pause > self.timeout {
                 return Ok(out);
             }
-            std::thread::sleep(pause);
+            ctx.sleep(pause);
             pause = (pause * 2).min(Duration::from_secs(5));
         }
     }

@@ -58,7 +58,7 @@ fn volume_status_of_started(
     let mut statuses = Vec::new();
     for attempt in 0..10u64 {
         if attempt > 0 {
-            std::thread::sleep(std::time::Duration::from_millis(200 + 150 * stagger + 100 * attempt));
+            ctx.sleep(std::time::Duration::from_millis(200 + 150 * stagger + 100 * attempt));
         }
         statuses = gluster.volume_status(ctx)?;
         if started.iter().all(|v| statuses.iter().any(|s| s.name == *v)) {
@@ -85,7 +85,7 @@ pub fn max_op_version(ctx: &mut Ctx, gluster: &Gluster) -> Option<u64> {
     let mut last = String::new();
     for attempt in 0..5 {
         if attempt > 0 {
-            std::thread::sleep(std::time::Duration::from_secs(1));
+            ctx.sleep(std::time::Duration::from_secs(1));
         }
         match gluster.op_version(ctx, "cluster.max-op-version") {
             Ok(v) => return Some(v),

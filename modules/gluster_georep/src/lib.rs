@@ -530,12 +530,10 @@ impl Pool for Live<'_> {
         self.session(r, &["config", "checkpoint", "now", "--xml"], "set a checkpoint on")
     }
     fn now(&self) -> Duration {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
+        self.ctx.epoch()
     }
     fn sleep(&mut self, pause: Duration) {
-        std::thread::sleep(pause)
+        self.ctx.sleep(pause)
     }
 }
 

@@ -5,7 +5,7 @@
 //! a count gluster could not give is unknown, never zero.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_gluster_cli::parse::{BrickHeal, VolumeInfo};
 use keel_gluster_cli::Gluster;
@@ -370,11 +370,11 @@ fn summary(now: &BTreeMap<String, VolumeCounts>) -> String {
         .join("; ")
 }
 
-/// gluster on this host, with the real clock.
+/// gluster on this host, with the module's clock.
 struct Live<'a> {
     ctx: &'a mut Ctx,
     gluster: Gluster,
-    started: Instant,
+    started: keel_runtime::Moment,
 }
 
 impl Cluster for Live<'_> {
@@ -396,10 +396,10 @@ impl Cluster for Live<'_> {
             .unwrap_or_default()
     }
     fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        self.ctx.since(self.started)
     }
     fn sleep(&mut self, pause: Duration) {
-        std::thread::sleep(pause)
+        self.ctx.sleep(pause)
     }
 }
 
@@ -421,11 +421,8 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         brick_down_grace: Duration::from_secs(args.brick_down_grace),
         report_entries: args.report_entries.max(0) as usize,
     };
-    let mut live = Live {
-        ctx,
-        gluster,
-        started: Instant::now(),
-    };
+    let started = ctx.now();
+    let mut live = Live { ctx, gluster, started };
     let out = heal(&mut live, &plan)?;
     let waited = live.elapsed();
     let healed = out.healed();

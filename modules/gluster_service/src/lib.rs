@@ -4,9 +4,11 @@
 //! otherwise; remembers what ran, so `started` brings back exactly that set.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
+use keel_runtime::command::in_child;
+
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult, Poll};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -385,7 +387,7 @@ fn unmount(ctx: &mut Ctx, m: &FuseMount) -> Result<(), ModuleError> {
         if out.success() {
             return Ok(());
         }
-        std::thread::sleep(Duration::from_secs(1));
+        ctx.sleep(Duration::from_secs(1));
         out = ctx.run(&["umount", &m.target], Duration::from_secs(60))?;
     }
     if out.success() {
@@ -446,7 +448,7 @@ fn terminate_with(
     if order.is_empty() {
         return Ok(Vec::new());
     }
-    ctx.runner.history.push(format!(
+    ctx.runner.record(format!(
         "kill -TERM {}",
         order.iter().map(|p| p.pid.to_string()).collect::<Vec<_>>().join(" ")
     ));
@@ -454,16 +456,16 @@ fn terminate_with(
         send(p, Signal::SIGTERM);
     }
     let alive = |ps: &[&Proc]| -> Vec<Proc> { ps.iter().filter(|p| alive(p)).map(|p| (*p).clone()).collect() };
-    let started = Instant::now();
+    let started = ctx.now();
     let mut left = alive(order);
-    while !left.is_empty() && started.elapsed() < grace {
-        std::thread::sleep(Duration::from_millis(200));
+    while !left.is_empty() && ctx.since(started) < grace {
+        ctx.sleep(Duration::from_millis(200));
         left = alive(order);
     }
     if left.is_empty() {
         return Ok(Vec::new());
     }
-    ctx.runner.history.push(format!(
+    ctx.runner.record(format!(
         "kill -KILL {}",
         left.iter().map(|p| p.pid.to_string()).collect::<Vec<_>>().join(" ")
     ));
@@ -471,24 +473,29 @@ fn terminate_with(
         send(p, Signal::SIGKILL);
     }
     let refs: Vec<&Proc> = left.iter().collect();
-    let started = Instant::now();
-    loop {
-        if alive(&refs).is_empty() {
-            return Ok(left.iter().map(|p| format!("{} (pid {})", p.name, p.pid)).collect());
-        }
-        if started.elapsed() >= kill_wait {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Err(ModuleError::failed(format!(
-        "{} survived SIGKILL (stuck in the kernel, e.g. on a hung mount); reboot this server before upgrading it",
-        alive(&refs)
-            .iter()
-            .map(|p| format!("{} (pid {})", p.name, p.pid))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )))
+    ctx.poll(
+        Duration::from_millis(200),
+        Some(kill_wait),
+        |_, _| {
+            Ok(if alive(&refs).is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending(())
+            })
+        },
+        |(), _| {
+            ModuleError::failed(format!(
+                "{} survived SIGKILL (stuck in the kernel, e.g. on a hung mount); reboot this server before upgrading \
+                 it",
+                alive(&refs)
+                    .iter()
+                    .map(|p| format!("{} (pid {})", p.name, p.pid))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        },
+    )?;
+    Ok(left.iter().map(|p| format!("{} (pid {})", p.name, p.pid)).collect())
 }
 
 fn start(ctx: &mut Ctx, args: &Args, host: &Host) -> Result<ModuleResult, ModuleError> {
@@ -713,43 +720,6 @@ fn mount_alive(m: &FuseMount, mountinfo: &str) -> bool {
     in_child(STAT_TIMEOUT, || nix::sys::stat::stat(path.as_c_str()).is_ok()) == Some(true)
 }
 
-/// `check` run in a forked child, so that a call blocked in the kernel (a stat of a hung FUSE
-/// mount) blocks only the child: its answer, or None when it gives none within `timeout` (the
-/// child is then killed, and not waited for: the kernel may hold it a while longer).
-fn in_child(timeout: Duration, check: impl FnOnce() -> bool) -> Option<bool> {
-    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-    use nix::unistd::{fork, ForkResult};
-    // SAFETY: the child makes only system calls (what `check` does) and leaves with _exit,
-    // never returning into the parent's code or running its destructors.
-    let child = match unsafe { fork() } {
-        Ok(ForkResult::Child) => {
-            // A child stuck past the module's end must not hold its output open: ansible-core
-            // reads the result until every holder has closed it.
-            for fd in 0..3 {
-                unsafe { nix::libc::close(fd) };
-            }
-            let code = if check() { 0 } else { 1 };
-            unsafe { nix::libc::_exit(code) }
-        }
-        Ok(ForkResult::Parent { child }) => child,
-        Err(_) => return None,
-    };
-    let started = Instant::now();
-    loop {
-        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(_, code)) => return Some(code == 0),
-            Ok(WaitStatus::StillAlive) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(10)),
-            Ok(WaitStatus::StillAlive) => {
-                let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
-                let _ = waitpid(child, Some(WaitPidFlag::WNOHANG));
-                return None;
-            }
-            Ok(_) => {}
-            Err(_) => return None,
-        }
-    }
-}
-
 fn remount(ctx: &mut Ctx, m: &FuseMount, mountinfo: &str) -> Result<(), ModuleError> {
     if procs::gluster_mounts(mountinfo).iter().any(|x| x.target == m.target) {
         ctx.run(&["umount", "-l", &m.target], Duration::from_secs(30))?;
@@ -777,50 +747,54 @@ fn remount(ctx: &mut Ctx, m: &FuseMount, mountinfo: &str) -> Result<(), ModuleEr
 const GLUSTERD_GONE_AFTER: Duration = Duration::from_secs(5);
 
 fn wait_glusterd(ctx: &mut Ctx, timeout: Duration) -> Result<(), ModuleError> {
-    let started = Instant::now();
-    let mut absent_since: Option<Instant> = None;
-    loop {
-        let out = ctx.run(
-            &["gluster", "--mode=script", "--timeout=10", "pool", "list"],
-            Duration::from_secs(20),
-        )?;
-        if out.success() {
-            return Ok(());
-        }
-        let running = procs::scan(Path::new("/proc"))
-            .iter()
-            .any(|p| procs::genuine(p, "glusterd"));
-        absent_since = if running {
-            None
-        } else {
-            absent_since.or(Some(Instant::now()))
-        };
-        if absent_since.is_some_and(|t| t.elapsed() >= GLUSTERD_GONE_AFTER) {
-            return Err(ModuleError::command(
-                format!(
-                    "glusterd exited right after its start (no glusterd process for {} s): waiting cannot help; \
-                     see /var/log/glusterfs/glusterd.log and run glusterd --debug by hand to see why",
-                    GLUSTERD_GONE_AFTER.as_secs()
-                ),
-                out,
-            ));
-        }
-        if started.elapsed() >= timeout {
-            return Err(ModuleError::command(
+    let mut absent_since: Option<keel_runtime::Moment> = None;
+    ctx.poll(
+        Duration::from_secs(1),
+        Some(timeout),
+        |ctx, _| {
+            let out = ctx.run(
+                &["gluster", "--mode=script", "--timeout=10", "pool", "list"],
+                Duration::from_secs(20),
+            )?;
+            if out.success() {
+                return Ok(Poll::Ready(()));
+            }
+            let running = procs::scan(Path::new("/proc"))
+                .iter()
+                .any(|p| procs::genuine(p, "glusterd"));
+            absent_since = if running {
+                None
+            } else {
+                absent_since.or(Some(ctx.now()))
+            };
+            if absent_since.is_some_and(|t| ctx.since(t) >= GLUSTERD_GONE_AFTER) {
+                return Err(ModuleError::command(
+                    format!(
+                        "glusterd exited right after its start (no glusterd process for {} s): waiting cannot help; \
+                         see /var/log/glusterfs/glusterd.log and run glusterd --debug by hand to see why",
+                        GLUSTERD_GONE_AFTER.as_secs()
+                    ),
+                    out,
+                ));
+            }
+            Ok(Poll::Pending(out))
+        },
+        |out, _| {
+            ModuleError::command(
                 format!(
                     "glusterd was started but does not answer after {} s; see /var/log/glusterfs/glusterd.log",
                     timeout.as_secs()
                 ),
                 out,
-            ));
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
+            )
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn p(pid: i32, name: &str) -> Proc {
         Proc {
@@ -1034,7 +1008,7 @@ mod tests {
                 && err.ends_with(": not started; start it by hand"),
             "{err}"
         );
-        assert!(ctx.runner.history.is_empty(), "nothing ran");
+        assert!(ctx.runner.history().is_empty(), "nothing ran");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! a resync that was interrupted (module killed, host rebooted): see `settle`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_host::record;
 use keel_runtime::{Ctx, ModuleError, ModuleResult};
@@ -249,12 +249,11 @@ fn restore(ctx: &mut Ctx, host: &Host, paths: &Paths, rec: &mut InProgress, time
     stop_glusterd(ctx, host, timeout)?;
     let io = |what: String| move |e: std::io::Error| ModuleError::failed(format!("{what}: {e}"));
     if vols.is_dir() {
-        ctx.runner.history.push(format!("rm -rf {}", vols.display()));
+        ctx.runner.record(format!("rm -rf {}", vols.display()));
         std::fs::remove_dir_all(&vols).map_err(io(format!("cannot remove {}", vols.display())))?;
     }
     ctx.runner
-        .history
-        .push(format!("mv {} {}", rec.copy.display(), vols.display()));
+        .record(format!("mv {} {}", rec.copy.display(), vols.display()));
     std::fs::rename(&rec.copy, &vols).map_err(io(format!("cannot move {} back", rec.copy.display())))?;
     let _ = record::sync_dir(&paths.workdir);
     // Once the copy is back, a record left behind is only cleared by the next run.
@@ -417,9 +416,7 @@ pub fn resync(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -> Result
             s.copy.file_name().and_then(|n| stamp_of(&n.to_string_lossy())),
         ),
         None => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let now = ctx.epoch_s();
             let stamp = new_stamp(now, &taken);
             taken.push(stamp);
             (paths.copy(stamp), Some(stamp))
@@ -492,7 +489,7 @@ pub fn resync(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -> Result
     if let Err(cause) = start_glusterd(ctx, host, &rec.glusterd, timeout) {
         return Err(put_back(ctx, host, paths, &mut rec, timeout, cause));
     }
-    let started = Instant::now();
+    let started = ctx.now();
     let mut handshake = Handshake::default();
     loop {
         let short = missing(&before, &volume_names(&vols));
@@ -509,7 +506,7 @@ pub fn resync(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -> Result
             )
             .ok()
             .is_some_and(|o| o.success() && all_in_cluster(&o.stdout));
-        if handshake.observe(started.elapsed(), settled) >= IMPORT_GRACE {
+        if handshake.observe(ctx.since(started), settled) >= IMPORT_GRACE {
             let cause = ModuleError::failed(format!(
                 "every peer has been in the cluster for {} s, yet glusterd did not import {} from them: they cannot \
                  give this server their definition (seen when they run another release: glusterd.log says what \
@@ -520,7 +517,7 @@ pub fn resync(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -> Result
             ));
             return Err(put_back(ctx, host, paths, &mut rec, timeout, cause));
         }
-        if started.elapsed() >= Duration::from_secs(timeout) {
+        if ctx.since(started) >= Duration::from_secs(timeout) {
             let cause = ModuleError::failed(format!(
                 "glusterd did not import {} from its peers within {timeout} s: check that the peers agree (gluster \
                  peer status on each) and see /var/log/glusterfs/glusterd.log",
@@ -528,7 +525,7 @@ pub fn resync(ctx: &mut Ctx, host: &Host, paths: &Paths, timeout: u64) -> Result
             ));
             return Err(put_back(ctx, host, paths, &mut rec, timeout, cause));
         }
-        std::thread::sleep(Duration::from_secs(1));
+        ctx.sleep(Duration::from_secs(1));
     }
     // Whole: a record left behind would be judged complete by the next run.
     if let Err(e) = record::remove(&paths.record()) {
@@ -561,9 +558,7 @@ fn move_aside(ctx: &mut Ctx, host: &Host, paths: &Paths, copy: &Path, timeout: u
         Duration::from_secs(timeout),
     )?;
     let vols = paths.vols();
-    ctx.runner
-        .history
-        .push(format!("mv {} {}", vols.display(), copy.display()));
+    ctx.runner.record(format!("mv {} {}", vols.display(), copy.display()));
     std::fs::rename(&vols, copy).map_err(|e| {
         ModuleError::failed(format!(
             "cannot move {} aside to {}: {e}",
@@ -588,7 +583,7 @@ fn remove_copies(ctx: &mut Ctx, paths: &Paths, stamps: &[u64]) -> Vec<String> {
     let mut removed = Vec::new();
     for s in stamps {
         let p = paths.copy(*s);
-        ctx.runner.history.push(format!("rm -rf {}", p.display()));
+        ctx.runner.record(format!("rm -rf {}", p.display()));
         match std::fs::remove_dir_all(&p) {
             Ok(()) => removed.push(p.display().to_string()),
             Err(e) => ctx.warn(format!(

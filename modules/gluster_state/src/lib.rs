@@ -7,7 +7,6 @@
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use keel_gluster_install::{detect, query_installed};
 use keel_gluster_model::rollback::{self, Manifest, Save};
@@ -29,10 +28,6 @@ struct Args {
 
 const MANIFEST: &str = "manifest.json";
 const COPY: &str = "glusterd";
-
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
 
 fn io_failed(what: &str, path: &Path, e: std::io::Error) -> ModuleError {
     ModuleError::failed(format!(
@@ -285,7 +280,7 @@ fn save(ctx: &mut Ctx, args: &Args, path: &Path, store: &Path) -> Result<ModuleR
             path.join("glusterd.info").display()
         ))
     })?;
-    let manifest = rollback::manifest(&packages, op_version, now()).map_err(|e| {
+    let manifest = rollback::manifest(&packages, op_version, ctx.epoch_s()).map_err(|e| {
         ModuleError::failed(format!(
             "cannot tell which release this server runs: {e}; nothing was saved"
         ))
@@ -458,7 +453,7 @@ fn restore(ctx: &mut Ctx, args: &Args, path: &Path, store: &Path) -> Result<Modu
              state: stopped), then restore; nothing was restored"
         )));
     }
-    let ts = now();
+    let ts = ctx.epoch_s();
     let aside = PathBuf::from(format!("{}.keel-rollback-{ts}", path.display()));
     let msg = format!(
         "{} the saved state of release {wanted} (op-version {}) to {}, the current one {} {}",

@@ -8,7 +8,7 @@ use std::time::Duration;
 use keel_gluster_cli::parse::version_from;
 use keel_gluster_cli::pool::{self, Pool};
 use keel_gluster_cli::Gluster;
-use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult, Poll};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -361,10 +361,8 @@ struct WaitState {
     whole_since: Option<Duration>,
 }
 
-fn epoch_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+fn epoch_ms(ctx: &Ctx) -> u64 {
+    ctx.epoch().as_millis() as u64
 }
 
 /// What one look at the pool decided.
@@ -407,9 +405,10 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         args: &args,
     };
     let record = std::path::PathBuf::from(&args.wait_record);
+    let now_ms = epoch_ms(ctx);
     let fresh = |id: &str| WaitState {
         wait_id: id.to_string(),
-        started_ms: epoch_ms(),
+        started_ms: now_ms,
         ..Default::default()
     };
     let mut ws = match &args.wait_id {
@@ -419,14 +418,14 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         None => fresh(""),
     };
     let gluster = Gluster::default();
-    loop {
-        let elapsed = Duration::from_millis(epoch_ms().saturating_sub(ws.started_ms));
+    ctx.poll_until_ready(Duration::from_secs(args.poll_interval.max(1)), |ctx, _| {
+        let elapsed = Duration::from_millis(epoch_ms(ctx).saturating_sub(ws.started_ms));
         match look(ctx, &gluster, &plan, &mut ws, elapsed) {
             Look::Done(result) => {
                 if args.wait_id.is_some() && !ctx.check_mode() {
                     keel_host::record::remove(&record)?;
                 }
-                return result;
+                result.map(Poll::Ready)
             }
             // One look per call: the caller's until loop shows the wait and calls again.
             Look::Waiting(waiting) if args.wait_id.is_some() => {
@@ -439,17 +438,19 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                     args.wait_timeout,
                     waiting.join("; ")
                 );
-                return Ok(ModuleResult::new(false, msg)
-                    .with("whole", false)
-                    .with("waiting", waiting)
-                    .with("stuck", Vec::<String>::new())
-                    .with("remedy", Option::<Remedy>::None)
-                    .with("remedies_applied", &plan.applied)
-                    .with("waited_s", elapsed.as_secs()));
+                Ok(Poll::Ready(
+                    ModuleResult::new(false, msg)
+                        .with("whole", false)
+                        .with("waiting", waiting)
+                        .with("stuck", Vec::<String>::new())
+                        .with("remedy", Option::<Remedy>::None)
+                        .with("remedies_applied", &plan.applied)
+                        .with("waited_s", elapsed.as_secs()),
+                ))
             }
-            Look::Waiting(_) => std::thread::sleep(Duration::from_secs(args.poll_interval.max(1))),
+            Look::Waiting(_) => Ok(Poll::Pending(())),
         }
-    }
+    })
 }
 
 /// One look at the pool, `elapsed` into the wait.

@@ -64,9 +64,7 @@ fn synced(path: &Path, text: &[u8]) -> std::io::Result<()> {
     safe_dir(dir)?;
     // O_CREAT|O_EXCL: a name already taken, a planted link included, fails rather than being
     // written through. Unique per process and moment; std's, to keep the binaries small.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = keel_runtime::clock::unique_stamp();
     let tmp = dir.join(format!(".keel-record-{}-{nanos}", std::process::id()));
     let written = std::fs::OpenOptions::new()
         .write(true)

@@ -29,10 +29,54 @@ impl Output {
     }
 }
 
+/// How a module runs commands: `Ctx` holds one as a trait object, the real `Runner` outside
+/// tests, a transcript (`crate::script::Script`) in in-process module tests.
+pub trait Commands {
+    /// See `Runner::run_with_env`.
+    fn run_with_env(&mut self, argv: &[&str], env: &[(&str, &str)], timeout: Duration) -> Result<Output, ModuleError>;
+    /// See `Runner::run_unkillable`.
+    fn run_unkillable(&mut self, argv: &[&str], env: &[(&str, &str)], timeout: Duration)
+        -> Result<Output, ModuleError>;
+    /// See `Runner::spawn_detached`.
+    fn spawn_detached(&mut self, argv: &[&str]) -> Result<u32, ModuleError>;
+    /// `run_with_env` with no variables added.
+    fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
+        self.run_with_env(argv, &[], timeout)
+    }
+    /// Adds what the module did without a command (a signal sent, a folder removed) to the history,
+    /// as an operator would type it.
+    fn record(&mut self, shown: String);
+    /// The commands run so far, as shown in the result.
+    fn history(&self) -> Vec<String>;
+}
+
 /// Runs commands and remembers them, so the result can show what the module did.
 #[derive(Debug, Default)]
 pub struct Runner {
     pub history: Vec<String>,
+}
+
+impl Commands for Runner {
+    fn run_with_env(&mut self, argv: &[&str], env: &[(&str, &str)], timeout: Duration) -> Result<Output, ModuleError> {
+        Runner::run_with_env(self, argv, env, timeout)
+    }
+    fn run_unkillable(
+        &mut self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Output, ModuleError> {
+        Runner::run_unkillable(self, argv, env, timeout)
+    }
+    fn spawn_detached(&mut self, argv: &[&str]) -> Result<u32, ModuleError> {
+        Runner::spawn_detached(self, argv)
+    }
+    fn record(&mut self, shown: String) {
+        self.history.push(shown)
+    }
+    fn history(&self) -> Vec<String> {
+        self.history.clone()
+    }
 }
 
 impl Runner {
@@ -450,6 +494,43 @@ fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<st
             return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `check` run in a forked child, so that a call blocked in the kernel (a stat of a hung FUSE
+/// mount) blocks only the child: its answer, or None when it gives none within `timeout` (the
+/// child is then killed, and not waited for: the kernel may hold it a while longer).
+pub fn in_child(timeout: Duration, check: impl FnOnce() -> bool) -> Option<bool> {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    use nix::unistd::{fork, ForkResult};
+    // SAFETY: the child makes only system calls (what `check` does) and leaves with _exit,
+    // never returning into the parent's code or running its destructors.
+    let child = match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            // A child stuck past the module's end must not hold its output open: ansible-core
+            // reads the result until every holder has closed it.
+            for fd in 0..3 {
+                unsafe { nix::libc::close(fd) };
+            }
+            let code = if check() { 0 } else { 1 };
+            unsafe { nix::libc::_exit(code) }
+        }
+        Ok(ForkResult::Parent { child }) => child,
+        Err(_) => return None,
+    };
+    let started = std::time::Instant::now();
+    loop {
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return Some(code == 0),
+            Ok(WaitStatus::StillAlive) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(10)),
+            Ok(WaitStatus::StillAlive) => {
+                let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+                let _ = waitpid(child, Some(WaitPidFlag::WNOHANG));
+                return None;
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
     }
 }
 

@@ -3,16 +3,19 @@
 //! shell-free command runner. ARCHITECTURE.md describes the protocol.
 
 pub mod args;
+pub mod clock;
 pub mod command;
 pub mod error;
 pub mod findings;
 pub mod masking;
 pub mod module;
 pub mod result;
+pub mod script;
 pub mod spec;
 
 pub use args::{into_typed, AnsibleContext};
-pub use command::Output;
+pub use clock::{Clock, FakeClock, Moment, Poll};
+pub use command::{Commands, Output};
 pub use error::ModuleError;
 pub use module::{main, Ctx, ModuleDef};
 pub use result::ModuleResult;

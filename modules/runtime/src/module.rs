@@ -3,12 +3,13 @@
 
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
 use crate::args::{self, AnsibleContext, Constraints, Opt};
-use crate::command::{Output, Runner};
+use crate::clock::{Clock, Moment, Poll, RealClock};
+use crate::command::{Commands, Output, Runner};
 use crate::error::ModuleError;
 use crate::masking::{Secrets, MASK};
 use crate::result::ModuleResult;
@@ -169,20 +170,39 @@ pub fn specs_json(modules: &[&ModuleDef]) -> Value {
     })
 }
 
-/// What a running module may use: Ansible's context, a command runner, warnings.
+/// What a running module may use: Ansible's context, a command runner, a clock, warnings.
+/// Modules reach commands and time only through it (ARCHITECTURE.md, Invariants), so a test can
+/// run a module in-process on a transcript and a fake clock (`Ctx::with`).
 pub struct Ctx {
     pub module: &'static str,
     pub ansible: AnsibleContext,
-    pub runner: Runner,
+    /// The real `Runner` unless a test gave another (`keel_runtime::script::Script`).
+    pub runner: Box<dyn Commands>,
+    clock: Box<dyn Clock>,
     pub warnings: Vec<String>,
 }
 
 impl Ctx {
     pub fn new(module: &'static str, ansible: AnsibleContext) -> Self {
+        Ctx::with(
+            module,
+            ansible,
+            Box::new(Runner::default()),
+            Box::new(RealClock::default()),
+        )
+    }
+    /// A context with the given runner and clock (in-process tests: a transcript, a fake clock).
+    pub fn with(
+        module: &'static str,
+        ansible: AnsibleContext,
+        runner: Box<dyn Commands>,
+        clock: Box<dyn Clock>,
+    ) -> Self {
         Ctx {
             module,
             ansible,
-            runner: Runner::default(),
+            runner,
+            clock,
             warnings: Vec::new(),
         }
     }
@@ -196,7 +216,7 @@ impl Ctx {
         self.warnings.push(msg.into());
     }
     pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
-        self.runner.run(argv, timeout)
+        self.runner.run_with_env(argv, &[], timeout)
     }
     /// `run` with variables added to the command's environment (credentials, for example).
     pub fn run_with_env(
@@ -206,6 +226,69 @@ impl Ctx {
         timeout: Duration,
     ) -> Result<Output, ModuleError> {
         self.runner.run_with_env(argv, env, timeout)
+    }
+    /// The module's clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+    /// Now, on the module's monotonic clock.
+    pub fn now(&self) -> Moment {
+        self.clock.now()
+    }
+    /// The time since `earlier` (a `now()`).
+    pub fn since(&self, earlier: Moment) -> Duration {
+        self.clock.now().since(earlier)
+    }
+    pub fn sleep(&self, pause: Duration) {
+        self.clock.sleep(pause)
+    }
+    /// The wall clock, for stamps kept between calls.
+    pub fn wall(&self) -> SystemTime {
+        self.clock.wall()
+    }
+    /// Seconds since the epoch on the wall clock.
+    pub fn epoch_s(&self) -> u64 {
+        self.epoch().as_secs()
+    }
+    /// The time since the epoch on the wall clock.
+    pub fn epoch(&self) -> Duration {
+        self.wall().duration_since(UNIX_EPOCH).unwrap_or_default()
+    }
+    /// The one polling loop: looks with `look` (given the context and the wait's start) until it
+    /// is `Ready`; after a `Pending` look, once `limit` has passed since the first look, ends
+    /// with `timed_out(what the look waits for, the time waited)`; else sleeps `every` and looks
+    /// again. `limit` None: only `look` ends the wait. An error from `look` ends it at once.
+    pub fn poll<T, W>(
+        &mut self,
+        every: Duration,
+        limit: Option<Duration>,
+        mut look: impl FnMut(&mut Ctx, Moment) -> Result<Poll<T, W>, ModuleError>,
+        timed_out: impl FnOnce(W, Duration) -> ModuleError,
+    ) -> Result<T, ModuleError> {
+        let started = self.now();
+        loop {
+            match look(self, started)? {
+                Poll::Ready(t) => return Ok(t),
+                Poll::Pending(w) => {
+                    let waited = self.since(started);
+                    if limit.is_some_and(|l| waited >= l) {
+                        return Err(timed_out(w, waited));
+                    }
+                }
+            }
+            self.sleep(every);
+        }
+    }
+
+    /// `poll` with no limit: `look` alone ends the wait (it keeps its own time).
+    pub fn poll_until_ready<T>(
+        &mut self,
+        every: Duration,
+        look: impl FnMut(&mut Ctx, Moment) -> Result<Poll<T>, ModuleError>,
+    ) -> Result<T, ModuleError> {
+        self.poll(every, None, look, |(), _| {
+            unreachable!("a wait with no limit does not time out")
+        })
     }
 }
 
@@ -299,6 +382,15 @@ fn dispatch(modules: &[&ModuleDef]) -> Result<(Value, Secrets), ModuleError> {
 
 /// Validates, runs and renders one module; the secrets come back so the caller masks output.
 pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
+    let ctx = Ctx::new(def.name, raw.context.clone());
+    run_module_in(def, raw, ctx)
+}
+
+/// `run_module` with a given context: in-process module tests run a module so, on a transcript
+/// and a fake clock (`Ctx::with`), and get the result the binary would print (unmasked).
+pub fn run_module_in(def: &ModuleDef, raw: args::RawArgs, mut ctx: Ctx) -> (Value, Secrets) {
+    ctx.module = def.name;
+    ctx.ansible = raw.context.clone();
     if let Some(m) = MODULE_NAME
         .get_or_init(|| Mutex::new(String::new()))
         .lock()
@@ -332,8 +424,7 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
         *s = secrets.clone();
     }
     let invocation = invocation(&raw.user, &secret_opts);
-    let started = std::time::Instant::now();
-    let mut ctx = Ctx::new(def.name, raw.context.clone());
+    let started = ctx.now();
     let constraints = Constraints {
         mutually_exclusive: def.mutually_exclusive,
         required_together: def.required_together,
@@ -353,17 +444,17 @@ pub fn run_module(def: &ModuleDef, raw: args::RawArgs) -> (Value, Secrets) {
         Ok(r) => r,
         Err(e) => error_result(e),
     };
-    result.warnings.splice(0..0, ctx.warnings);
+    result.warnings.splice(0..0, std::mem::take(&mut ctx.warnings));
     if !ctx.ansible.diff {
         result.diff = None;
     }
     let mut value = result.to_json();
     if let Value::Object(map) = &mut value {
-        map.insert("commands".into(), json!(ctx.runner.history));
+        map.insert("commands".into(), json!(ctx.runner.history()));
         // Binary modules get no timing from ansible-core; reports and operators want each step's.
         map.insert(
             "duration_s".into(),
-            json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0),
+            json!((ctx.since(started).as_secs_f64() * 10.0).round() / 10.0),
         );
         map.insert("invocation".into(), json!({ "module_args": invocation }));
     }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use keel_runtime::{Attribute, Ctx, Fragment, Kind, ModuleError, Opt, Output, READ_ONLY_ATTRIBUTES};
+use keel_runtime::{Attribute, Ctx, Fragment, Kind, ModuleError, Opt, Output, Poll, READ_ONLY_ATTRIBUTES};
 use serde::Deserialize;
 
 use crate::parse::{self, Alert, Container, Installed, LocalContainer, Rebuild, Status, Task, WhoAmI};
@@ -325,32 +325,35 @@ pub fn path_table(module: &str, given: Option<&serde_json::Value>) -> Result<cra
 /// Polls until no data upgrade runs; the seconds waited. The metadata conversion after a hop
 /// must finish before the next upgrade may start.
 pub fn wait_data_upgrade(ctx: &mut Ctx, weka: &Weka, timeout: Duration, poll: Duration) -> Result<u64, ModuleError> {
-    let started = std::time::Instant::now();
-    loop {
-        let status = weka.status(ctx)?;
-        let running = match status.data_upgrade.as_ref().filter(|d| d.running()) {
-            Some(d) => Some(format!(
-                "{} {}{}",
-                d.kind,
-                d.state,
-                d.progress.map(|p| format!(" ({p}%)")).unwrap_or_default()
-            )),
-            None => weka
-                .tasks(ctx)?
-                .into_iter()
-                .find(|t| t.running() && t.is_data_upgrade())
-                .map(|t| format!("{} {}", t.kind, t.state)),
-        };
-        let Some(what) = running else {
-            return Ok(started.elapsed().as_secs());
-        };
-        if started.elapsed() >= timeout {
-            return Err(ModuleError::failed(format!(
+    ctx.poll(
+        poll.max(Duration::from_secs(1)),
+        Some(timeout),
+        |ctx, started| {
+            let status = weka.status(ctx)?;
+            let running = match status.data_upgrade.as_ref().filter(|d| d.running()) {
+                Some(d) => Some(format!(
+                    "{} {}{}",
+                    d.kind,
+                    d.state,
+                    d.progress.map(|p| format!(" ({p}%)")).unwrap_or_default()
+                )),
+                None => weka
+                    .tasks(ctx)?
+                    .into_iter()
+                    .find(|t| t.running() && t.is_data_upgrade())
+                    .map(|t| format!("{} {}", t.kind, t.state)),
+            };
+            Ok(match running {
+                None => Poll::Ready(ctx.since(started).as_secs()),
+                Some(what) => Poll::Pending(what),
+            })
+        },
+        |what, _| {
+            ModuleError::failed(format!(
                 "the data upgrade is still running after {} s ({what}): do not start another upgrade until `weka \
                  status` shows it finished; raise data_upgrade_timeout to wait longer",
                 timeout.as_secs()
-            )));
-        }
-        std::thread::sleep(poll.max(Duration::from_secs(1)));
-    }
+            ))
+        },
+    )
 }

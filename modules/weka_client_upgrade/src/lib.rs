@@ -4,7 +4,7 @@
 //! backend (`weka version get V --from BACKEND:14000`) and from 4.3 switches its agent
 //! (`weka version set --agent-only V`). Idempotent: a client on the target is left alone.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_runtime::error::timeout_of;
 use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
@@ -51,7 +51,7 @@ pub fn steps(current: &WekaVersion, target: &WekaVersion, installed: bool, backe
 fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleError> {
     let args: Args = into_typed(NAME, opts)?;
     let weka = Weka::new(NAME, &args.common)?;
-    let started = Instant::now();
+    let started = ctx.now();
     let current_text = weka.ok(ctx, &["version", "current"])?.trim().to_string();
     let current = WekaVersion::parse(&current_text).ok_or_else(|| {
         ModuleError::failed(format!(
@@ -69,7 +69,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     if current == target {
         return Ok(
             base(ModuleResult::new(false, format!("this client already runs {target}")))
-                .with("elapsed_s", started.elapsed().as_secs()),
+                .with("elapsed_s", ctx.since(started).as_secs()),
         );
     }
     if current > target {
@@ -141,7 +141,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         format!("upgraded this client from {current} to {target}"),
     ))
     .with("steps", &shown)
-    .with("elapsed_s", started.elapsed().as_secs());
+    .with("elapsed_s", ctx.since(started).as_secs());
     r.diff = Some(diff);
     Ok(r)
 }

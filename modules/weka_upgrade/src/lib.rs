@@ -4,9 +4,9 @@
 //! automatic revert (failing with what `weka cluster host` shows) and waits for the data
 //! upgrade before reporting done.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult, Poll};
 use keel_weka_cli::parse::Container;
 use keel_weka_cli::{path_table, version_option, wait_data_upgrade, Common, Weka, WekaVersion};
 use serde::Deserialize;
@@ -123,7 +123,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     let table = path_table(NAME, args.upgrade_paths.as_ref())?;
     let weka = Weka::new(NAME, &args.common)?;
     let poll = Duration::from_secs(args.poll_interval);
-    let started = Instant::now();
+    let started = ctx.now();
     let status = weka.status(ctx)?;
     let source = status.release.clone();
     let base = |r: ModuleResult| {
@@ -142,7 +142,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         return Ok(
             base(ModuleResult::new(false, format!("the cluster already runs {target}")))
                 .with("data_upgrade_s", waited)
-                .with("elapsed_s", started.elapsed().as_secs()),
+                .with("elapsed_s", ctx.since(started).as_secs()),
         );
     }
     table.direct(&source, &target).map_err(|why| {
@@ -196,7 +196,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
                     false,
                     format!("{target} is already on every backend server"),
                 ))
-                .with("elapsed_s", started.elapsed().as_secs()));
+                .with("elapsed_s", ctx.since(started).as_secs()));
             }
         }
     }
@@ -209,7 +209,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         }
         return Ok(r);
     }
-    let t0 = Instant::now();
+    let t0 = ctx.now();
     // Killed half way, WEKA's upgrade could leave the cluster between releases: past
     // upgrade_timeout it goes on alone and the result says what the cluster shows meanwhile.
     let out = match weka.exec_unkillable(ctx, &argv, Duration::from_secs(args.upgrade_timeout.max(1))) {
@@ -236,7 +236,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         }
         Err(e) => return Err(e),
     };
-    let upgrade_s = t0.elapsed().as_secs();
+    let upgrade_s = ctx.since(t0).as_secs();
     let backends_now = |ctx: &mut Ctx| -> Result<Vec<Container>, ModuleError> {
         Ok(weka
             .containers(ctx, &source)?
@@ -288,37 +288,39 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         .with("output", out.stdout.lines().collect::<Vec<_>>());
     if args.prepare_only {
         r.msg = format!("{target} prepared on every backend ({upgrade_s} s); nothing switched");
-        return Ok(r.with("elapsed_s", started.elapsed().as_secs()));
+        return Ok(r.with("elapsed_s", ctx.since(started).as_secs()));
     }
     // WEKA returned success: every backend must now say so too.
-    let t1 = Instant::now();
-    loop {
-        let backends = backends_now(ctx)?;
-        let refs: Vec<&Container> = backends.iter().collect();
-        let behind: Vec<&Container> = refs
-            .iter()
-            .copied()
-            .filter(|c| c.release().as_ref() != Some(&target) || !c.up())
-            .collect();
-        if behind.is_empty() && weka.status(ctx)?.release == target {
-            break;
-        }
-        if refs.iter().all(|c| c.release().as_ref() == Some(&source)) {
-            return Err(ModuleError::failed(format!(
-                "weka reported the upgrade to {target} done, but every backend runs {source} again: WEKA reverted it. \
-                 `weka cluster host` shows: {}",
-                shown(&refs)
-            )));
-        }
-        if t1.elapsed() >= Duration::from_secs(args.confirm_timeout) {
-            return Err(ModuleError::failed(format!(
-                "weka reported the upgrade to {target} done, but after {} s these backends are not UP on it: {}",
+    ctx.poll(
+        poll.max(Duration::from_secs(1)),
+        Some(Duration::from_secs(args.confirm_timeout)),
+        |ctx, _| {
+            let backends = backends_now(ctx)?;
+            let refs: Vec<&Container> = backends.iter().collect();
+            let behind: Vec<&Container> = refs
+                .iter()
+                .copied()
+                .filter(|c| c.release().as_ref() != Some(&target) || !c.up())
+                .collect();
+            if behind.is_empty() && weka.status(ctx)?.release == target {
+                return Ok(Poll::Ready(()));
+            }
+            if refs.iter().all(|c| c.release().as_ref() == Some(&source)) {
+                return Err(ModuleError::failed(format!(
+                    "weka reported the upgrade to {target} done, but every backend runs {source} again: WEKA reverted \
+                     it. `weka cluster host` shows: {}",
+                    shown(&refs)
+                )));
+            }
+            Ok(Poll::Pending(shown(&behind)))
+        },
+        |behind, _| {
+            ModuleError::failed(format!(
+                "weka reported the upgrade to {target} done, but after {} s these backends are not UP on it: {behind}",
                 args.confirm_timeout,
-                shown(&behind)
-            )));
-        }
-        std::thread::sleep(poll.max(Duration::from_secs(1)));
-    }
+            ))
+        },
+    )?;
     let data_s = if args.wait_data_upgrade {
         wait_data_upgrade(ctx, &weka, Duration::from_secs(args.data_upgrade_timeout), poll)?
     } else {
@@ -334,7 +336,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     );
     r.diff = Some(diff);
     Ok(r.with("data_upgrade_s", data_s)
-        .with("elapsed_s", started.elapsed().as_secs()))
+        .with("elapsed_s", ctx.since(started).as_secs()))
 }
 
 #[cfg(test)]

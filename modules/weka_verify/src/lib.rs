@@ -2,9 +2,9 @@
 //! the expected release, io is STARTED, `weka status` says OK and shows the release in its
 //! header (the upgrade guide's check), and no data upgrade runs. Read-only.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
+use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult, Poll};
 use keel_weka_cli::{version_option, Cluster, Common, Weka, WekaVersion};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -77,51 +77,56 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         None => None,
     };
     let weka = Weka::new(NAME, &args.common)?;
-    let started = Instant::now();
-    loop {
-        let found = match weka.gather(ctx) {
-            Ok(c) => {
-                let header = weka
-                    .ok(ctx, &["status"])
-                    .ok()
-                    .and_then(|t| keel_weka_cli::parse::parse_status_text_release(&t).ok());
-                let p = problems(&c, header.as_ref(), expected.as_ref(), args.include_clients);
-                if p.is_empty() {
-                    let backends = c.hosts("backend");
-                    let clients = c.hosts("client");
-                    let msg = format!(
-                        "WEKA {}: {} backend(s){} on it and UP, io STARTED, status OK",
-                        c.status.release,
-                        backends.len(),
-                        if args.include_clients {
-                            format!(" and {} client(s)", clients.len())
-                        } else {
-                            String::new()
-                        }
-                    );
-                    return Ok(ModuleResult::new(false, msg)
-                        .with("release", &c.status.release)
-                        .with("backends", &backends)
-                        .with("clients", &clients)
-                        .with("waited_s", started.elapsed().as_secs()));
+    ctx.poll(
+        Duration::from_secs(args.poll_interval.max(1)),
+        Some(Duration::from_secs(args.wait_timeout)),
+        |ctx, started| {
+            let found = match weka.gather(ctx) {
+                Ok(c) => {
+                    let header = weka
+                        .ok(ctx, &["status"])
+                        .ok()
+                        .and_then(|t| keel_weka_cli::parse::parse_status_text_release(&t).ok());
+                    let p = problems(&c, header.as_ref(), expected.as_ref(), args.include_clients);
+                    if p.is_empty() {
+                        let backends = c.hosts("backend");
+                        let clients = c.hosts("client");
+                        let msg = format!(
+                            "WEKA {}: {} backend(s){} on it and UP, io STARTED, status OK",
+                            c.status.release,
+                            backends.len(),
+                            if args.include_clients {
+                                format!(" and {} client(s)", clients.len())
+                            } else {
+                                String::new()
+                            }
+                        );
+                        return Ok(Poll::Ready(
+                            ModuleResult::new(false, msg)
+                                .with("release", &c.status.release)
+                                .with("backends", &backends)
+                                .with("clients", &clients)
+                                .with("waited_s", ctx.since(started).as_secs()),
+                        ));
+                    }
+                    p
                 }
-                p
-            }
-            // Credentials will not fix themselves; anything else may be the cluster settling.
-            Err(e @ ModuleError::Command { .. }) if refused(&e) => return Err(e),
-            // No weka CLI on this host: waiting will not install it.
-            Err(e @ ModuleError::NotFound { .. }) => return Err(e),
-            Err(e) => vec![e.to_string()],
-        };
-        if started.elapsed() >= Duration::from_secs(args.wait_timeout) {
-            return Err(ModuleError::failed(format!(
+                // Credentials will not fix themselves; anything else may be the cluster settling.
+                Err(e @ ModuleError::Command { .. }) if refused(&e) => return Err(e),
+                // No weka CLI on this host: waiting will not install it.
+                Err(e @ ModuleError::NotFound { .. }) => return Err(e),
+                Err(e) => vec![e.to_string()],
+            };
+            Ok(Poll::Pending(found))
+        },
+        |found, _| {
+            ModuleError::failed(format!(
                 "the cluster is not verified after {} s: {}",
                 args.wait_timeout,
                 found.join("; ")
-            )));
-        }
-        std::thread::sleep(Duration::from_secs(args.poll_interval.max(1)));
-    }
+            ))
+        },
+    )
 }
 
 fn refused(e: &ModuleError) -> bool {

@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_runtime::error::timeout_of;
 use keel_runtime::{into_typed, Ctx, ModuleError, ModuleResult};
@@ -55,7 +55,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         }
     }
     let weka = Weka::new(NAME, &args.common)?;
-    let started = Instant::now();
+    let started = ctx.now();
     let before = weka.installed(ctx)?;
     let listing = |versions: &[String]| versions.iter().map(|x| format!("{x}\n")).collect::<String>();
     let base = |r: ModuleResult, after: &[String]| {
@@ -98,7 +98,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         )
         .with("downloaded", false)
         .with("prepared", again)
-        .with("elapsed_s", started.elapsed().as_secs()));
+        .with("elapsed_s", ctx.since(started).as_secs()));
     }
     let mut after = before.versions.clone();
     after.push(v.text.clone());
@@ -160,7 +160,7 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
     )
     .with("downloaded", true)
     .with("prepared", args.prepare)
-    .with("elapsed_s", started.elapsed().as_secs());
+    .with("elapsed_s", ctx.since(started).as_secs());
     r.diff = Some(diff);
     Ok(r)
 }

@@ -508,38 +508,8 @@ fn op_version_refuses_with_a_rejected_peer_and_above_max() {
     );
 }
 
-#[test]
-fn op_version_refuses_when_glusterd_will_not_tell_the_max() {
-    let v = run(
-        op_version(json!({})),
-        &fake_path(),
-        &[
-            ("FAKE_GLUSTER_VERSION", "11.1"),
-            ("FAKE_GLUSTER_MODE", "no-max-op-version"),
-        ],
-    );
-    assert_eq!(v["failed"], true, "{v}");
-    assert_eq!(
-        v["msg"],
-        "glusterd would not report cluster.max-op-version (it does not for a while after peers reconnect); retry in \
-         a minute",
-        "{v}"
-    );
-    assert!(
-        v["warnings"][0]
-            .as_str()
-            .unwrap()
-            .contains("max-op-version unknown: cannot read the output of gluster cluster.max-op-version: gluster reported an error (opRet -2, opErrno 0): option cluster.max-op-version does not exist"),
-        "{v}"
-    );
-    let asked = v["commands"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c.as_str().unwrap().ends_with("cluster.max-op-version"))
-        .count();
-    assert_eq!(asked, 5, "asked five times: {v}");
-}
+// glusterd that will not tell the max op-version (asked five times, a second apart) runs in-process on a
+// fake clock: modules/gluster_op_version/tests/in_process.rs.
 
 #[test]
 fn op_version_names_gluster_refusing_the_bump_and_a_bump_that_did_not_take() {
@@ -634,18 +604,6 @@ fn heal_in_check_mode_triggers_nothing() {
 }
 
 #[test]
-fn heal_wait_fails_when_a_brick_stays_down() {
-    let v = run(
-        heal(json!({"volumes": ["gv0"], "poll_interval": 1, "brick_down_grace": 2})),
-        &fake_path(),
-        &[("FAKE_GLUSTER_PREFIX", "degraded-")],
-    );
-    assert_eq!((&v["failed"], &v["stuck"]), (&json!(true), &json!(true)), "{v}");
-    assert_eq!(v["bricks_down"], json!(["10.198.0.13:/bricks/gv0"]), "{v}");
-    assert_eq!(v["pending_total"], 56);
-}
-
-#[test]
 fn heal_fails_at_once_on_a_real_split_brain_naming_each_entry_once() {
     // A data, metadata and entry split-brain made on a real 10.3 replica 3 volume.
     let v = run(
@@ -711,22 +669,8 @@ fn heal_fails_when_gluster_will_not_count() {
     assert_eq!(v["rc"], 234, "{v}");
 }
 
-#[test]
-fn heal_wait_gives_up_at_the_timeout_with_the_counts() {
-    // Shorter than the grace after which a down brick fails the wait.
-    let v = run(
-        heal(json!({"volumes": ["gv0"], "poll_interval": 1, "wait_timeout": "1s"})),
-        &fake_path(),
-        &[("FAKE_GLUSTER_PREFIX", "degraded-")],
-    );
-    assert_eq!(v["failed"], true, "{v}");
-    assert_eq!(
-        v["msg"], "heal did not finish within 1 s: gv0: 56 pending, 1 brick(s) down",
-        "{v}"
-    );
-    assert_eq!(v["pending_total"], 56, "{v}");
-    assert_eq!(v["stuck"], false, "{v}");
-}
+// heal's waits to the brick-down grace and to the timeout run in-process on a fake clock:
+// modules/gluster_heal/tests/wait_in_process.rs.
 
 fn verify(extra: Value) -> Value {
     module_args("gluster_verify", json!({"poll_interval": 1, "timeout": 2}), extra)
@@ -745,24 +689,6 @@ fn verify_passes_on_a_whole_pool_at_the_expected_release() {
         "{v}"
     );
     assert_eq!(v["version"]["text"], "11.1");
-}
-
-#[test]
-fn verify_waits_then_names_the_release_and_the_offline_bricks() {
-    let v = run(
-        verify(json!({"version": "11.1"})),
-        &fake_path(),
-        &[("FAKE_GLUSTER_PREFIX", "degraded-")],
-    );
-    assert_eq!(v["failed"], true, "{v}");
-    let msg = v["msg"].as_str().unwrap();
-    assert!(msg.starts_with("the pool is not whole after 2 s"), "{msg}");
-    assert!(msg.contains("this server runs Gluster 10.3, expected 11.1"), "{msg}");
-    assert!(msg.contains("peer 10.198.0.13 is disconnected"), "{msg}");
-    assert!(
-        msg.contains("brick 10.198.0.13:/bricks/gv0 of volume gv0 is offline"),
-        "{msg}"
-    );
 }
 
 #[test]
@@ -866,45 +792,11 @@ fn verify_offers_restart_then_resync_for_a_rejected_peer_then_stops() {
 }
 
 #[test]
-fn verify_takes_a_handshake_that_outlasts_the_settle_to_a_restart_not_to_the_timeout() {
-    let env = [("FAKE_GLUSTER_VERSION", "11.1"), ("FAKE_GLUSTER_PREFIX", "handshake-")];
-    let v = run(
-        verify(json!({"timeout": 600, "settle": 1, "offer_remedy": true})),
-        &fake_path(),
-        &env,
-    );
-    assert_eq!(v["failed"], false, "{v}");
-    assert_eq!(v["remedy"], "restart", "{v}");
-    assert_eq!(
-        v["stuck"],
-        json!(["peer 10.198.0.12 is 'Accepted peer request'"]),
-        "{v}"
-    );
-    assert!(v["waited_s"].as_u64().unwrap() < 10, "{v}");
-    let v = run(
-        verify(json!({"timeout": 600, "offer_remedy": true, "remedies_applied": ["restart"]})),
-        &fake_path(),
-        &env,
-    );
-    assert_eq!(
-        (v["failed"].clone(), v["remedy"].clone()),
-        (json!(true), Value::Null),
-        "{v}"
-    );
-}
-
-#[test]
 fn verify_names_a_bad_remedy_and_the_valid_ones() {
     let v = run(verify(json!({"remedies_applied": ["reboot"]})), &fake_path(), &[]);
     assert_eq!(v["failed"], true, "{v}");
     let msg = v["msg"].as_str().unwrap();
     assert!(msg.contains("reboot") && msg.contains("restart, resync"), "{msg}");
-}
-
-#[test]
-fn verify_waits_for_glusterd() {
-    let v = run(verify(json!({})), &fake_path(), &[("FAKE_GLUSTER_MODE", "no-glusterd")]);
-    assert!(v["msg"].as_str().unwrap().contains("glusterd is not running"), "{v}");
 }
 
 #[test]
@@ -920,20 +812,8 @@ fn verify_names_a_bad_version() {
     );
 }
 
-#[test]
-fn verify_fails_when_the_pool_is_not_confirmed_whole_in_time() {
-    let v = run(
-        verify(json!({"version": "11.1", "settle": 30})),
-        &fake_path(),
-        &[("FAKE_GLUSTER_VERSION", "11.1")],
-    );
-    assert_eq!(v["failed"], true, "{v}");
-    assert_eq!(
-        v["msg"], "the pool is not whole after 2 s: the pool looks whole; watching it for 3 s",
-        "{v}"
-    );
-    assert_eq!(v["whole"], false, "{v}");
-}
+// verify's waits (to the timeout on a degraded pool, for the settle, a stuck handshake, glusterd
+// not answering) run in-process on a fake clock: modules/gluster_verify/tests/wait_in_process.rs.
 
 /// The op-version census on real 11.1 captures: servers on 11.1 and client1 (10.199.0.21) still
 /// on 10.3 (`clients-behind-`), then client1 upgraded too.

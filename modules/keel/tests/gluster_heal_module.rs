@@ -14,7 +14,7 @@ fn run(extra: Value, env: &[(&str, &str)]) -> Value {
         repo().join("tests/fake-bin/gluster-fixtures").display()
     );
     common::run(
-        "keel_gluster_heal",
+        "keel_gluster_waits",
         module_args("gluster_heal", json!({}), extra),
         &path,
         env,

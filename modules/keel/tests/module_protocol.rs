@@ -61,7 +61,7 @@ fn old_style_args_are_refused_clearly() {
 fn unknown_module_lists_the_ones_there_are() {
     let v = run(json!({"_keel_module": "gluster_nope"}), "/usr/bin:/bin", &[]);
     assert_eq!(v["failed"], true);
-    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck, gluster_op_version, gluster_verify"), "{v}");
+    assert!(v["msg"].as_str().unwrap().contains("unknown module 'gluster_nope'; this build has: gluster_facts, gluster_precheck, gluster_op_version, keel_selftest"), "{v}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ pub mod cli;
 pub mod fixtures;
 pub mod gather;
 
-pub use keel_gluster_model::{clients, op_versions, parse, waves};
+pub use keel_gluster_model::{clients, parse, releases, waves};
 
 /// The pool (keel-gluster-model's) and asking gluster for it.
 pub mod pool {

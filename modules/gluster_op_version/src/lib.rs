@@ -58,7 +58,7 @@ pub fn plan(target: &str, current: u64, max: u64) -> Result<Plan, String> {
 /// (glusterd's table) stands in, as the upgrade guides of those releases set it by hand (3.9:
 /// 30900). The playbooks raise it only once every server runs the target release.
 fn max_from_release(release: &str) -> Result<u64, ModuleError> {
-    use keel_gluster_cli::op_versions::{reports_max_op_version, supported_op_version};
+    use keel_gluster_cli::releases::{reports_max_op_version, supported_op_version};
     if reports_max_op_version(release) {
         return Err(ModuleError::failed(
             "glusterd would not report cluster.max-op-version (it does not for a while after peers reconnect); \

@@ -221,6 +221,24 @@ fn release_crossing_findings(
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let changes = keel_gluster_cli::releases::store_format_changes(&pool.version.text, &target.text);
+    if !changes.is_empty() && !pool.volumes.is_empty() {
+        let what: Vec<String> = changes.iter().map(|(r, w)| format!("{r}: {w}")).collect();
+        add(
+            Severity::Info,
+            "peer_rejected_expected",
+            format!(
+                "the run crosses a change in how glusterd stores volume definitions ({}): while the pool is mixed, \
+                 servers on {} and servers on {} will see each other as 'Peer Rejected' (expected, tolerated); once \
+                 every server runs {}, the final verification gives each server still rejected the remedies restart \
+                 glusterd, then resync the definitions from its peers, one server at a time",
+                what.join("; "),
+                target.text,
+                pool.version.text,
+                target.text
+            ),
+        );
+    }
     if crosses((4, 1)) {
         for vol in &pool.volumes {
             for key in ["features.lock-heal", "features.grace-timeout"] {

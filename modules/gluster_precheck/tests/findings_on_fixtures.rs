@@ -391,3 +391,16 @@ fn clients_move_to_the_servers_major_release_never_past_it() {
     p.target = version_from("11.1");
     assert!(evaluate(&pool("11.1", "degraded-"), &p).is_empty());
 }
+
+#[test]
+fn a_change_in_how_definitions_are_stored_predicts_the_rejections_and_their_remedies() {
+    let found = evaluate(&pool("10.3", ""), &policy(Mode::Online, Some("11.1")));
+    let f = found
+        .iter()
+        .find(|f| f.code == "peer_rejected_expected")
+        .expect("predicted");
+    assert_eq!(f.severity, Severity::Info);
+    assert!(f.msg.contains("11.0: nfs.disable"), "{}", f.msg);
+    let found = evaluate(&pool("10.3", ""), &policy(Mode::Online, Some("10.5")));
+    assert!(!found.iter().any(|f| f.code == "peer_rejected_expected"), "{found:#?}");
+}

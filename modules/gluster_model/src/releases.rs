@@ -1,6 +1,7 @@
-//! The op-version each Gluster release supports, from glusterd's own constants
-//! (data/op-versions.txt says where they come from): what stands in for `cluster.max-op-version`
-//! on releases before 3.10, which cannot report it.
+//! What each Gluster release changes, from data files that say where their facts come from: the
+//! op-version it supports (data/op-versions.txt, glusterd's own constants), which stands in for
+//! `cluster.max-op-version` before 3.10; and whether it stores volume definitions differently
+//! (data/store-format.txt), which makes servers on either side reject each other.
 
 const TABLE: &str = include_str!("../data/op-versions.txt");
 
@@ -39,6 +40,27 @@ pub fn reports_max_op_version(release: &str) -> bool {
     release_parts(release).is_some_and(|r| r >= (3, 10, 0))
 }
 
+const STORE_FORMAT: &str = include_str!("../data/store-format.txt");
+
+/// The releases after `from` up to `to` whose glusterd stores a volume's definition differently
+/// (data/store-format.txt): (release, what changed). Servers on either side of one reject each
+/// other until they run the same release.
+pub fn store_format_changes(from: &str, to: &str) -> Vec<(String, String)> {
+    let (Some(from), Some(to)) = (release_parts(from), release_parts(to)) else {
+        return Vec::new();
+    };
+    STORE_FORMAT
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let (release, what) = l.split_once(char::is_whitespace)?;
+            let r = release_parts(release)?;
+            (from < r && r <= to).then(|| (release.to_string(), what.trim().to_string()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +93,20 @@ mod tests {
         );
         assert_eq!(supported_op_version("3.5.1"), None);
         assert_eq!(supported_op_version("three"), None);
+    }
+
+    #[test]
+    fn the_store_format_changes_a_run_crosses() {
+        let names = |from, to| {
+            store_format_changes(from, to)
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("10.3", "11.1"), ["11.0"]);
+        assert_eq!(names("9.2", "11.1"), ["10.0", "11.0"]);
+        assert_eq!(names("11.0", "11.1"), Vec::<String>::new());
+        assert_eq!(names("9.6", "10.4"), ["10.0"]);
     }
 
     #[test]

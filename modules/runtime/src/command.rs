@@ -50,6 +50,68 @@ pub trait Commands {
     fn history(&self) -> Vec<String>;
 }
 
+/// What `Ctx` runs commands with: the real `Runner`, or another `Commands` (a test's `Script`).
+/// An enum rather than only a trait object, so that a binary links only the runner methods its
+/// modules call (a vtable would pull `run_unkillable` and `spawn_detached` into every binary).
+pub enum CommandRunner {
+    Real(Runner),
+    Other(Box<dyn Commands>),
+}
+
+impl Default for CommandRunner {
+    fn default() -> Self {
+        CommandRunner::Real(Runner::default())
+    }
+}
+
+impl CommandRunner {
+    pub fn run_with_env(
+        &mut self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Output, ModuleError> {
+        match self {
+            CommandRunner::Real(r) => r.run_with_env(argv, env, timeout),
+            CommandRunner::Other(o) => o.run_with_env(argv, env, timeout),
+        }
+    }
+    pub fn run(&mut self, argv: &[&str], timeout: Duration) -> Result<Output, ModuleError> {
+        self.run_with_env(argv, &[], timeout)
+    }
+    pub fn run_unkillable(
+        &mut self,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Output, ModuleError> {
+        match self {
+            CommandRunner::Real(r) => r.run_unkillable(argv, env, timeout),
+            CommandRunner::Other(o) => o.run_unkillable(argv, env, timeout),
+        }
+    }
+    pub fn spawn_detached(&mut self, argv: &[&str]) -> Result<u32, ModuleError> {
+        match self {
+            CommandRunner::Real(r) => r.spawn_detached(argv),
+            CommandRunner::Other(o) => o.spawn_detached(argv),
+        }
+    }
+    /// See `Commands::record`.
+    pub fn record(&mut self, shown: String) {
+        match self {
+            CommandRunner::Real(r) => r.history.push(shown),
+            CommandRunner::Other(o) => o.record(shown),
+        }
+    }
+    /// The commands run so far, as shown in the result.
+    pub fn history(&self) -> Vec<String> {
+        match self {
+            CommandRunner::Real(r) => r.history.clone(),
+            CommandRunner::Other(o) => o.history(),
+        }
+    }
+}
+
 /// Runs commands and remembers them, so the result can show what the module did.
 #[derive(Debug, Default)]
 pub struct Runner {

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::args::{self, AnsibleContext, Constraints, Opt};
 use crate::clock::{Clock, Moment, Poll, RealClock};
-use crate::command::{Commands, Output, Runner};
+use crate::command::{CommandRunner, Commands, Output};
 use crate::error::ModuleError;
 use crate::masking::{Secrets, MASK};
 use crate::result::ModuleResult;
@@ -177,19 +177,20 @@ pub struct Ctx {
     pub module: &'static str,
     pub ansible: AnsibleContext,
     /// The real `Runner` unless a test gave another (`keel_runtime::script::Script`).
-    pub runner: Box<dyn Commands>,
+    pub runner: CommandRunner,
     clock: Box<dyn Clock>,
     pub warnings: Vec<String>,
 }
 
 impl Ctx {
     pub fn new(module: &'static str, ansible: AnsibleContext) -> Self {
-        Ctx::with(
+        Ctx {
             module,
             ansible,
-            Box::new(Runner::default()),
-            Box::new(RealClock::default()),
-        )
+            runner: CommandRunner::default(),
+            clock: Box::new(RealClock::default()),
+            warnings: Vec::new(),
+        }
     }
     /// A context with the given runner and clock (in-process tests: a transcript, a fake clock).
     pub fn with(
@@ -201,7 +202,7 @@ impl Ctx {
         Ctx {
             module,
             ansible,
-            runner,
+            runner: CommandRunner::Other(runner),
             clock,
             warnings: Vec::new(),
         }

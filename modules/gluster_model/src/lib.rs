@@ -3,9 +3,9 @@
 //! which servers may be upgraded together, `packages` reads the package tools' output and plans
 //! what must move. Running gluster is keel-gluster-cli's; the package tools, gluster_install's.
 pub mod clients;
-pub mod releases;
 pub mod packages;
 pub mod parse;
 pub mod pool;
+pub mod releases;
 pub mod rollback;
 pub mod waves;

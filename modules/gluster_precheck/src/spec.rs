@@ -109,7 +109,8 @@ findings:
         A stable identifier: target_older, at_target, peer_disconnected, peer_not_in_cluster,
         dispersed_volume, distribute_volume, removed_volume_type, removed_xlator, brick_offline,
         peer_rejected_mixed_release, shd_offline, shd_disabled, heal_pending, heal_unknown, split_brain, task_running,
-        replica_same_server, replica2_quorum, quorum_off, removed_option_set, georep_changelog_upgrade, clients_connected, client_release, peer_rejected_expected,
+        replica_same_server, replica2_quorum, quorum_off, removed_option_set, georep_changelog_upgrade,
+        clients_connected, client_release, peer_rejected_expected,
         quota_restart, brick_ports_random.
       type: str
     msg:

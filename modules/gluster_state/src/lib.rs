@@ -299,7 +299,7 @@ fn save(ctx: &mut Ctx, args: &Args, path: &Path, store: &Path) -> Result<ModuleR
     let existing = kept.iter().find(|m| m.release == manifest.release);
     let base = |r: ModuleResult, m: &Manifest| {
         r.with("release", &m.release)
-            .with("copy", dir.join(COPY))
+            .with("saved_copy", dir.join(COPY))
             .with("manifest", m)
     };
     match rollback::save_decision(existing) {
@@ -430,7 +430,7 @@ fn restore(ctx: &mut Ctx, args: &Args, path: &Path, store: &Path) -> Result<Modu
         )));
     };
     let copy = dir.join(COPY);
-    let base = |r: ModuleResult| r.with("release", &wanted).with("copy", &copy).with("manifest", &m);
+    let base = |r: ModuleResult| r.with("release", &wanted).with("saved_copy", &copy).with("manifest", &m);
     if m.restored_at.is_some() || same_tree(&copy, path) {
         return Ok(base(ModuleResult::new(
             false,

@@ -87,7 +87,7 @@ release:
   returned: with O(state=saved) and O(state=restored)
   type: str
   sample: "10.3"
-copy:
+saved_copy:
   description: The saved copy of glusterd's state.
   returned: with O(state=saved) and O(state=restored)
   type: str

@@ -864,17 +864,33 @@ fn scenario_georep(t: &mut Tally, root: &Path, paths: &Paths) {
         },
     );
     t.check(
-        "after it: every server, sec1 too, on 11.1; sec1's op-version 110000, the primary's deferred for client1; \
-         the session runs (Active/Passive) and replicates gv0 to sec1::gsv0",
+        "after it: every server, sec1 too, on 11.1; both op-versions kept (the primary's for client1; sec1's census \
+         unanswered: gluster printed nothing for a volume no client uses); the session runs (Active/Passive) and \
+         replicates gv0 to sec1::gsv0",
         || {
-            deferred_for_client1(&latest_report(root, "gluster-online-")?)?;
+            let report = latest_report(root, "gluster-online-")?;
+            deferred_for_client1(&report)?;
+            let sec1 = report["op_version"]
+                .as_array()
+                .and_then(|p| p.iter().find(|p| p["host"] == "sec1").cloned());
+            if !sec1.is_some_and(|p| p["deferred"] == true && p["census"].is_null()) {
+                return Err(format!(
+                    "sec1's op-version was not deferred for want of a census: {}",
+                    report["op_version"]
+                ));
+            }
             playbook(root, NEWEST, &inv, "testbed_upgraded.yml", &OP_VERSION_KEPT)?;
             playbook(
                 root,
                 NEWEST,
                 &inv,
                 "testbed_upgraded.yml",
-                &["-e", "keel_upgraded_hosts=secondaries"],
+                &[
+                    "-e",
+                    "keel_upgraded_hosts=secondaries",
+                    "-e",
+                    "upgraded_op_version=100000",
+                ],
             )?;
             testbed::georep_running(paths, Duration::from_secs(120))?;
             // gsyncd on this testbed at times syncs nothing for minutes after a restart (cause not

@@ -153,10 +153,39 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
         Plan::Raise { from, to } => {
             // The census: a client that cannot follow fails or can no longer mount once the
             // op-version is raised, and the op-version can never be lowered again.
-            let census = census(&gluster.clients(ctx)?, to);
-            let behind = behind_list(&census);
+            // A census gluster would not give counts as hosts that may not follow: unknown is not
+            // enough to raise what can never be lowered.
+            let (census, behind, unknown) = match gluster.clients(ctx) {
+                Ok(connections) => {
+                    let c = census(&connections, to);
+                    let behind = behind_list(&c);
+                    (Some(c), behind, None)
+                }
+                Err(e) => (None, Vec::new(), Some(e.to_string())),
+            };
             let base =
                 |r: ModuleResult, after: u64| base(r, after).with("census", &census).with("clients_behind", &behind);
+            if let (Some(e), false) = (&unknown, args.clients_behind == "accept") {
+                let why = format!(
+                    "the census of the clients could not be taken ({e}), so whether every client can follow op-version \
+                     {to} is unknown (it can never be lowered). Run again once gluster volume status all clients \
+                     answers, or accept it with clients_behind=accept"
+                );
+                if args.clients_behind == "fail" {
+                    return Err(ModuleError::failed_with(
+                        format!("refusing to raise cluster.op-version from {from} to {to}: {why}"),
+                        base(ModuleResult::new(false, String::new()), from).data,
+                    ));
+                }
+                return Ok(base(
+                    ModuleResult::new(
+                        false,
+                        format!("cluster.op-version stays {from}, not raised to {to}: {why}"),
+                    ),
+                    from,
+                )
+                .with("deferred", true));
+            }
             if !behind.is_empty() && args.clients_behind != "accept" {
                 let why = format!(
                     "{} host(s) connected to the bricks support less than op-version {to} and would fail or no longer \

@@ -18,7 +18,8 @@ pub const MODULE: ModuleDef = ModuleDef {
                 "What to do when the census finds a host connected to the bricks that supports less than the new \
                  op-version (it would fail or no longer mount once it is raised, and the op-version can never be \
                  lowered). C(defer) leaves the op-version as it is and succeeds with RV(deferred=true) and the \
-                 hosts in RV(clients_behind); C(fail) fails naming them; C(accept) raises it anyway.",
+                 hosts in RV(clients_behind); C(fail) fails naming them; C(accept) raises it anyway. A census gluster \
+                 will not give (the command fails) counts alike: unknown is not enough to raise it.",
             ]),
     ],
     fragments: &[&keel_gluster_cli::cli::GLUSTER],

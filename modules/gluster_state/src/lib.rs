@@ -430,7 +430,11 @@ fn restore(ctx: &mut Ctx, args: &Args, path: &Path, store: &Path) -> Result<Modu
         )));
     };
     let copy = dir.join(COPY);
-    let base = |r: ModuleResult| r.with("release", &wanted).with("saved_copy", &copy).with("manifest", &m);
+    let base = |r: ModuleResult| {
+        r.with("release", &wanted)
+            .with("saved_copy", &copy)
+            .with("manifest", &m)
+    };
     if m.restored_at.is_some() || same_tree(&copy, path) {
         return Ok(base(ModuleResult::new(
             false,

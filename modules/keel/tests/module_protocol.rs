@@ -942,3 +942,29 @@ fn a_raise_across_op_version_7_with_quota_asks_for_every_glusterd_restarted() {
         "{v}"
     );
 }
+
+#[test]
+fn a_census_gluster_will_not_give_defers_the_raise() {
+    // As a real 11.1 server answered once: rc 2, no output.
+    let state = tempfile::tempdir().unwrap();
+    let mut env = census_env(&state, false);
+    env.push(("FAKE_GLUSTER_PREFIX", "census-fails-".to_string()));
+    let v = run_census(json!({}), &env);
+    assert_eq!(
+        (
+            v["failed"].clone(),
+            v["changed"].clone(),
+            v["deferred"].clone(),
+            v["op_version"].clone()
+        ),
+        (json!(false), json!(false), json!(true), json!(100000)),
+        "{v}"
+    );
+    assert_eq!((v["census"].clone(), sets(&v)), (Value::Null, 0), "{v}");
+    let v = run_census(json!({"clients_behind": "accept"}), &env);
+    assert_eq!(
+        (v["changed"].clone(), v["op_version"].clone()),
+        (json!(true), json!(110000)),
+        "{v}"
+    );
+}

@@ -56,7 +56,11 @@ pub fn main(args: &[String]) -> Result {
             "keel.storage.gluster_upgrade",
             &crate::testbed_suite::UPGRADE,
         )
-        .and_then(|_| crate::testbed_suite::playbook(&root, ansible::NEWEST, &inv, "testbed_upgraded.yml", &[]));
+        // client1 (10.3) keeps the op-version where it was: the census defers it.
+        .and_then(|_| {
+            let kept = ["-e", "upgraded_op_version=100000"];
+            crate::testbed_suite::playbook(&root, ansible::NEWEST, &inv, "testbed_upgraded.yml", &kept)
+        });
         let seconds = started.elapsed().as_secs_f64();
         let writes = testbed::writer_stop(&paths)?;
         let verified = testbed::verified_counts(&paths)?;

@@ -386,7 +386,8 @@ pub fn checks(t: &mut Tally, root: &Path) {
                 }
                 Expect::GeorepStopped { .. } => {
                     run(root, newest, &inv, "keel.storage.gluster_upgrade", &extra, None, &paths)?;
-                    let hosts = ["-e", "keel_upgraded_hosts=servers:secondaries"];
+                    // client1 (10.3) keeps the primary's op-version; sec1's census is unanswered.
+                    let hosts = ["-e", "keel_upgraded_hosts=servers:secondaries", "-e", "upgraded_op_version=100000"];
                     run(root, newest, &inv, "testbed_upgraded.yml", &hosts, None, &paths)?;
                     testbed::georep_running(&paths, std::time::Duration::from_secs(120))?;
                 }
@@ -448,7 +449,9 @@ fn controller_killed(t: &mut Tally, root: &Path, paths: &Paths) {
             None,
             paths,
         )?;
-        run(root, newest, &inv, "testbed_upgraded.yml", &[], None, paths).map(|_| ())
+        // client1 (10.3) keeps the op-version where it was: the census defers it.
+        let kept = ["-e", "upgraded_op_version=100000"];
+        run(root, newest, &inv, "testbed_upgraded.yml", &kept, None, paths).map(|_| ())
     });
     t.check(
         "fault: a client's stop fails (its mount is held by a program Keel was not told about): the writer it stopped runs again",

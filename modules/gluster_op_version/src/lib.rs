@@ -165,36 +165,24 @@ fn run(ctx: &mut Ctx, opts: Map<String, Value>) -> Result<ModuleResult, ModuleEr
             };
             let base =
                 |r: ModuleResult, after: u64| base(r, after).with("census", &census).with("clients_behind", &behind);
-            if let (Some(e), false) = (&unknown, args.clients_behind == "accept") {
-                let why = format!(
+            // Why the raise must wait: a census gluster would not give, or hosts that cannot follow.
+            let why = match (&unknown, behind.is_empty()) {
+                (Some(e), _) => Some(format!(
                     "the census of the clients could not be taken ({e}), so whether every client can follow op-version \
                      {to} is unknown (it can never be lowered). Run again once gluster volume status all clients \
                      answers, or accept it with clients_behind=accept"
-                );
-                if args.clients_behind == "fail" {
-                    return Err(ModuleError::failed_with(
-                        format!("refusing to raise cluster.op-version from {from} to {to}: {why}"),
-                        base(ModuleResult::new(false, String::new()), from).data,
-                    ));
-                }
-                return Ok(base(
-                    ModuleResult::new(
-                        false,
-                        format!("cluster.op-version stays {from}, not raised to {to}: {why}"),
-                    ),
-                    from,
-                )
-                .with("deferred", true));
-            }
-            if !behind.is_empty() && args.clients_behind != "accept" {
-                let why = format!(
+                )),
+                (None, false) => Some(format!(
                     "{} host(s) connected to the bricks support less than op-version {to} and would fail or no longer \
                      mount once it is raised (it can never be lowered): {}. Upgrade them first (clients: \
                      keel.storage.gluster_upgrade_clients, which raises the op-version at its end; a server's own old \
                      mount: remount it), or accept it with clients_behind=accept",
                     behind.len(),
                     behind.join(", ")
-                );
+                )),
+                (None, true) => None,
+            };
+            if let (Some(why), false) = (why, args.clients_behind == "accept") {
                 if args.clients_behind == "fail" {
                     return Err(ModuleError::failed_with(
                         format!("refusing to raise cluster.op-version from {from} to {to}: {why}"),
